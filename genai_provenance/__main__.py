@@ -1,0 +1,3 @@
+from genai_provenance.cli import main
+
+main()

@@ -1,0 +1,77 @@
+"""What a signer declares: the disclosure file, its validation and its time codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from genai_provenance.errors import InputError, SchemaError
+from genai_provenance.schemas import validate
+from genai_provenance.sourcetypes import classify
+
+DEFAULT_FRAME_RATE = 24.0
+
+
+def read_document(path: Path) -> Any:
+    """Parse a JSON or YAML user file; one-line InputError when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise InputError(f"{path}: not valid YAML{where}") from None
+
+
+def timecode_seconds(value: str, frame_rate: float) -> float:
+    """`HH:MM:SS:FF` (or `;` drop-frame separator) or plain seconds -> seconds."""
+    if ":" not in value and ";" not in value:
+        return float(value)
+    hh, mm, ss, ff = (int(p) for p in value.replace(";", ":").split(":"))
+    if ff >= frame_rate or mm >= 60 or ss >= 60:
+        raise ValueError(f"{value!r} is not a valid time code at {frame_rate:g} fps")
+    return hh * 3600 + mm * 60 + ss + ff / frame_rate
+
+
+def check(document: Any, source: str) -> dict[str, Any]:
+    """Validate a disclosure document against the schema and its cross-field rules."""
+    validate("disclosure", document, source)
+    uses = document.get("genai", [])
+    if not uses and "source_type" not in document:
+        raise SchemaError(f"{source}: source_type: required when genai lists no use")
+    rate = document["asset"].get("frame_rate", DEFAULT_FRAME_RATE)
+    for i, use in enumerate(uses):
+        span = use.get("time_range")
+        if not span:
+            continue
+        try:
+            start, end = timecode_seconds(span["start"], rate), timecode_seconds(span["end"], rate)
+        except ValueError as exc:
+            raise SchemaError(f"{source}: genai[{i}].time_range: {exc}") from None
+        if end < start:
+            raise SchemaError(f"{source}: genai[{i}].time_range: end {span['end']} is before start {span['start']}")
+    return document
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read and validate a disclosure file (YAML or JSON)."""
+    return check(read_document(path), str(path))
+
+
+def is_generative(use: dict[str, Any]) -> bool:
+    """True unless the use's source type is known to involve no generative AI."""
+    return classify(use["source_type"]) != "none"

@@ -1,0 +1,40 @@
+"""Plain-language explanations of C2PA validation codes."""
+
+from __future__ import annotations
+
+CODES: dict[str, str] = {
+    "signingCredential.untrusted": "the signing certificate does not chain to any trusted anchor",
+    "signingCredential.expired": "the signing certificate had expired when it signed",
+    "signingCredential.revoked": "the signing certificate was revoked",
+    "signingCredential.invalid": "the signing certificate is not valid for C2PA signing",
+    "claimSignature.mismatch": "the claim signature does not match the claim: the manifest was altered",
+    "claimSignature.missing": "the claim signature is missing",
+    "claimSignature.outsideValidity": "the claim was signed outside the certificate's validity period",
+    "assertion.dataHash.mismatch": "the media bytes changed after signing",
+    "assertion.bmffHash.mismatch": "the media bytes changed after signing",
+    "assertion.boxesHash.mismatch": "the media bytes changed after signing",
+    "assertion.hashedURI.mismatch": "an assertion changed after signing",
+    "assertion.missing": "an assertion the claim refers to is missing",
+    "assertion.multipleHardBindings": "the manifest binds the media more than once",
+    "assertion.action.ingredientMismatch": "an action refers to an ingredient that does not match",
+    "ingredient.hashedURI.mismatch": "an ingredient's record changed after signing",
+    "ingredient.manifest.mismatch": "an ingredient's manifest does not match what was recorded",
+    "manifest.inaccessible": "the manifest could not be read",
+    "manifest.unreadable": "the manifest structure is damaged and could not be verified",
+    "manifest.remote": "the credentials are stored remotely and were not fetched",
+    "timeStamp.mismatch": "the time-stamp does not match the signature",
+    "timeStamp.untrusted": "the time-stamp authority is not among the trust anchors",
+    "timeStamp.outsideValidity": "the time-stamp lies outside the certificate's validity period",
+    "algorithm.unsupported": "the signature algorithm is not supported",
+    "general.error": "the C2PA library reported an error",
+}
+
+# Codes that say "we cannot vouch for who signed", not "the bytes or the claim are broken".
+TRUST_ONLY = {"signingCredential.untrusted", "timeStamp.untrusted", "signingCredential.ocsp.skipped"}
+
+
+def explain(code: str, library_text: str | None = None) -> str:
+    ours = CODES.get(code)
+    if ours and library_text and library_text.lower() not in ours.lower():
+        return f"{ours} ({library_text})"
+    return ours or library_text or code

@@ -1,0 +1,112 @@
+"""Find generative AI wherever real tools record it in a C2PA manifest."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from genai_provenance.provenance import GenAIUse
+from genai_provenance.sourcetypes import classify, normalise
+
+DISCLOSURE_LABEL = "com.genai-provenance.disclosure"
+PARAM = "com.genai-provenance."
+
+# Product names that mean a generator even when a v1 manifest gives no source type.
+_GENERATOR_NAMES = re.compile(
+    r"dall[\s·.\-]?e|firefly|midjourney|stable[\s\-]?diffusion|chatgpt|gpt-4o|gpt-image|sora|imagen|"
+    r"runway|\bgen-[234]\b|\bveo\b|kling|pika|luma|\bflux\b|bing image creator|leonardo\.ai|ideogram",
+    re.IGNORECASE,
+)
+_LEGACY_ADOBE = "com.adobe.generative-ai"
+
+
+def _agent_name(agent: Any) -> str | None:
+    if isinstance(agent, str):
+        return agent
+    if isinstance(agent, dict):
+        name, version = agent.get("name"), agent.get("version")
+        return f"{name} {version}".strip() if name and version else name
+    return None
+
+
+def _source_of(action: dict[str, Any]) -> str | None:
+    params = action.get("parameters") or {}
+    return (
+        action.get("digitalSourceType") or params.get("com.adobe.digitalSourceType") or params.get("digitalSourceType")
+    )
+
+
+def _from_action(manifest: str, action: dict[str, Any], evidence: str) -> GenAIUse | None:
+    params = action.get("parameters") or {}
+    if PARAM + "use" in params:
+        return None  # our own action: the signed disclosure in the same manifest says more
+    source = _source_of(action)
+    certainty = classify(source)
+    tool = _agent_name(action.get("softwareAgent"))
+    use = GenAIUse(
+        manifest=manifest,
+        evidence=evidence,
+        certainty="generative",
+        source_type=normalise(source),
+        action=action.get("action"),
+        tool=tool,
+        description=action.get("description"),
+        category=params.get(PARAM + "category"),
+    )
+    if certainty in ("generative", "maybe"):
+        use.certainty = certainty
+        return use
+    if certainty == "none":
+        return None
+    if tool and _GENERATOR_NAMES.search(tool):
+        use.evidence = f"{evidence}: software agent {tool!r} is a known generator"
+        return use
+    return None
+
+
+def scan_manifest(label: str, manifest: dict[str, Any]) -> list[GenAIUse]:
+    """Every GenAI use a manifest records: actions, templates, parameters, legacy and our own."""
+    uses: list[GenAIUse] = []
+    for assertion in manifest.get("assertions") or []:
+        name = str(assertion.get("label", ""))
+        data = assertion.get("data") or {}
+        if name.startswith("c2pa.actions") and isinstance(data, dict):
+            for i, action in enumerate(data.get("actions") or []):
+                if isinstance(action, dict):
+                    found = _from_action(label, action, f"{name} action {action.get('action')} [{i}]")
+                    if found:
+                        uses.append(found)
+            for template in data.get("templates") or []:
+                if isinstance(template, dict):
+                    found = _from_action(label, template, f"{name} template for {template.get('action')}")
+                    if found:
+                        uses.append(found)
+        elif name.startswith(_LEGACY_ADOBE):
+            uses.append(
+                GenAIUse(
+                    manifest=label,
+                    evidence=f"{name} assertion (Adobe's legacy generative AI record)",
+                    certainty="generative",
+                    tool=_agent_name(data.get("description")) if isinstance(data, dict) else None,
+                )
+            )
+        elif name == DISCLOSURE_LABEL and isinstance(data, dict):
+            for i, use in enumerate(data.get("genai") or []):
+                klass = classify(use.get("source_type"))
+                if klass == "none":
+                    continue
+                tool = use.get("tool") or {}
+                uses.append(
+                    GenAIUse(
+                        manifest=label,
+                        evidence=f"{DISCLOSURE_LABEL} genai[{i}]",
+                        certainty="maybe" if klass == "maybe" else "generative",
+                        source_type=normalise(use.get("source_type")),
+                        action=use.get("action"),
+                        tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
+                        description=use.get("description"),
+                        category=use.get("category"),
+                        declared=True,
+                    )
+                )
+    return uses

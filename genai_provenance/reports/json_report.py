@@ -1,0 +1,33 @@
+"""Machine-readable reports, each validated by a schema in schemas/."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from genai_provenance import __version__
+from genai_provenance.provenance import AssetReport, summarise
+
+
+def verify_document(reports: list[AssetReport]) -> dict[str, Any]:
+    return {
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "assets": [r.to_dict() for r in reports],
+        "summary": summarise(reports),
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def sign_document(result: Any) -> dict[str, Any]:
+    """`sign --format json`: what was written and how it verified when read back."""
+    return {
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "output": str(result.output),
+        "parent": str(result.parent) if result.parent else None,
+        "thumbnail": result.thumbnail,
+        "warnings": list(result.warnings),
+        "asset": result.report.to_dict(),
+    }

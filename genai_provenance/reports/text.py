@@ -1,0 +1,82 @@
+"""Human-readable text reports."""
+
+from __future__ import annotations
+
+from genai_provenance.provenance import (
+    INVALID,
+    NO_CREDENTIALS,
+    TRUSTED,
+    UNREADABLE,
+    VALID_UNTRUSTED,
+    AssetReport,
+    IngredientNode,
+    SignerInfo,
+    summarise,
+)
+
+SIGNATURE_LIMITS = (
+    "A valid signature shows who signed and that the bytes are unchanged; it does not prove the declaration is true."
+)
+STATUS_TEXT = {
+    TRUSTED: "TRUSTED: signed by a trusted identity, unchanged since signing",
+    VALID_UNTRUSTED: "VALID BUT UNTRUSTED: intact, but the signer is not among the trust anchors",
+    INVALID: "INVALID: the file or its credentials were altered or are broken",
+    NO_CREDENTIALS: "NO CREDENTIALS: nothing can be said about how it was made (this does not mean no AI)",
+    UNREADABLE: "UNREADABLE: the file could not be read as media",
+}
+
+
+def signer_line(signer: SignerInfo | None) -> str:
+    if signer is None:
+        return "unknown signer"
+    who = signer.common_name or "unnamed"
+    org = f" ({signer.organisation})" if signer.organisation else ""
+    issuer = f", issued by {signer.issuer}" if signer.issuer else ""
+    return f"{who}{org}{issuer}"
+
+
+def _tree(nodes: list[IngredientNode], indent: str) -> list[str]:
+    lines = []
+    for node in nodes:
+        genai = " [GenAI]" if node.genai else ""
+        signer = f" by {signer_line(node.signer)}" if node.signer else ""
+        lines.append(f"{indent}- {node.title} ({node.relationship}): {node.status}{signer}{genai}")
+        lines.extend(f"{indent}    ! {f.code}: {f.explanation}" for f in node.failures)
+        lines.extend(_tree(node.children, indent + "    "))
+    return lines
+
+
+def asset_text(report: AssetReport) -> list[str]:
+    lines = [f"{report.path}", f"  status: {STATUS_TEXT[report.status]}"]
+    if report.active_manifest:
+        lines.append(f"  signer: {signer_line(report.signer)}")
+        when = report.signed_at or "not time-stamped"
+        stamp = " (time-stamped)" if report.time_stamped else ""
+        lines.append(f"  signed: {when}{stamp}")
+        ai = "yes" if report.genai else ("possibly" if report.genai_possible else "none declared or recorded")
+        lines.append(f"  GenAI: {ai}")
+        for use in report.genai_uses:
+            what = use.description or use.source_type or use.evidence
+            tool = f" with {use.tool}" if use.tool else ""
+            cat = f" [{use.category}]" if use.category else ""
+            lines.append(f"    - {what}{tool}{cat} ({use.certainty}; {use.evidence})")
+    for failure in report.failures:
+        lines.append(f"  ! {failure.code}: {failure.explanation} ({failure.where})")
+    if report.error and not report.failures:
+        lines.append(f"  ! {report.error}")
+    if report.ingredients:
+        lines.append("  ingredients:")
+        lines.extend(_tree(report.ingredients, "    "))
+    lines.extend(f"  note: {note}" for note in report.notes)
+    return lines
+
+
+def verify_text(reports: list[AssetReport]) -> str:
+    lines: list[str] = []
+    for report in reports:
+        lines.extend(asset_text(report))
+        lines.append("")
+    s = summarise(reports)
+    lines.append(f"{s['assets']} asset(s): {s['passed']} trusted, {s['failed']} not passing, {s['genai']} with GenAI")
+    lines.append(SIGNATURE_LIMITS)
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""Load and apply the JSON Schemas in schemas/ (shipped inside the package when installed)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from genai_provenance.errors import SchemaError
+from genai_provenance.resources import bundled
+
+
+def schemas_dir() -> Path:
+    """The folder holding the schemas: inside the package when installed, else the repo's."""
+    return bundled("schemas")
+
+
+@cache
+def _registry() -> Registry:
+    resources = []
+    for path in sorted(schemas_dir().glob("*.schema.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((doc["$id"], Resource.from_contents(doc)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """Return the schema document `schemas/<name>.schema.json`."""
+    return json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name), registry=_registry())
+
+
+def field_path(path: Any) -> str:
+    """Render a jsonschema path as `genai[0].tool.name`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: ValidationError) -> str:
+    where = field_path(error.absolute_path)
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"{where}: {error.instance!r} is not allowed (expected one of: {allowed})"
+    if error.validator == "additionalProperties":
+        known = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in known)
+        return f"{where}: unknown field {', '.join(repr(e) for e in extra)}"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    if error.validator == "type":
+        return f"{where}: {error.instance!r} is not of type {error.validator_value}"
+    return f"{where}: {error.message}"
+
+
+def validate(name: str, document: Any, source: str) -> None:
+    """Raise SchemaError naming `source` and the first offending field, if any."""
+    errors = sorted(validator(name).iter_errors(document), key=lambda e: (list(e.absolute_path), str(e.message)))
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SchemaError(f"{source}: {_describe(errors[0])}{more}")
+
+
+@cache
+def vocabulary() -> dict[str, Any]:
+    return load_schema("vocabulary")["$defs"]
+
+
+def terms(name: str) -> list[str]:
+    """The words of one closed vocabulary (category, input_kind, action, source_type...)."""
+    return list(vocabulary()[name]["enum"])

@@ -1,0 +1,203 @@
+"""Turn the JSON a c2pa Reader returns into the provenance model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from genai_provenance.explanations import TRUST_ONLY, explain
+from genai_provenance.genai_scan import DISCLOSURE_LABEL, scan_manifest
+from genai_provenance.provenance import (
+    INVALID,
+    NO_CREDENTIALS,
+    TRUSTED,
+    VALID_UNTRUSTED,
+    AssetReport,
+    Failure,
+    IngredientNode,
+    ManifestInfo,
+    SignerInfo,
+)
+
+
+def _agent(info: Any) -> str | None:
+    if isinstance(info, list) and info:
+        info = info[0]
+    if isinstance(info, dict):
+        return " ".join(str(info[k]) for k in ("name", "version") if info.get(k)) or None
+    return info if isinstance(info, str) else None
+
+
+def _dn(dn: dict[str, str] | None) -> str | None:
+    if not dn:
+        return None
+    parts = [dn[k] for k in ("CN", "O") if dn.get(k)]
+    return ", ".join(parts) or None
+
+
+def signer_info(manifest: dict[str, Any], cert: dict[str, Any] | None) -> SignerInfo | None:
+    sig = manifest.get("signature_info") or {}
+    if not sig and not cert:
+        return None
+    subject = (cert or {}).get("subject") or {}
+    return SignerInfo(
+        common_name=subject.get("CN") or sig.get("common_name"),
+        organisation=subject.get("O") or sig.get("issuer"),
+        issuer=_dn((cert or {}).get("issuer")),
+        serial=(cert or {}).get("serialNumber") or sig.get("cert_serial_number"),
+        not_after=((cert or {}).get("validity") or {}).get("notAfter"),
+        algorithm=sig.get("alg"),
+    )
+
+
+def _claimed_time(manifest: dict[str, Any]) -> str | None:
+    for assertion in manifest.get("assertions") or []:
+        if str(assertion.get("label", "")).startswith("c2pa.actions"):
+            for action in (assertion.get("data") or {}).get("actions") or []:
+                if isinstance(action, dict) and action.get("when"):
+                    return str(action["when"])
+    return None
+
+
+def manifest_info(label: str, manifest: dict[str, Any], cert: dict[str, Any] | None) -> ManifestInfo:
+    sig = manifest.get("signature_info") or {}
+    info = ManifestInfo(
+        label=label,
+        title=manifest.get("title"),
+        format=manifest.get("format"),
+        claim_generator=_agent(manifest.get("claim_generator_info")) or manifest.get("claim_generator"),
+        signer=signer_info(manifest, cert),
+        signed_at=sig.get("time"),
+        time_stamped=bool(sig.get("time")),
+        claimed_time=_claimed_time(manifest),
+        thumbnail=(manifest.get("thumbnail") or {}).get("identifier"),
+    )
+    for assertion in manifest.get("assertions") or []:
+        name = str(assertion.get("label", ""))
+        data = assertion.get("data")
+        info.assertions.append(name)
+        if name.startswith("c2pa.actions") and isinstance(data, dict):
+            info.actions.extend(a for a in data.get("actions") or [] if isinstance(a, dict))
+        elif name == DISCLOSURE_LABEL and isinstance(data, dict):
+            info.disclosure = data
+        elif name in ("cawg.training-mining", "c2pa.training-mining") and isinstance(data, dict):
+            for key, entry in (data.get("entries") or {}).items():
+                if isinstance(entry, dict) and "use" in entry:
+                    info.training_mining[key.split(".", 1)[-1]] = str(entry["use"])
+    info.genai_uses = scan_manifest(label, manifest)
+    return info
+
+
+def _failures(results: dict[str, Any] | None, where: str) -> list[Failure]:
+    out = []
+    for entry in ((results or {}).get("activeManifest") or {}).get("failure") or []:
+        code = entry.get("code", "general.error")
+        out.append(Failure(code, explain(code, entry.get("explanation")), where))
+    return out
+
+
+def _status_of(failures: list[Failure], trusted: bool) -> str:
+    if any(f.code not in TRUST_ONLY for f in failures):
+        return INVALID
+    return TRUSTED if trusted and not failures else VALID_UNTRUSTED
+
+
+def _successes(results: dict[str, Any] | None) -> set[str]:
+    return {e.get("code") for e in ((results or {}).get("activeManifest") or {}).get("success") or []}
+
+
+def _delta_failures(results: dict[str, Any]) -> list[tuple[str, Failure]]:
+    """Failures c2pa found when re-checking ingredients now, keyed by the ingredient's URI."""
+    out = []
+    for delta in results.get("ingredientDeltas") or []:
+        uri = str(delta.get("ingredientAssertionURI") or delta.get("uri") or "")
+        deltas = delta.get("validationDeltas") or {}
+        for entry in deltas.get("failure") or []:
+            code = entry.get("code", "general.error")
+            out.append(
+                (uri, Failure(code, explain(code, entry.get("explanation")), f"ingredient {uri.rsplit('/', 1)[-1]}"))
+            )
+    return out
+
+
+def _ingredient_tree(
+    manifests: dict[str, Any],
+    infos: dict[str, ManifestInfo],
+    manifest_label: str,
+    deltas: list[tuple[str, Failure]],
+    seen: frozenset[str],
+) -> list[IngredientNode]:
+    nodes = []
+    for ing in manifests.get(manifest_label, {}).get("ingredients") or []:
+        child = ing.get("active_manifest")
+        own_label = ing.get("label") or ""
+        failures = _failures(ing.get("validation_results"), f"ingredient {ing.get('title')}")
+        failures += [f for uri, f in deltas if manifest_label in uri and own_label and uri.endswith(own_label)]
+        if child:
+            status = _status_of(failures, "signingCredential.trusted" in _successes(ing.get("validation_results")))
+        else:
+            status = INVALID if failures else NO_CREDENTIALS
+        node = IngredientNode(
+            title=ing.get("title"),
+            format=ing.get("format"),
+            relationship=ing.get("relationship"),
+            manifest=child,
+            status=status,
+            failures=failures,
+            signer=infos[child].signer if child in infos else None,
+        )
+        if child and child in manifests and child not in seen:
+            node.children = _ingredient_tree(manifests, infos, child, deltas, seen | {child})
+        node.genai = bool(child in infos and infos[child].genai_uses) or any(c.genai for c in node.children)
+        nodes.append(node)
+    return nodes
+
+
+def _history_order(active: str, manifests: dict[str, Any]) -> list[str]:
+    """Manifest labels oldest first: parents before the stages that used them."""
+    order: list[str] = []
+
+    def visit(label: str, seen: frozenset[str]) -> None:
+        for ing in manifests.get(label, {}).get("ingredients") or []:
+            child = ing.get("active_manifest")
+            if child and child in manifests and child not in seen:
+                visit(child, seen | {child})
+        if label not in order:
+            order.append(label)
+
+    visit(active, frozenset({active}))
+    order += [label for label in manifests if label not in order]
+    return order
+
+
+def report_from_store(report: AssetReport, store_json: str, cr_json: str | None, state: str | None) -> AssetReport:
+    """Fill `report` from Reader.json() (and crjson() for certificate details)."""
+    store = json.loads(store_json)
+    manifests: dict[str, Any] = store.get("manifests") or {}
+    active = store.get("active_manifest")
+    if not active or active not in manifests:
+        report.status = NO_CREDENTIALS
+        return report
+    certs: dict[str, Any] = {}
+    if cr_json:
+        for entry in json.loads(cr_json).get("manifests") or []:
+            certs[entry.get("label")] = (entry.get("signature") or {}).get("certificateInfo")
+    infos = {label: manifest_info(label, m, certs.get(label)) for label, m in manifests.items()}
+    results = store.get("validation_results") or {}
+    deltas = _delta_failures(results)
+    failures = _failures(results, "active manifest")
+    report.active_manifest = active
+    report.manifests = [infos[label] for label in _history_order(active, manifests)]
+    top = infos[active]
+    report.signer, report.signed_at, report.time_stamped = top.signer, top.signed_at, top.time_stamped
+    report.ingredients = _ingredient_tree(manifests, infos, active, deltas, frozenset({active}))
+    report.failures = failures + [f for _, f in deltas]
+    trusted = state == "Trusted" or "signingCredential.trusted" in _successes(results)
+    report.status = INVALID if state == "Invalid" else _status_of(report.failures, trusted)
+    report.genai_uses = [u for info in report.manifests for u in info.genai_uses]
+    report.genai = any(u.certainty == "generative" for u in report.genai_uses)
+    report.genai_possible = any(u.certainty == "maybe" for u in report.genai_uses)
+    report.disclosures = [
+        {"manifest": info.label, "disclosure": info.disclosure} for info in report.manifests if info.disclosure
+    ]
+    return report

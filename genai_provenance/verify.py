@@ -1,0 +1,127 @@
+"""Read and check Content Credentials: discovery, the c2pa Reader with our trust settings.
+
+Never raises on bad media: every problem becomes a status on the asset's report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import c2pa
+
+from genai_provenance.errors import InputError
+from genai_provenance.explanations import explain
+from genai_provenance.formats import is_media, media_format
+from genai_provenance.provenance import INVALID, NO_CREDENTIALS, UNREADABLE, AssetReport, Failure
+from genai_provenance.store import report_from_store
+
+SIDECAR_SUFFIX = ".c2pa"
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """What the verifier trusts and whether it may touch the network."""
+
+    anchors_pem: str | None = None
+    allow_remote: bool = False
+
+    def context(self) -> c2pa.Context:
+        settings: dict = {
+            "verify": {"remote_manifest_fetch": self.allow_remote, "ocsp_fetch": False},
+        }
+        if self.anchors_pem:
+            settings["trust"] = {"trust_anchors": self.anchors_pem}
+        return c2pa.Context.from_dict(settings)
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Expand files and folders (recursively) into the media files to check, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+        if path.is_dir():
+            media = sorted(p for p in _walk(path) if is_media(p))
+            if not media:
+                raise InputError(f"{path}: folder holds no media files")
+            found.extend(media)
+        else:
+            found.append(path)
+    return found
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if not name.startswith(".") and not name.endswith(SIDECAR_SUFFIX):
+                yield Path(folder) / name
+
+
+def sidecar_for(path: Path) -> Path | None:
+    candidate = path.with_name(path.name + SIDECAR_SUFFIX)
+    return candidate if candidate.is_file() else None
+
+
+def _failed(report: AssetReport, status: str, code: str, text: str) -> AssetReport:
+    report.status = status
+    report.error = text
+    report.failures.append(Failure(code, explain(code, text)))
+    return report
+
+
+def verify_file(
+    path: Path, context: c2pa.Context, *, display: str | None = None, mime: str | None = None
+) -> AssetReport:
+    """Check one file. `mime` overrides the format taken from the name (for staged files)."""
+    fmt = media_format(path)
+    mime = mime or (fmt.mime if fmt else None)
+    report = AssetReport(path=display or str(path), format=mime, status=UNREADABLE)
+    if mime is None:
+        return _failed(report, UNREADABLE, "format.unsupported", f"unsupported format {path.suffix or '(none)'}")
+    sidecar = sidecar_for(path)
+    try:
+        with open(path, "rb") as stream:
+            manifest_data = sidecar.read_bytes() if sidecar else None
+            reader = c2pa.Reader(mime, stream, manifest_data, context=context)
+            with reader:
+                report.embedded = reader.is_embedded()
+                store = reader.json()
+                state = reader.get_validation_state()
+                try:
+                    cr = reader.crjson()
+                except c2pa.C2paError:
+                    cr = None
+    except OSError as exc:
+        return _failed(report, UNREADABLE, "file.unreadable", f"cannot read file ({exc.strerror})")
+    except c2pa.C2paError.ManifestNotFound:
+        report.status = NO_CREDENTIALS
+        if fmt and not fmt.embeddable:
+            report.notes.append(
+                f"{fmt.mime} cannot embed credentials and no {path.name}{SIDECAR_SUFFIX} sidecar was found"
+            )
+        return report
+    except c2pa.C2paError.RemoteManifest as exc:
+        return _failed(report, UNREADABLE, "manifest.remote", f"{_clean(exc)}; pass --allow-remote to fetch it")
+    except (c2pa.C2paError.Verify, c2pa.C2paError.Signature) as exc:
+        return _failed(report, INVALID, "manifest.unreadable", _clean(exc))
+    except c2pa.C2paError.NotSupported as exc:
+        return _failed(report, UNREADABLE, "format.unsupported", _clean(exc))
+    except c2pa.C2paError as exc:
+        return _failed(report, UNREADABLE, "manifest.inaccessible", _clean(exc))
+    if sidecar:
+        report.notes.append(f"credentials read from sidecar {sidecar.name}")
+    return report_from_store(report, store, cr, state)
+
+
+def _clean(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text or exc.__class__.__name__
+
+
+def verify_paths(paths: Iterable[Path], trust: TrustSettings) -> list[AssetReport]:
+    context = trust.context()
+    return [verify_file(p, context) for p in discover(paths)]

@@ -1,0 +1,132 @@
+"""The embedded default workspace: development CA, signing identity, trust anchors.
+
+Location: --home, else $GENAI_PROVENANCE_HOME, else $XDG_DATA_HOME/genai-provenance
+(~/.local/share/genai-provenance).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from genai_provenance import __version__
+from genai_provenance.errors import WorkspaceError
+from genai_provenance.files import write_bytes, write_text
+from genai_provenance.pki import Issued, create_root, issue_leaf
+from genai_provenance.signing import Identity, load_identity, load_trust_anchors
+
+ENV_HOME = "GENAI_PROVENANCE_HOME"
+MARKER = "workspace.json"
+ROOT_CERT, ROOT_KEY = "ca/root.pem", "ca/root.key"
+SIGNER_CHAIN, SIGNER_KEY = "signer/chain.pem", "signer/key.pem"
+TRUST_ANCHORS = "trust/anchors.pem"
+
+
+def default_home() -> Path:
+    if os.environ.get(ENV_HOME):
+        return Path(os.environ[ENV_HOME]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "genai-provenance"
+
+
+def resolve_home(home: Path | None) -> Path:
+    return (home or default_home()).expanduser()
+
+
+@dataclass(frozen=True)
+class Workspace:
+    home: Path
+    org: str
+    tsa_url: str | None = None
+
+    def path(self, relative: str) -> Path:
+        return self.home / relative
+
+    def identity(self, tsa_url: str | None = None) -> Identity:
+        return load_identity(self.path(SIGNER_CHAIN), self.path(SIGNER_KEY), tsa_url or self.tsa_url)
+
+    def trust_anchors(self) -> str:
+        return load_trust_anchors(self.path(TRUST_ANCHORS))
+
+
+def open_workspace(home: Path | None) -> Workspace:
+    """Open an initialised workspace, or explain how to make one."""
+    root = resolve_home(home)
+    marker = root / MARKER
+    if not marker.is_file():
+        raise WorkspaceError(
+            f"{root}: no workspace here; run `genai-provenance init` (or pass --cert/--key and --trust)"
+        )
+    try:
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WorkspaceError(f"{marker}: unreadable workspace file ({exc})") from None
+    return Workspace(home=root, org=str(meta.get("org", "")), tsa_url=meta.get("tsa_url"))
+
+
+@dataclass(frozen=True)
+class InitResult:
+    workspace: Workspace
+    files: dict[str, Path]
+    replaced: bool
+
+
+def _write_identity(folder: Path, cert_rel: str, key_rel: str, leaf: Issued, root: Issued) -> None:
+    write_bytes(folder / cert_rel, leaf.cert_pem() + root.cert_pem())
+    write_bytes(folder / key_rel, leaf.key_pem(), mode=0o600)
+
+
+def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitResult:
+    """Create a workspace with development credentials; whole or not at all."""
+    root = resolve_home(home)
+    existing = root.exists()
+    if existing:
+        if not root.is_dir():
+            raise WorkspaceError(f"{root}: exists and is not a folder")
+        if (root / MARKER).exists():
+            if not force:
+                raise WorkspaceError(f"{root}: a workspace already exists (use --force to replace it)")
+        elif any(root.iterdir()):
+            raise WorkspaceError(f"{root}: folder is not empty and is not a genai-provenance workspace")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.init."))
+    try:
+        os.chmod(staging, 0o700)
+        ca = create_root(f"{org} Development Root CA", org)
+        signer = issue_leaf(ca, f"{org} Media Signer (development)", org)
+        write_bytes(staging / ROOT_CERT, ca.cert_pem())
+        write_bytes(staging / ROOT_KEY, ca.key_pem(), mode=0o600)
+        _write_identity(staging, SIGNER_CHAIN, SIGNER_KEY, signer, ca)
+        write_bytes(staging / TRUST_ANCHORS, ca.cert_pem())
+        meta = {
+            "version": 1,
+            "org": org,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "created_by": f"genai-provenance {__version__}",
+            "development_credentials": True,
+            "tsa_url": None,
+        }
+        write_text(staging / MARKER, json.dumps(meta, indent=2) + "\n")
+        if existing:
+            old = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old."))
+            os.replace(root, old / "ws")
+            os.replace(staging, root)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    ws = Workspace(home=root, org=org)
+    files = {
+        "root CA certificate": ws.path(ROOT_CERT),
+        "signing certificate chain": ws.path(SIGNER_CHAIN),
+        "signing key (0600)": ws.path(SIGNER_KEY),
+        "trust anchors": ws.path(TRUST_ANCHORS),
+    }
+    return InitResult(ws, files, replaced=existing and force)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests use (real components, no mocks) when they are missing.
+set -euo pipefail
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v softhsm2-util >/dev/null || need+=(softhsm2)
+command -v pkcs11-tool >/dev/null || need+=(opensc)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+command -v chromium >/dev/null || need+=(chromium)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+  echo "install-system-deps: missing ${need[*]} and not root; the tests that need them will say so" >&2
+  exit 0
+fi
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-system-deps: installing ${need[*]}" >&2
+$SUDO apt-get update -qq >/dev/null || true
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+  || echo "install-system-deps: could not install ${need[*]}; the tests that need them will say so" >&2
