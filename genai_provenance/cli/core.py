@@ -1,71 +1,29 @@
-"""Command line: parse, call the library, render, exit. No logic lives here."""
+"""init, sign, verify, demo."""
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from genai_provenance import __version__
+from genai_provenance.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    FileArg,
+    format_option,
+    handled,
+    home_option,
+    main,
+    trust_settings,
+)
 from genai_provenance.demo import DemoStep, run_demo
-from genai_provenance.errors import IdentityError, ProvenanceError
+from genai_provenance.errors import IdentityError
 from genai_provenance.reports import json_report, text
 from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.signing import load_identity, load_trust_anchors
-from genai_provenance.verify import TrustSettings, verify_paths
+from genai_provenance.signing import load_identity
+from genai_provenance.verify import verify_paths
 from genai_provenance.workspace import init_workspace, open_workspace
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-FileArg = click.Path(path_type=Path, dir_okay=False)
-home_option = click.option(
-    "--home",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Workspace folder (default: $GENAI_PROVENANCE_HOME, else ~/.local/share/genai-provenance).",
-)
-format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> None:
-    click.echo(f"genai-provenance: error: {message}", err=True)
-    sys.exit(code)
-
-
-def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into one-line messages and exit codes; never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ProvenanceError as exc:
-            fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted; nothing partial was left behind", 130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as exc:
-            fail(f"unexpected {exc.__class__.__name__}: {' '.join(str(exc).split())}")
-
-    return wrapper
-
-
-def trust_settings(trust: Path | None, home: Path | None, allow_remote: bool = False) -> TrustSettings:
-    if trust:
-        return TrustSettings(load_trust_anchors(trust), allow_remote)
-    try:
-        return TrustSettings(open_workspace(home).trust_anchors(), allow_remote)
-    except ProvenanceError:
-        return TrustSettings(None, allow_remote)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="genai-provenance")
-def main() -> None:
-    """Signed GenAI disclosures (C2PA Content Credentials) for film and TV production."""
 
 
 @main.command()
