@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Independent C2PA reader for tests/test_independent_reader.py (pinned; keep in step with that test).
+C2PA_TS_VERSION := 0.9.4
+JS_CACHE := tests/.cache/js
+C2PA_TS  := $(JS_CACHE)/.c2pa-ts-$(C2PA_TS_VERSION)
 
 .PHONY: demo test lint bench system-deps clean
 
@@ -18,7 +22,16 @@ demo: $(STAMP)
 system-deps:
 	@bash tests/install-system-deps.sh
 
-test: $(STAMP) system-deps
+# Installed only when missing; tests themselves never use the network (only 127.0.0.1).
+$(C2PA_TS): | system-deps
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(JS_CACHE) && \
+	  npm install --prefix $(JS_CACHE) --no-save --no-audit --no-fund --loglevel=error \
+	    @trustnxt/c2pa-ts@$(C2PA_TS_VERSION) && touch $@ \
+	  || echo "make: could not install @trustnxt/c2pa-ts; the independent-reader tests will be skipped" >&2; \
+	else echo "make: npm not found; the independent-reader tests will be skipped" >&2; fi
+
+test: $(STAMP) system-deps $(C2PA_TS)
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 
@@ -29,3 +30,37 @@ def payload_offset(data: bytes) -> int:
         if kind == "mdat" and size > 16:
             return offset + 8 + (size - 8) // 2
     raise ValueError("no mdat box")
+
+
+def structure_problem(path: str | os.PathLike[str], require: bytes | None = b"moov") -> str | None:
+    """Why the top-level boxes of a BMFF file do not tile it (truncated, malformed), or None.
+
+    Reads only the box headers, so it is cheap on large files.
+    """
+    size = os.path.getsize(path)
+    kinds: set[bytes] = set()
+    with open(path, "rb") as stream:
+        pos = 0
+        while pos < size:
+            stream.seek(pos)
+            head = stream.read(16)
+            if len(head) < 8:
+                return f"truncated box header at offset {pos}"
+            box, kind = struct.unpack(">I4s", head[:8])
+            header = 8
+            if box == 1:
+                if len(head) < 16:
+                    return f"truncated box header at offset {pos}"
+                box, header = struct.unpack(">Q", head[8:16])[0], 16
+            elif box == 0:
+                box = size - pos
+            if box < header:
+                return f"malformed box at offset {pos}"
+            if pos + box > size:
+                name = kind.decode("latin-1")
+                return f"'{name}' box at offset {pos} extends beyond the end of the file (truncated?)"
+            kinds.add(kind)
+            pos += box
+    if require and require not in kinds:
+        return f"no '{require.decode()}' box (incomplete file)"
+    return None

@@ -20,6 +20,7 @@ CODES: dict[str, str] = {
     "ingredient.hashedURI.mismatch": "an ingredient's record changed after signing",
     "ingredient.manifest.mismatch": "an ingredient's manifest does not match what was recorded",
     "manifest.inaccessible": "the manifest could not be read",
+    "media.damaged": "the file is not whole media (truncated or damaged)",
     "manifest.unreadable": "the manifest structure is damaged and could not be verified",
     "manifest.remote": "the credentials are stored remotely and were not fetched",
     "timeStamp.mismatch": "the time-stamp does not match the signature",

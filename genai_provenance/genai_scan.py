@@ -9,6 +9,7 @@ from genai_provenance.provenance import GenAIUse
 from genai_provenance.sourcetypes import classify, normalise
 
 DISCLOSURE_LABEL = "com.genai-provenance.disclosure"
+CLEARANCES_LABEL = "com.genai-provenance.clearances"
 PARAM = "com.genai-provenance."
 
 # Product names that mean a generator even when a v1 manifest gives no source type.
@@ -107,6 +108,7 @@ def scan_manifest(label: str, manifest: dict[str, Any]) -> list[GenAIUse]:
                         description=use.get("description"),
                         category=use.get("category"),
                         declared=True,
+                        use_index=i,
                     )
                 )
     return uses

@@ -47,6 +47,29 @@ class GenAIUse:
     description: str | None = None
     category: str | None = None
     declared: bool = False  # from one of our disclosures (with category, inputs, approvals)
+    use_index: int | None = None  # position in that disclosure's genai list
+
+
+@dataclass
+class ClearanceCheck:
+    """One approval or consent ID referenced by a GenAI use, and what checking it found."""
+
+    id: str
+    kind: str  # approval | consent
+    status: str
+    detail: str
+    manifest: str | None = None
+    use: int | None = None
+    category: str | None = None
+    source: str | None = None  # embedded | ledger
+    covers: list[str] = field(default_factory=list)
+    issuer: str | None = None
+    expires_at: str | None = None
+    talent: dict[str, str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "valid"
 
 
 @dataclass
@@ -65,6 +88,7 @@ class ManifestInfo:
     training_mining: dict[str, str] = field(default_factory=dict)
     genai_uses: list[GenAIUse] = field(default_factory=list)
     thumbnail: str | None = None
+    clearance_ids: list[str] = field(default_factory=list)  # signed records embedded in this stage
 
 
 @dataclass
@@ -99,6 +123,9 @@ class AssetReport:
     manifests: list[ManifestInfo] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    clearances: list[ClearanceCheck] = field(default_factory=list)
+    # Signed clearance envelopes found in the manifest store, by record id (not part of reports).
+    embedded_clearances: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -108,7 +135,9 @@ class AssetReport:
         return next((m for m in self.manifests if m.label == label), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["embedded_clearances"]
+        return data
 
 
 def summarise(reports: list[AssetReport]) -> dict[str, Any]:

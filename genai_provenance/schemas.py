@@ -36,6 +36,10 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 def validator(name: str) -> Draft202012Validator:
+    """A validator for `schemas/<name>.schema.json`, or for a `name#/$defs/x` fragment."""
+    if "#" in name:
+        base, fragment = name.split("#", 1)
+        return Draft202012Validator({"$ref": f"urn:genai-provenance:{base}#{fragment}"}, registry=_registry())
     return Draft202012Validator(load_schema(name), registry=_registry())
 
 
@@ -47,11 +51,23 @@ def field_path(path: Any) -> str:
     return out or "(top level)"
 
 
+def _allowed(error: ValidationError) -> list[object]:
+    if error.validator == "enum":
+        return list(error.validator_value)
+    if error.validator == "const":
+        return [error.validator_value]
+    return []
+
+
 def _describe(error: ValidationError) -> str:
     where = field_path(error.absolute_path)
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
         return f"{where}: {error.instance!r} is not allowed (expected one of: {allowed})"
+    if error.validator in ("anyOf", "oneOf"):
+        allowed = [v for sub in error.context or [] for v in _allowed(sub)]
+        if allowed:
+            return f"{where}: {error.instance!r} is not allowed (expected one of: {', '.join(map(str, allowed))})"
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in known)
@@ -64,7 +80,10 @@ def _describe(error: ValidationError) -> str:
 
 
 def validate(name: str, document: Any, source: str) -> None:
-    """Raise SchemaError naming `source` and the first offending field, if any."""
+    """Raise SchemaError naming `source` and the first offending field, if any.
+
+    `name` is a schema name (`disclosure`) or a fragment of one (`clearance#/$defs/record`).
+    """
     errors = sorted(validator(name).iter_errors(document), key=lambda e: (list(e.absolute_path), str(e.message)))
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -6,7 +6,6 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import c2pa
 
@@ -14,6 +13,8 @@ from genai_provenance.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError, SigningError
 from genai_provenance.files import staged_path
 from genai_provenance.formats import embeddable_format
+from genai_provenance.genai_scan import CLEARANCES_LABEL
+from genai_provenance.ledger import Ledger, records_to_embed
 from genai_provenance.manifest import PARENT_ID, build_definition, component_id
 from genai_provenance.provenance import INVALID, NO_CREDENTIALS, TRUSTED, UNREADABLE, AssetReport
 from genai_provenance.signing import Identity
@@ -33,7 +34,7 @@ class SignRequest:
     parent: Path | None = None
     ingredients: list[Path] = field(default_factory=list)
     force: bool = False
-    extra_assertions: list[dict[str, Any]] = field(default_factory=list)
+    ledger: Ledger | None = None  # referenced approvals and consents found here are embedded
 
 
 @dataclass
@@ -44,6 +45,7 @@ class SignResult:
     parent_was_input: bool
     thumbnail: bool
     warnings: list[str] = field(default_factory=list)
+    embedded_clearances: list[str] = field(default_factory=list)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -111,7 +113,9 @@ def sign_asset(req: SignRequest) -> SignResult:
         components=len(req.ingredients),
         thumbnail=THUMBNAIL_ID if thumb else None,
     )
-    definition["assertions"].extend(req.extra_assertions)
+    records, warnings = records_to_embed(disclosure, req.ledger)
+    if records:
+        definition["assertions"].append({"label": CLEARANCES_LABEL, "data": {"records": records}, "created": True})
     try:
         builder = c2pa.Builder(definition, context=context)
     except c2pa.C2paError as exc:
@@ -140,9 +144,9 @@ def sign_asset(req: SignRequest) -> SignResult:
                 raise SigningError(
                     f"{req.output}: disclosure read back differs from the one declared; nothing was written"
                 )
-    warnings = []
     if report.status != TRUSTED:
         warnings.append("the signing certificate is not among the trust anchors: verify will report valid-untrusted")
     if thumb is None and fmt.kind != "audio":
         warnings.append("no thumbnail embedded (ffmpeg is needed for video thumbnails)")
-    return SignResult(req.output, report, parent, parent_was_input, thumb is not None, warnings)
+    embedded = [e["record"]["id"] for e in records]
+    return SignResult(req.output, report, parent, parent_was_input, thumb is not None, warnings, embedded)

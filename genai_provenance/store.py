@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from genai_provenance.explanations import TRUST_ONLY, explain
-from genai_provenance.genai_scan import DISCLOSURE_LABEL, scan_manifest
+from genai_provenance.genai_scan import CLEARANCES_LABEL, DISCLOSURE_LABEL, scan_manifest
 from genai_provenance.provenance import (
     INVALID,
     NO_CREDENTIALS,
@@ -59,7 +59,10 @@ def _claimed_time(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def manifest_info(label: str, manifest: dict[str, Any], cert: dict[str, Any] | None) -> ManifestInfo:
+def manifest_info(
+    label: str, manifest: dict[str, Any], cert: dict[str, Any] | None, embedded: dict[str, dict[str, Any]]
+) -> ManifestInfo:
+    """One manifest of the store; signed clearance records it carries are added to `embedded`."""
     sig = manifest.get("signature_info") or {}
     info = ManifestInfo(
         label=label,
@@ -80,6 +83,12 @@ def manifest_info(label: str, manifest: dict[str, Any], cert: dict[str, Any] | N
             info.actions.extend(a for a in data.get("actions") or [] if isinstance(a, dict))
         elif name == DISCLOSURE_LABEL and isinstance(data, dict):
             info.disclosure = data
+        elif name == CLEARANCES_LABEL and isinstance(data, dict):
+            for envelope in data.get("records") or []:
+                record_id = ((envelope or {}).get("record") or {}).get("id") if isinstance(envelope, dict) else None
+                if isinstance(record_id, str):
+                    info.clearance_ids.append(record_id)
+                    embedded.setdefault(record_id, envelope)
         elif name in ("cawg.training-mining", "c2pa.training-mining") and isinstance(data, dict):
             for key, entry in (data.get("entries") or {}).items():
                 if isinstance(entry, dict) and "use" in entry:
@@ -104,6 +113,10 @@ def _status_of(failures: list[Failure], trusted: bool) -> str:
 
 def _successes(results: dict[str, Any] | None) -> set[str]:
     return {e.get("code") for e in ((results or {}).get("activeManifest") or {}).get("success") or []}
+
+
+def _informational(results: dict[str, Any] | None) -> set[str]:
+    return {e.get("code") for e in ((results or {}).get("activeManifest") or {}).get("informational") or []}
 
 
 def _delta_failures(results: dict[str, Any]) -> list[tuple[str, Failure]]:
@@ -182,7 +195,9 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     if cr_json:
         for entry in json.loads(cr_json).get("manifests") or []:
             certs[entry.get("label")] = (entry.get("signature") or {}).get("certificateInfo")
-    infos = {label: manifest_info(label, m, certs.get(label)) for label, m in manifests.items()}
+    infos = {
+        label: manifest_info(label, m, certs.get(label), report.embedded_clearances) for label, m in manifests.items()
+    }
     results = store.get("validation_results") or {}
     deltas = _delta_failures(results)
     failures = _failures(results, "active manifest")
@@ -194,6 +209,10 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     report.failures = failures + [f for _, f in deltas]
     trusted = state == "Trusted" or "signingCredential.trusted" in _successes(results)
     report.status = INVALID if state == "Invalid" else _status_of(report.failures, trusted)
+    if report.time_stamped and "timeStamp.untrusted" in _informational(results):
+        report.notes.append(
+            "the time-stamp authority is not among the trust anchors: the signing time is its claim, not verified"
+        )
     report.genai_uses = [u for info in report.manifests for u in info.genai_uses]
     report.genai = any(u.certainty == "generative" for u in report.genai_uses)
     report.genai_possible = any(u.certainty == "maybe" for u in report.genai_uses)

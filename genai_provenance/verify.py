@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import c2pa
+from PIL import Image
 
+from genai_provenance.bmff import structure_problem
 from genai_provenance.errors import InputError
 from genai_provenance.explanations import explain
 from genai_provenance.formats import is_media, media_format
@@ -19,6 +21,7 @@ from genai_provenance.provenance import INVALID, NO_CREDENTIALS, UNREADABLE, Ass
 from genai_provenance.store import report_from_store
 
 SIDECAR_SUFFIX = ".c2pa"
+_BMFF_MOOV = {"video/mp4", "video/quicktime", "audio/mp4"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ def verify_file(
     if mime is None:
         return _failed(report, UNREADABLE, "format.unsupported", f"unsupported format {path.suffix or '(none)'}")
     sidecar = sidecar_for(path)
+    if fmt and not fmt.embeddable and sidecar is None:
+        report.status = NO_CREDENTIALS  # c2pa would say "type is unsupported": the file itself is fine
+        report.notes.append(f"{fmt.mime} cannot embed credentials and no {path.name}{SIDECAR_SUFFIX} sidecar was found")
+        return report
     try:
         with open(path, "rb") as stream:
             manifest_data = sidecar.read_bytes() if sidecar else None
@@ -98,6 +105,9 @@ def verify_file(
     except OSError as exc:
         return _failed(report, UNREADABLE, "file.unreadable", f"cannot read file ({exc.strerror})")
     except c2pa.C2paError.ManifestNotFound:
+        problem = media_problem(path, mime)
+        if problem:
+            return _failed(report, UNREADABLE, "media.damaged", problem)
         report.status = NO_CREDENTIALS
         if fmt and not fmt.embeddable:
             report.notes.append(
@@ -115,6 +125,22 @@ def verify_file(
     if sidecar:
         report.notes.append(f"credentials read from sidecar {sidecar.name}")
     return report_from_store(report, store, cr, state)
+
+
+def media_problem(path: Path, mime: str) -> str | None:
+    """Why a file without credentials is not whole media (truncated, undecodable), or None.
+
+    c2pa does not notice a truncated JPEG or MP4/MOV when it finds no manifest; MP3 is not checked.
+    """
+    if mime in _BMFF_MOOV:
+        return structure_problem(path)
+    if mime == "image/jpeg":
+        try:
+            with Image.open(path) as img:
+                img.load()
+        except Exception as exc:  # Pillow raises OSError, SyntaxError, DecompressionBombError...
+            return f"damaged image data ({_clean(exc)})"
+    return None
 
 
 def _clean(exc: Exception) -> str:

@@ -25,6 +25,10 @@ MARKER = "workspace.json"
 ROOT_CERT, ROOT_KEY = "ca/root.pem", "ca/root.key"
 SIGNER_CHAIN, SIGNER_KEY = "signer/chain.pem", "signer/key.pem"
 TRUST_ANCHORS = "trust/anchors.pem"
+APPROVER_ROOT_CERT, APPROVER_ROOT_KEY = "approver-ca/root.pem", "approver-ca/root.key"
+APPROVER_CHAIN, APPROVER_KEY = "approver/chain.pem", "approver/key.pem"
+APPROVER_ANCHORS = "trust/approver-anchors.pem"
+LEDGER = "ledger.sqlite"
 
 
 def default_home() -> Path:
@@ -52,6 +56,18 @@ class Workspace:
 
     def trust_anchors(self) -> str:
         return load_trust_anchors(self.path(TRUST_ANCHORS))
+
+    def approver_identity(self) -> Identity:
+        """The identity that signs approvals, consents and revocations (not media)."""
+        return load_identity(self.path(APPROVER_CHAIN), self.path(APPROVER_KEY))
+
+    def approver_anchors(self) -> str:
+        """Roots trusted to issue clearances; kept apart from the media-signing anchors."""
+        return load_trust_anchors(self.path(APPROVER_ANCHORS))
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.path(LEDGER)
 
 
 def open_workspace(home: Path | None) -> Workspace:
@@ -103,6 +119,12 @@ def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitR
         write_bytes(staging / ROOT_KEY, ca.key_pem(), mode=0o600)
         _write_identity(staging, SIGNER_CHAIN, SIGNER_KEY, signer, ca)
         write_bytes(staging / TRUST_ANCHORS, ca.cert_pem())
+        approver_ca = create_root(f"{org} Development Approver Root CA", org)
+        approver = issue_leaf(approver_ca, f"{org} Legal Approver (development)", org)
+        write_bytes(staging / APPROVER_ROOT_CERT, approver_ca.cert_pem())
+        write_bytes(staging / APPROVER_ROOT_KEY, approver_ca.key_pem(), mode=0o600)
+        _write_identity(staging, APPROVER_CHAIN, APPROVER_KEY, approver, approver_ca)
+        write_bytes(staging / APPROVER_ANCHORS, approver_ca.cert_pem())
         meta = {
             "version": 1,
             "org": org,
@@ -128,5 +150,8 @@ def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitR
         "signing certificate chain": ws.path(SIGNER_CHAIN),
         "signing key (0600)": ws.path(SIGNER_KEY),
         "trust anchors": ws.path(TRUST_ANCHORS),
+        "approver certificate chain": ws.path(APPROVER_CHAIN),
+        "approver key (0600)": ws.path(APPROVER_KEY),
+        "approver trust anchors": ws.path(APPROVER_ANCHORS),
     }
     return InitResult(ws, files, replaced=existing and force)

@@ -15,9 +15,6 @@ import click
 
 from genai_provenance import __version__
 from genai_provenance.errors import ProvenanceError
-from genai_provenance.signing import load_trust_anchors
-from genai_provenance.verify import TrustSettings
-from genai_provenance.workspace import open_workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 FileArg = click.Path(path_type=Path, dir_okay=False)
@@ -53,20 +50,11 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def trust_settings(trust: Path | None, home: Path | None, allow_remote: bool = False) -> TrustSettings:
-    """--trust, else the workspace's anchors, else none (nothing can be trusted)."""
-    if trust:
-        return TrustSettings(load_trust_anchors(trust), allow_remote)
-    try:
-        return TrustSettings(open_workspace(home).trust_anchors(), allow_remote)
-    except ProvenanceError:
-        return TrustSettings(None, allow_remote)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="genai-provenance")
 def main() -> None:
     """Signed GenAI disclosures (C2PA Content Credentials) for film and TV production."""
 
 
-from genai_provenance.cli import core  # noqa: E402,F401  (registers commands)
+# Each module below registers its commands on `main`.
+from genai_provenance.cli import check, clearances, core  # noqa: E402,F401

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from genai_provenance.check import verify_assets
 from genai_provenance.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -15,15 +16,12 @@ from genai_provenance.cli import (
     handled,
     home_option,
     main,
-    trust_settings,
 )
 from genai_provenance.demo import DemoStep, run_demo
-from genai_provenance.errors import IdentityError
 from genai_provenance.reports import json_report, text
+from genai_provenance.settings import open_ledger, resolve_clearances, resolve_identity, resolve_trust
 from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.signing import load_identity
-from genai_provenance.verify import verify_paths
-from genai_provenance.workspace import init_workspace, open_workspace
+from genai_provenance.workspace import init_workspace
 
 
 @main.command()
@@ -71,22 +69,24 @@ def sign(
     home: Path | None,
     fmt: str,
 ) -> None:
-    """Embed a signed GenAI disclosure in INPUT, writing OUTPUT."""
-    if bool(cert) != bool(key):
-        raise IdentityError("--cert and --key go together")
-    identity = load_identity(cert, key, tsa_url) if cert and key else open_workspace(home).identity(tsa_url)
-    result = sign_asset(
-        SignRequest(
-            input_path,
-            output,
-            disclosure,
-            identity,
-            trust_settings(trust, home),
-            parent=parent,
-            ingredients=list(ingredients),
-            force=force,
-        )
+    """Embed a signed GenAI disclosure in INPUT, writing OUTPUT.
+
+    Approvals and consents the disclosure references are embedded when the ledger has them.
+    """
+    identity = resolve_identity(cert, key, home, tsa_url)
+    ledger = open_ledger(home)
+    request = SignRequest(
+        input_path,
+        output,
+        disclosure,
+        identity,
+        resolve_trust(trust, home),
+        parent=parent,
+        ingredients=list(ingredients),
+        force=force,
+        ledger=ledger,
     )
+    result = sign_asset(request)
     if fmt == "json":
         click.echo(json_report.dumps(json_report.sign_document(result)))
         return
@@ -94,6 +94,8 @@ def sign(
     if result.parent:
         origin = "the input's own credentials" if result.parent_was_input else str(result.parent)
         click.echo(f"  history carried forward from {origin}")
+    if result.embedded_clearances:
+        click.echo(f"  embedded signed clearances: {', '.join(result.embedded_clearances)}")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}")
 
@@ -101,14 +103,22 @@ def sign(
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--trust", type=FileArg, help="Trust anchors (PEM); default: the workspace's.")
+@click.option("--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's.")
 @click.option("--allow-remote", is_flag=True, help="Fetch remote manifests over the network.")
 @home_option
 @format_option
 @handled
-def verify(paths: tuple[Path, ...], trust: Path | None, allow_remote: bool, home: Path | None, fmt: str) -> None:
-    """Check the Content Credentials of files and folders (recursive)."""
-    settings = trust_settings(trust, home, allow_remote)
-    reports = verify_paths(paths, settings)
+def verify(
+    paths: tuple[Path, ...],
+    trust: Path | None,
+    approver_trust: Path | None,
+    allow_remote: bool,
+    home: Path | None,
+    fmt: str,
+) -> None:
+    """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
+    settings = resolve_trust(trust, home, allow_remote)
+    reports = verify_assets(paths, settings, resolve_clearances(approver_trust, home))
     if fmt == "json":
         click.echo(json_report.dumps(json_report.verify_document(reports)))
     else:

@@ -64,6 +64,10 @@ def asset_text(report: AssetReport) -> list[str]:
         lines.append(f"  ! {failure.code}: {failure.explanation} ({failure.where})")
     if report.error and not report.failures:
         lines.append(f"  ! {report.error}")
+    for check in report.clearances:
+        mark = "ok" if check.ok else "!!"
+        cat = f" for {check.category}" if check.category else ""
+        lines.append(f"  {mark} {check.kind} {check.id}{cat}: {check.status} ({check.detail})")
     if report.ingredients:
         lines.append("  ingredients:")
         lines.extend(_tree(report.ingredients, "    "))

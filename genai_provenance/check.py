@@ -1,0 +1,176 @@
+"""verify + clearances + policy: what QC runs on a folder, and what the gate builds on."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from genai_provenance.clearances import UseContext, assess
+from genai_provenance.ledger import Ledger
+from genai_provenance.policy import AssetFacts, Evaluation, Policy, UseFacts, evaluate
+from genai_provenance.provenance import AssetReport, ClearanceCheck, ManifestInfo
+from genai_provenance.verify import TrustSettings, discover, verify_file
+
+INTENDED_DECLARED, INTENDED_OVERRIDE, INTENDED_ASSUMED = "declared", "override", "assumed by policy"
+
+
+@dataclass
+class ClearanceSource:
+    """Where referenced clearances are looked up and who may issue them."""
+
+    approver_anchors: list[x509.Certificate] = field(default_factory=list)
+    ledger: Ledger | None = None
+
+
+def file_hash(path: Path) -> Callable[[], str]:
+    @cache
+    def compute() -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return f"sha256:{digest.hexdigest()}"
+
+    return compute
+
+
+def _lookup(report: AssetReport, source: ClearanceSource, ref: str) -> tuple[dict[str, Any] | None, str | None]:
+    if ref in report.embedded_clearances:
+        return report.embedded_clearances[ref], "embedded"
+    if source.ledger is not None:
+        entry = source.ledger.get(ref)
+        if entry is not None:
+            return entry.envelope, "ledger"
+    return None, None
+
+
+def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -> list[ClearanceCheck]:
+    """Assess every approval and consent ID that any stage's disclosure references."""
+    checks: list[ClearanceCheck] = []
+    content_hash = file_hash(path)
+    for info in report.manifests:
+        disclosure = info.disclosure or {}
+        asset = disclosure.get("asset") or {}
+        for index, use in enumerate(disclosure.get("genai") or []):
+            if not isinstance(use, dict):
+                continue
+            ctx = UseContext(
+                str(asset.get("production", "")), str(asset.get("asset_id", "")), use.get("category"), content_hash
+            )
+            for kind, refs in (("approval", use.get("approvals")), ("consent", use.get("consents"))):
+                for ref in refs or []:
+                    envelope, where = _lookup(report, source, str(ref))
+                    revocation = source.ledger.revocation_for(str(ref)) if source.ledger else None
+                    check = assess(
+                        str(ref),
+                        kind,
+                        envelope,
+                        ctx,
+                        anchors=source.approver_anchors,
+                        revocation=revocation,
+                        source=where,
+                    )
+                    if check.ok and source.ledger is None:
+                        check.detail += " (revocation not checked: no ledger available)"
+                    check.manifest, check.use = info.label, index
+                    checks.append(check)
+    report.clearances = checks
+    return checks
+
+
+def _stage(info: ManifestInfo) -> tuple[str | None, str | None]:
+    return info.title, info.signer.common_name if info.signer else None
+
+
+def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -> tuple[AssetFacts, str]:
+    """The facts the policy judges: every GenAI use at every stage, with its clearance checks."""
+    active = report.manifest(report.active_manifest)
+    top = (active.disclosure or {}).get("asset", {}) if active else {}
+    if intended_use:
+        use_of_asset, why = intended_use, INTENDED_OVERRIDE
+    elif top.get("intended_use"):
+        use_of_asset, why = top["intended_use"], INTENDED_DECLARED
+    else:
+        use_of_asset, why = policy.assume_intended_use, INTENDED_ASSUMED
+    non_fiction = any(((m.disclosure or {}).get("asset") or {}).get("non_fiction") for m in report.manifests)
+    facts = AssetFacts(
+        report.path, report.status, use_of_asset, bool(non_fiction), top.get("asset_id"), top.get("production")
+    )
+    for info in report.manifests:
+        stage, signer = _stage(info)
+        disclosure = info.disclosure or {}
+        declared_uses = disclosure.get("genai") or []
+        stage_asset = disclosure.get("asset") or {}
+        for use in info.genai_uses:
+            facts_use = UseFacts(
+                info.label,
+                stage,
+                signer,
+                use.evidence,
+                use.certainty,
+                use.declared,
+                use.tool,
+                use.description,
+                use.category,
+                use.source_type,
+                use_index=use.use_index,
+                asset_id=stage_asset.get("asset_id"),
+                production=stage_asset.get("production"),
+            )
+            if use.declared and use.use_index is not None and use.use_index < len(declared_uses):
+                declared = declared_uses[use.use_index]
+                facts_use.input_kinds = [i.get("kind") for i in declared.get("inputs") or [] if isinstance(i, dict)]
+                facts_use.data_handling = dict(declared.get("data_handling") or {})
+                facts_use.clearances = [
+                    c for c in report.clearances if c.manifest == info.label and c.use == use.use_index
+                ]
+            facts.uses.append(facts_use)
+    return facts, why
+
+
+@dataclass
+class AssetVerdict:
+    report: AssetReport
+    intended_use: str
+    intended_use_source: str
+    evaluation: Evaluation
+
+    @property
+    def blocked(self) -> bool:
+        return self.evaluation.blocked
+
+
+@dataclass
+class CheckSettings:
+    trust: TrustSettings
+    policy: Policy
+    clearances: ClearanceSource
+    intended_use: str | None = None
+
+
+def verdict_for(report: AssetReport, path: Path, settings: CheckSettings) -> AssetVerdict:
+    check_clearances(report, path, settings.clearances)
+    facts, why = asset_facts(report, settings.policy, settings.intended_use)
+    return AssetVerdict(report, facts.intended_use, why, evaluate(settings.policy, facts))
+
+
+def verify_assets(paths: Iterable[Path], trust: TrustSettings, source: ClearanceSource) -> list[AssetReport]:
+    """`verify`: credentials of every file, plus the state of every clearance they reference."""
+    context = trust.context()
+    reports = []
+    for path in discover(paths):
+        report = verify_file(path, context)
+        check_clearances(report, path, source)
+        reports.append(report)
+    return reports
+
+
+def check_paths(paths: Iterable[Path], settings: CheckSettings) -> list[AssetVerdict]:
+    context = settings.trust.context()
+    return [verdict_for(verify_file(path, context), path, settings) for path in discover(paths)]

@@ -1,0 +1,177 @@
+"""approvals and consents: grant, revoke, list, show, export, import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from genai_provenance.clearances import parse_expiry
+from genai_provenance.cli import FileArg, format_option, handled, home_option, main
+from genai_provenance.disclosure import read_document
+from genai_provenance.errors import InputError
+from genai_provenance.files import write_text
+from genai_provenance.ledger import Grant, LedgerError, export_bundle, grant, import_document, revoke
+from genai_provenance.reports import json_report
+from genai_provenance.reports.clearance_report import entries_document, entry_lines
+from genai_provenance.settings import workspace_ledger
+from genai_provenance.workspace import open_workspace
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _group(kind: str, plural: str) -> click.Group:
+    @click.group(name=plural, help=f"Signed {kind} records in the workspace ledger.")
+    def group() -> None:
+        pass
+
+    common = [
+        click.option("--id", "record_id", required=True, help=f"{kind.capitalize()} ID, e.g. APR-2026-0042."),
+        click.option("--production", required=True, help="Production ID."),
+        click.option(
+            "--asset",
+            "assets",
+            multiple=True,
+            required=True,
+            help="Asset IDs or patterns (EP101_SH0*), comma-separated or repeated.",
+        ),
+        click.option(
+            "--covers",
+            multiple=True,
+            required=True,
+            help="Categories covered (and final-deliverable), comma-separated.",
+        ),
+        click.option("--expires", help="Expiry date (YYYY-MM-DD) or ISO date-time."),
+        click.option("--note", help="Free text kept in the signed record."),
+        click.option("--condition", "conditions", multiple=True, help="A condition of the clearance; repeatable."),
+        click.option("--content-hash", "hashes", multiple=True, help="sha256:<hex> of an exact delivered file."),
+    ]
+    if kind == "consent":
+        common += [
+            click.option("--talent", required=True, help="The performer's name."),
+            click.option("--talent-id", required=True, help="A stable ID for the performer."),
+            click.option("--guild-ref", help="Guild agreement reference."),
+        ]
+
+    def grant_cmd(
+        record_id: str,
+        production: str,
+        assets: tuple[str, ...],
+        covers: tuple[str, ...],
+        expires: str | None,
+        note: str | None,
+        conditions: tuple[str, ...],
+        hashes: tuple[str, ...],
+        home: Path | None,
+        fmt: str,
+        talent: str | None = None,
+        talent_id: str | None = None,
+        guild_ref: str | None = None,
+    ) -> None:
+        ws = open_workspace(home)
+        request = Grant(
+            kind,
+            record_id,
+            production,
+            _split(assets),
+            _split(covers),
+            parse_expiry(expires) if expires else None,
+            note,
+            conditions,
+            hashes,
+            talent,
+            talent_id,
+            guild_ref,
+        )
+        with workspace_ledger(home) as ledger:
+            grant(ledger, request, ws.approver_identity())
+            entry = ledger.get(record_id)
+        if entry is None:  # pragma: no cover - grant() just stored it
+            raise LedgerError(f"{record_id}: not found after granting")
+        if fmt == "json":
+            click.echo(json_report.dumps(entries_document([entry])))
+        else:
+            click.echo(f"Granted {kind} {record_id}, signed by {entry.record['issuer']['common_name']}")
+            for line in entry_lines(entry, full=True):
+                click.echo(f"  {line}")
+
+    command = grant_cmd
+    for option in reversed(common):
+        command = option(command)
+    group.command(name="grant", help=f"Sign and record a new {kind}.")(handled(home_option(format_option(command))))
+
+    @group.command(name="revoke", help=f"Sign and record the revocation of a {kind}.")
+    @click.argument("record_id", metavar="ID")
+    @click.option("--reason", required=True, help="Why it is revoked (kept in the signed revocation).")
+    @home_option
+    @handled
+    def revoke_cmd(record_id: str, reason: str, home: Path | None) -> None:
+        ws = open_workspace(home)
+        with workspace_ledger(home) as ledger:
+            revoke(ledger, record_id, kind, reason, ws.approver_identity())
+        click.echo(f"Revoked {kind} {record_id}: {reason}")
+
+    @group.command(name="list", help=f"List {plural} in the ledger.")
+    @home_option
+    @format_option
+    @handled
+    def list_cmd(home: Path | None, fmt: str) -> None:
+        with workspace_ledger(home) as ledger:
+            entries = ledger.entries(kind)
+        if fmt == "json":
+            click.echo(json_report.dumps(entries_document(entries)))
+            return
+        if not entries:
+            click.echo(f"no {plural} in the ledger")
+        for entry in entries:
+            click.echo(entry_lines(entry)[0])
+
+    @group.command(name="show", help=f"Show one {kind}.")
+    @click.argument("record_id", metavar="ID")
+    @home_option
+    @format_option
+    @handled
+    def show_cmd(record_id: str, home: Path | None, fmt: str) -> None:
+        with workspace_ledger(home) as ledger:
+            entry = ledger.get(record_id)
+        if entry is None or entry.record["kind"] != kind:
+            raise LedgerError(f"{record_id}: no such {kind} in the ledger")
+        if fmt == "json":
+            click.echo(json_report.dumps(entries_document([entry])))
+        else:
+            click.echo("\n".join(entry_lines(entry, full=True)))
+
+    @group.command(name="export", help=f"Write a {kind} (and its revocation, if any) to a file.")
+    @click.argument("record_id", metavar="ID")
+    @click.option("-o", "--output", type=FileArg, required=True)
+    @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+    @home_option
+    @handled
+    def export_cmd(record_id: str, output: Path, force: bool, home: Path | None) -> None:
+        if output.exists() and not force:
+            raise InputError(f"{output}: already exists (use --force to replace it)")
+        with workspace_ledger(home) as ledger:
+            bundle = export_bundle(ledger, record_id, kind)
+        write_text(output, json.dumps(bundle, indent=2) + "\n")
+        click.echo(f"Exported {kind} {record_id} to {output}")
+
+    @group.command(name="import", help=f"Verify a {kind} file's signatures and add it to the ledger.")
+    @click.argument("path", type=FileArg)
+    @home_option
+    @handled
+    def import_cmd(path: Path, home: Path | None) -> None:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        document = read_document(path)
+        with workspace_ledger(home) as ledger:
+            added = import_document(ledger, document, str(path))
+        click.echo(f"Imported {', '.join(added)}" if added else "Already in the ledger; nothing to import")
+
+    return group
+
+
+main.add_command(_group("approval", "approvals"))
+main.add_command(_group("consent", "consents"))

@@ -1,0 +1,259 @@
+"""The studio rules as data: load a policy, match its rules to an asset's facts, produce findings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from genai_provenance.disclosure import read_document
+from genai_provenance.errors import SchemaError
+from genai_provenance.provenance import ClearanceCheck
+from genai_provenance.schemas import validate
+from genai_provenance.sourcetypes import normalise
+
+BLOCK, WARN, NOTIFY = "block", "warn", "notify"
+CLASS_ORDER = {"notify": 0, "escalate": 1, "written-approval": 2}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    scope: str
+    severity: str
+    principle: int | None
+    when: dict[str, Any]
+    remedy: str
+    guidance: str = ""
+    classification: str | None = None
+    require: dict[str, list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    source: str
+    rules: tuple[Rule, ...]
+    assume_intended_use: str = "final"
+
+
+def _from_document(document: dict[str, Any], source: str) -> Policy:
+    rules = tuple(Rule(**rule) for rule in document["rules"])
+    seen: set[str] = set()
+    for i, rule in enumerate(rules):
+        if rule.id in seen:
+            raise SchemaError(f"{source}: rules[{i}].id: duplicate rule id {rule.id}")
+        seen.add(rule.id)
+    return Policy(document["name"], source, rules, document.get("assume_intended_use", "final"))
+
+
+@cache
+def default_policy() -> Policy:
+    path = Path(__file__).resolve().parent / "policies" / "default.yaml"
+    document = read_document(path)
+    validate("policy", document, str(path))
+    return _from_document(document, "default")
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The default policy, or a studio's own file (YAML or JSON), validated field by field."""
+    if path is None:
+        return default_policy()
+    document = read_document(path)
+    validate("policy", document, str(path))
+    return _from_document(document, str(path))
+
+
+@dataclass
+class UseFacts:
+    """One GenAI use at one stage of an asset's provenance, with what was checked about it."""
+
+    manifest: str
+    stage: str | None
+    signer: str | None
+    evidence: str
+    certainty: str
+    declared: bool
+    tool: str | None
+    description: str | None
+    category: str | None = None
+    source_type: str | None = None
+    input_kinds: list[str] = field(default_factory=list)
+    data_handling: dict[str, bool] = field(default_factory=dict)
+    clearances: list[ClearanceCheck] = field(default_factory=list)
+    use_index: int | None = None
+    asset_id: str | None = None
+    production: str | None = None
+
+
+@dataclass
+class AssetFacts:
+    path: str
+    status: str | None  # None when nothing was verified (preflight)
+    intended_use: str
+    non_fiction: bool
+    asset_id: str | None
+    production: str | None
+    uses: list[UseFacts] = field(default_factory=list)
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    severity: str
+    principle: int | None
+    title: str
+    evidence: dict[str, Any]
+    remedy: str
+    needs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Cleared:
+    rule_id: str
+    title: str
+    evidence: dict[str, Any]
+    clearances: list[str]
+
+
+@dataclass
+class Evaluation:
+    findings: list[Finding] = field(default_factory=list)
+    cleared: list[Cleared] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity == BLOCK for f in self.findings)
+
+
+def _any(values: list[Any], allowed: list[Any]) -> bool:
+    return any(v in allowed for v in values)
+
+
+def matches(rule: Rule, asset: AssetFacts, use: UseFacts | None) -> bool:
+    for key, want in rule.when.items():
+        if key == "intended_use":
+            ok = asset.intended_use in want
+        elif key == "status":
+            ok = asset.status in want
+        elif key == "non_fiction":
+            ok = asset.non_fiction == want
+        elif use is None:
+            return False
+        elif key == "certainty":
+            ok = use.certainty in want
+        elif key == "declared":
+            ok = use.declared == want
+        elif key == "category":
+            ok = use.category in want
+        elif key == "input_kind":
+            ok = _any(use.input_kinds, want)
+        elif key == "source_type":
+            ok = normalise(use.source_type) in want
+        elif key == "data_handling":
+            ok = any(k in use.data_handling and use.data_handling[k] == v for k, v in want.items())
+        elif key == "clearance_status":
+            ok = _any([c.status for c in use.clearances], want)
+        else:  # the schema admits no other key
+            return False
+        if not ok:
+            return False
+    return True
+
+
+def _needed(rule: Rule, use: UseFacts) -> dict[str, list[str | None]]:
+    out: dict[str, list[str | None]] = {}
+    for kind, coverage in (rule.require or {}).items():
+        out[kind] = [use.category if c == "{category}" else c for c in coverage]
+    return out
+
+
+def _satisfying(kind: str, needs: list[str | None], use: UseFacts) -> ClearanceCheck | None:
+    if None in needs:
+        return None  # the use declares no category, so nothing can cover it
+    return next(
+        (c for c in use.clearances if c.kind == kind and c.ok and set(needs) <= set(c.covers)),  # type: ignore[arg-type]
+        None,
+    )
+
+
+def _describe_needs(needs: dict[str, list[str | None]]) -> list[str]:
+    return [
+        f"{'an' if kind == 'approval' else 'a'} {kind} covering "
+        + ", ".join(c or "(the use's category: none declared)" for c in cover)
+        for kind, cover in needs.items()
+    ]
+
+
+def _evidence(asset: AssetFacts, use: UseFacts | None) -> dict[str, Any]:
+    if use is None:
+        return {"asset": asset.path, "status": asset.status}
+    return {
+        "asset": asset.path,
+        "manifest": use.manifest,
+        "stage": use.stage,
+        "signer": use.signer,
+        "use": use.evidence,
+        "tool": use.tool,
+        "category": use.category,
+        "description": use.description,
+        "clearances": [{"id": c.id, "kind": c.kind, "status": c.status, "detail": c.detail} for c in use.clearances],
+    }
+
+
+def _remedy(rule: Rule, asset: AssetFacts, use: UseFacts | None, needs: list[str]) -> str:
+    values: dict[str, str] = defaultdict(str)
+    values.update(
+        asset_id=(use.asset_id if use and use.asset_id else asset.asset_id) or asset.path,
+        production=(use.production if use and use.production else asset.production) or "the production",
+        category=(use.category if use else None) or "its category",
+        tool=(use.tool if use else None) or "the generator",
+        needs=" and ".join(needs) or "this use",
+    )
+    return " ".join(rule.remedy.format_map(values).split())
+
+
+def evaluate(policy: Policy, asset: AssetFacts) -> Evaluation:
+    """Every rule against the asset and each of its GenAI uses."""
+    result = Evaluation()
+    for rule in policy.rules:
+        targets: list[UseFacts | None] = [None] if rule.scope == "asset" else list(asset.uses)
+        for use in targets:
+            if not matches(rule, asset, use):
+                continue
+            evidence = _evidence(asset, use)
+            if rule.require and use is not None:
+                needs = _needed(rule, use)
+                found = {kind: _satisfying(kind, cover, use) for kind, cover in needs.items()}
+                if all(found.values()):
+                    ids = [c.id for c in found.values() if c]
+                    result.cleared.append(Cleared(rule.id, rule.title, evidence, ids))
+                    continue
+                missing = _describe_needs({k: v for k, v in needs.items() if not found[k]})
+            else:
+                missing = []
+            result.findings.append(
+                Finding(
+                    rule.id,
+                    rule.severity,
+                    rule.principle,
+                    rule.title,
+                    evidence,
+                    _remedy(rule, asset, use, missing),
+                    missing,
+                )
+            )
+    return result
+
+
+def classify_use(policy: Policy, asset: AssetFacts, use: UseFacts) -> tuple[str, list[Rule], list[Rule]]:
+    """Preflight: notify, escalate or written-approval; the rules that decided it; all matching rules."""
+    matched = [r for r in policy.rules if r.scope == "use" and matches(r, asset, use)]
+    classified = [r for r in matched if r.classification]
+    if not classified:
+        return "notify", [], matched
+    level = max((r.classification or "notify" for r in classified), key=CLASS_ORDER.__getitem__)
+    return level, [r for r in classified if r.classification == level], matched

@@ -1,0 +1,98 @@
+"""Reports for `check` (verify + clearances + policy): text and JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from genai_provenance import __version__
+from genai_provenance.check import AssetVerdict
+from genai_provenance.policy import BLOCK, NOTIFY, WARN, Policy
+from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text
+
+
+def summary(verdicts: list[AssetVerdict]) -> dict[str, int]:
+    findings = [f for v in verdicts for f in v.evaluation.findings]
+    return {
+        "assets": len(verdicts),
+        "blocked": sum(v.blocked for v in verdicts),
+        "passed": sum(not v.blocked for v in verdicts),
+        "block_findings": sum(f.severity == BLOCK for f in findings),
+        "warnings": sum(f.severity == WARN for f in findings),
+        "notices": sum(f.severity == NOTIFY for f in findings),
+        "cleared": sum(len(v.evaluation.cleared) for v in verdicts),
+    }
+
+
+def verdict_dict(verdict: AssetVerdict) -> dict[str, Any]:
+    return {
+        "path": verdict.report.path,
+        "status": verdict.report.status,
+        "genai": verdict.report.genai,
+        "intended_use": verdict.intended_use,
+        "intended_use_source": verdict.intended_use_source,
+        "blocked": verdict.blocked,
+        "findings": [asdict(f) for f in verdict.evaluation.findings],
+        "cleared": [asdict(c) for c in verdict.evaluation.cleared],
+        "verification": verdict.report.to_dict(),
+    }
+
+
+def check_document(verdicts: list[AssetVerdict], policy: Policy) -> dict[str, Any]:
+    return {
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "policy": {"name": policy.name, "source": policy.source},
+        "assets": [verdict_dict(v) for v in verdicts],
+        "summary": summary(verdicts),
+    }
+
+
+def verdict_text(verdict: AssetVerdict) -> list[str]:
+    lines = asset_text(verdict.report)
+    head = "BLOCKED" if verdict.blocked else "PASSES POLICY"
+    lines.insert(1, f"  policy: {head} (intended use: {verdict.intended_use}, {verdict.intended_use_source})")
+    for f in verdict.evaluation.findings:
+        ev = f.evidence
+        where = f" in stage {ev.get('stage')!r}" if ev.get("stage") else ""
+        what = f" [{ev.get('tool') or ''} {ev.get('category') or ''}]".replace("[ ", "[").replace(" ]", "]")
+        what = "" if what == " []" else what
+        principle = f", principle {f.principle}" if f.principle else ""
+        lines.append(f"  {f.severity.upper()} {f.rule_id}{principle}: {f.title}{where}{what}")
+        lines.extend(f"      missing: {n}" for n in f.needs)
+        failing = [c for c in ev.get("clearances") or [] if c["status"] != "valid"]
+        lines.extend(f"      {c['kind']} {c['id']}: {c['status']} ({c['detail']})" for c in failing)
+        lines.append(f"      remedy: {f.remedy}")
+    for c in verdict.evaluation.cleared:
+        lines.append(f"  CLEARED {c.rule_id} by {', '.join(c.clearances)}: {c.title}")
+    return lines
+
+
+def check_text(verdicts: list[AssetVerdict], policy: Policy) -> str:
+    lines = [f"policy: {policy.name} ({policy.source})", ""]
+    for verdict in verdicts:
+        lines.extend(verdict_text(verdict))
+        lines.append("")
+    s = summary(verdicts)
+    lines.append(
+        f"{s['assets']} asset(s): {s['passed']} pass, {s['blocked']} blocked; findings: {s['block_findings']} "
+        f"blocking, {s['warnings']} warnings, {s['notices']} notices; {s['cleared']} cleared by clearances"
+    )
+    lines.append(SIGNATURE_LIMITS)
+    return "\n".join(lines)
+
+
+def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str:
+    asset = declaration["asset"]
+    lines = [
+        f"Preflight for {asset['asset_id']} ({asset['production']}), intended use {asset['intended_use']}",
+        f"overall: {declaration['overall'].upper()}",
+        "",
+    ]
+    for use in declaration["uses"]:
+        lines.append(f"genai[{use['index']}] {use['tool']} [{use['category']}]: {use['classification'].upper()}")
+        lines.extend(f"    because {r}" for r in use["reasons"])
+        lines.extend(f"    needs {n}" for n in use["needs"])
+        lines.extend(f"    request: {r}" for r in use["requests"])
+    if written_to:
+        lines += ["", f"declaration written to {written_to}"]
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""Reports for `approvals` and `consents`: list and show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genai_provenance import __version__
+from genai_provenance.ledger import Entry
+
+
+def entry_dict(entry: Entry) -> dict[str, Any]:
+    record = entry.record
+    revocation = (entry.revocation or {}).get("record")
+    return {
+        "id": record["id"],
+        "kind": record["kind"],
+        "state": entry.state,
+        "production": record.get("production"),
+        "scope": record.get("scope"),
+        "covers": record.get("covers"),
+        "talent": record.get("talent"),
+        "guild_reference": record.get("guild_reference"),
+        "issuer": record.get("issuer"),
+        "issued_at": record.get("issued_at"),
+        "expires_at": record.get("expires_at"),
+        "conditions": record.get("conditions", []),
+        "note": record.get("note"),
+        "revoked": {"at": revocation["issued_at"], "reason": revocation["reason"]} if revocation else None,
+    }
+
+
+def entries_document(entries: list[Entry]) -> dict[str, Any]:
+    return {"tool": {"name": "genai-provenance", "version": __version__}, "records": [entry_dict(e) for e in entries]}
+
+
+def entry_lines(entry: Entry, full: bool = False) -> list[str]:
+    d = entry_dict(entry)
+    assets = ", ".join((d["scope"] or {}).get("asset_ids") or []) or "(by content hash)"
+    talent = f" talent {d['talent']['name']} ({d['talent']['id']})" if d["talent"] else ""
+    line = f"{d['id']:<20} {d['state']:<8} {d['production']} {assets} covers {', '.join(d['covers'] or [])}{talent}"
+    if not full:
+        return [line]
+    lines = [
+        line,
+        f"  issued {d['issued_at']} by {d['issuer']['common_name']}",
+        f"  expires {d['expires_at'] or 'never'}",
+    ]
+    if d["guild_reference"]:
+        lines.append(f"  guild reference {d['guild_reference']}")
+    lines += [f"  condition: {c}" for c in d["conditions"]]
+    if d["note"]:
+        lines.append(f"  note: {d['note']}")
+    if d["revoked"]:
+        lines.append(f"  REVOKED {d['revoked']['at']}: {d['revoked']['reason']}")
+    return lines

@@ -1,0 +1,220 @@
+"""A real RFC 3161 time-stamp authority on 127.0.0.1: `openssl ts -reply` behind a small HTTP server.
+
+Certificates are made with `cryptography`: a TSA root CA and a TSA certificate (EKU timeStamping,
+critical). Use `TimeStampAuthority` as a context manager, or the `tsa` pytest fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import http.server
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from genai_provenance.pki import Issued, create_root
+
+QUERY_TYPE = "application/timestamp-query"
+REPLY_TYPE = "application/timestamp-reply"
+MAX_QUERY = 64 * 1024
+
+
+def issue_tsa_cert(ca: Issued, common_name: str = "Test Time-Stamp Authority") -> Issued:
+    """A P-256 TSA certificate: KU digitalSignature, EKU timeStamping only and critical (RFC 3161 2.3)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test TSA"),
+                ]
+            )
+        )
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
+        .sign(ca.key, hashes.SHA256())
+    )
+    return Issued(cert, key)
+
+
+# `certs` lists only the root: the TSA's own certificate is added by openssl when the query asks
+# for it (certReq); listing it here too makes the token carry it twice, which strict verifiers reject.
+OPENSSL_TS_CONFIG = """\
+[ tsa ]
+default_tsa = tsa_config
+
+[ tsa_config ]
+dir = {dir}
+serial = $dir/serial
+crypto_device = builtin
+signer_cert = $dir/tsa.pem
+certs = $dir/root.pem
+signer_key = $dir/tsa.key
+signer_digest = sha256
+default_policy = 1.3.6.1.4.1.55555.1.1
+other_policies = 1.3.6.1.4.1.55555.1.2
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = yes
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+"""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the time of asking)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TimeStampAuthority:
+    """An RFC 3161 TSA served over HTTP on 127.0.0.1; `url` is what c2pa's `ta_url` wants."""
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        if shutil.which("openssl") is None:
+            raise RuntimeError("openssl is not installed")
+        self._own_dir = workdir is None
+        self.dir = Path(workdir or tempfile.mkdtemp(prefix="tsa-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.root = create_root("Test TSA Root CA", "Test TSA")
+        self.cert = issue_tsa_cert(self.root)
+        (self.dir / "root.pem").write_bytes(self.root.cert_pem())
+        (self.dir / "tsa.pem").write_bytes(self.cert.cert_pem())
+        key = self.dir / "tsa.key"
+        key.touch(mode=0o600)
+        key.write_bytes(self.cert.key_pem())
+        (self.dir / "serial").write_text("01\n")
+        self.config = self.dir / "openssl-ts.cnf"
+        self.config.write_text(OPENSSL_TS_CONFIG.format(dir=self.dir))
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def root_pem(self) -> bytes:
+        return self.root.cert_pem()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "TSA not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def reply(self, query: bytes) -> bytes:
+        """Answer one DER TimeStampReq with a DER TimeStampResp made by `openssl ts -reply`."""
+        with self._lock:  # openssl updates the serial file: one reply at a time
+            self.requests += 1
+            n = self.requests
+            query_file, reply_file = self.dir / f"q{n}.tsq", self.dir / f"r{n}.tsr"
+            query_file.write_bytes(query)
+            done = subprocess.run(
+                ["openssl", "ts", "-reply", "-config", str(self.config), "-queryfile", str(query_file)]
+                + ["-out", str(reply_file)],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"openssl ts -reply failed: {done.stderr.decode(errors='replace').strip()}")
+            return reply_file.read_bytes()
+
+    def start(self) -> TimeStampAuthority:
+        tsa = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+                if ctype != QUERY_TYPE or not 0 < length <= MAX_QUERY:
+                    self.send_error(400, "expected an application/timestamp-query body")
+                    return
+                try:
+                    body = tsa.reply(self.rfile.read(length))
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+                    self.send_error(500, str(exc).splitlines()[0])
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", REPLY_TYPE)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="tsa", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> TimeStampAuthority:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running_tsa(workdir: Path | None = None) -> Iterator[TimeStampAuthority]:
+    with TimeStampAuthority(workdir) as tsa:
+        yield tsa
+
+
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TimeStampAuthority]:
+    """A running TSA for the module (import this fixture into a test module to use it)."""
+    if shutil.which("openssl") is None:
+        pytest.skip(reason="openssl is not installed (needed to run the local time-stamp authority)")
+    with running_tsa(tmp_path_factory.mktemp("tsa")) as authority:
+        yield authority
+
