@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -11,9 +13,9 @@ from typing import Any
 
 from cryptography import x509
 
-from genai_provenance.clearances import UseContext, assess
+from genai_provenance.clearances import UseContext, assess, load_anchors
 from genai_provenance.ledger import Ledger
-from genai_provenance.policy import AssetFacts, Evaluation, Policy, UseFacts, evaluate
+from genai_provenance.policy import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.provenance import AssetReport, ClearanceCheck, ManifestInfo
 from genai_provenance.verify import TrustSettings, discover, verify_file
 
@@ -174,3 +176,67 @@ def verify_assets(paths: Iterable[Path], trust: TrustSettings, source: Clearance
 def check_paths(paths: Iterable[Path], settings: CheckSettings) -> list[AssetVerdict]:
     context = settings.trust.context()
     return [verdict_for(verify_file(path, context), path, settings) for path in discover(paths)]
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """A picklable description of CheckSettings, so worker processes can build their own."""
+
+    trust_pem: str | None
+    approver_pem: str | None
+    ledger_path: str | None
+    policy_path: str | None
+    intended_use: str | None = None
+    allow_remote: bool = False
+
+    def build(self) -> CheckSettings:
+        anchors = load_anchors(self.approver_pem) if self.approver_pem else []
+        ledger = Ledger(Path(self.ledger_path), anchors) if self.ledger_path else None
+        return CheckSettings(
+            TrustSettings(self.trust_pem, self.allow_remote),
+            load_policy(Path(self.policy_path) if self.policy_path else None),
+            ClearanceSource(anchors, ledger),
+            self.intended_use,
+        )
+
+
+_WORKER: tuple[CheckSettings, Any] | None = None
+
+
+def _init_worker(config: CheckConfig) -> None:
+    global _WORKER
+    settings = config.build()
+    _WORKER = (settings, settings.trust.context())
+
+
+def _check_in_worker(item: tuple[str, str]) -> AssetVerdict:
+    assert _WORKER is not None, "worker not initialised"
+    settings, context = _WORKER
+    path, display = item
+    return verdict_for(verify_file(Path(path), context, display=display), Path(path), settings)
+
+
+def check_many(
+    items: list[tuple[Path, str]],
+    config: CheckConfig,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[AssetVerdict]:
+    """Check (path, display name) pairs, in order, across `workers` processes."""
+    jobs = [(str(p), d) for p, d in items]
+    results: list[AssetVerdict] = []
+    if workers <= 1 or len(jobs) < 2:
+        _init_worker(config)
+        for job in jobs:
+            results.append(_check_in_worker(job))
+            if progress:
+                progress(1)
+        return results
+    context = multiprocessing.get_context("spawn")
+    chunk = max(1, min(32, len(jobs) // (workers * 8) or 1))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(config,)) as pool:
+        for verdict in pool.map(_check_in_worker, jobs, chunksize=chunk):
+            results.append(verdict)
+            if progress:
+                progress(1)
+    return results

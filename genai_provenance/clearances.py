@@ -6,24 +6,20 @@ configured apart from the media-signing trust anchors. Any change to the record 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import fnmatch
-import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.provenance import ClearanceCheck
 from genai_provenance.schemas import validate
+from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity, name_attr
 
 FORMAT = "genai-provenance/signed-record/v1"
@@ -39,9 +35,6 @@ FORGED = "forged"
 MISSING = "missing"
 WRONG_KIND = "wrong-kind"
 CLEARANCE_STATUSES = (VALID, EXPIRED, REVOKED, ISSUER_UNTRUSTED, OUT_OF_SCOPE, NOT_COVERED, FORGED, MISSING, WRONG_KIND)
-
-_ALGS = {"es256": "ES256", "es384": "ES384", "es512": "ES512", "ps256": "PS256", "ed25519": "Ed25519"}
-_HASHES = {"ES256": hashes.SHA256(), "ES384": hashes.SHA384(), "ES512": hashes.SHA512(), "PS256": hashes.SHA256()}
 
 
 def now_utc() -> dt.datetime:
@@ -72,27 +65,7 @@ def sign_record(record: dict[str, Any], identity: Identity) -> dict[str, Any]:
     }
     record.setdefault("issued_at", iso(now_utc()))
     validate("clearance#/$defs/record", record, f"record {record.get('id')}")
-    key = serialization.load_pem_private_key(identity.key_pem, password=None)
-    alg = _ALGS[identity.alg]
-    data = canonical(record)
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        value = key.sign(data, ec.ECDSA(_HASHES[alg]))
-    elif isinstance(key, rsa.RSAPrivateKey):
-        value = key.sign(data, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
-    elif isinstance(key, ed25519.Ed25519PrivateKey):
-        value = key.sign(data)
-    else:  # pragma: no cover - load_identity refuses other key types
-        raise InputError(f"unsupported approver key type {type(key).__name__}")
-    chain = [c.decode() for c in _split_pem(identity.chain_pem)]
-    return {
-        "format": FORMAT,
-        "record": record,
-        "signature": {"alg": alg, "certificates": chain, "value": base64.b64encode(value).decode()},
-    }
-
-
-def _split_pem(chain: bytes) -> list[bytes]:
-    return [c.public_bytes(serialization.Encoding.PEM) for c in x509.load_pem_x509_certificates(chain)]
+    return {"format": FORMAT, "record": record, "signature": sign_bytes(canonical(record), identity)}
 
 
 @dataclass
@@ -103,53 +76,24 @@ class Authenticity:
     detail: str = ""
 
 
-def _verify_signature(cert: x509.Certificate, alg: str, value: bytes, data: bytes) -> None:
-    key = cert.public_key()
-    if isinstance(key, ec.EllipticCurvePublicKey) and alg.startswith("ES"):
-        key.verify(value, data, ec.ECDSA(_HASHES[alg]))
-    elif isinstance(key, rsa.RSAPublicKey) and alg == "PS256":
-        key.verify(value, data, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
-    elif isinstance(key, ed25519.Ed25519PublicKey) and alg == "Ed25519":
-        key.verify(value, data)
-    else:
-        raise InvalidSignature(f"algorithm {alg} does not fit the certificate's key")
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-        return True
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-
-
 def authenticate(envelope: Any, approver_anchors: list[x509.Certificate]) -> Authenticity:
     """Check an envelope's form, signature and chain. Never raises for bad input."""
     try:
         validate("clearance", envelope, "record")
     except SchemaError as exc:
         return Authenticity(FORGED, f"malformed record ({exc})")
-    sig, record = envelope["signature"], envelope["record"]
+    record = envelope["record"]
     try:
-        certs = [x509.load_pem_x509_certificate(pem.encode()) for pem in sig["certificates"]]
-        value = base64.b64decode(sig["value"], validate=True)
-    except ValueError as exc:
-        return Authenticity(FORGED, f"unreadable signature block ({exc})")
+        certs = verify_bytes(envelope["signature"], canonical(record))
+    except BadSignature as exc:
+        return Authenticity(FORGED, str(exc).replace("the data", "the record"))
     leaf = certs[0]
-    try:
-        _verify_signature(leaf, sig["alg"], value, canonical(record))
-    except InvalidSignature:
-        return Authenticity(FORGED, "signature does not match the record: it was altered or forged")
     issuer = record.get("issuer") or {}
     if issuer.get("common_name") != name_attr(leaf.subject, NameOID.COMMON_NAME):
         return Authenticity(FORGED, "issuer named in the record is not the certificate that signed it")
-    for child, parent in itertools.pairwise(certs):
-        if not _issued_by(child, parent):
-            return Authenticity(ISSUER_UNTRUSTED, "certificate chain is broken")
-    top = certs[-1]
-    if not any(top == anchor or _issued_by(top, anchor) for anchor in approver_anchors):
-        who = name_attr(top.issuer, NameOID.COMMON_NAME) or top.issuer.rfc4514_string()
-        return Authenticity(ISSUER_UNTRUSTED, f"issuer chain ends at {who!r}, which is not an approver root")
+    problem = chain_problem(certs, approver_anchors)
+    if problem:
+        return Authenticity(ISSUER_UNTRUSTED, f"issuer {problem.replace('trusted roots', 'approver roots')}")
     issued = parse_time(record["issued_at"])
     if not leaf.not_valid_before_utc <= issued <= leaf.not_valid_after_utc:
         return Authenticity(ISSUER_UNTRUSTED, "record was issued outside the approver certificate's validity")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genai_provenance.check import ClearanceSource
+from genai_provenance.check import CheckConfig, ClearanceSource
 from genai_provenance.clearances import load_anchors
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.ledger import Ledger
+from genai_provenance.policy import load_policy
 from genai_provenance.signing import Identity, load_identity, load_trust_anchors
 from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import Workspace, open_workspace
@@ -64,3 +65,24 @@ def resolve_clearances(approver_trust: Path | None, home: Path | None) -> Cleara
     if ws is not None and ws.ledger_path.exists():
         ledger = Ledger(ws.ledger_path, anchors)
     return ClearanceSource(anchors, ledger)
+
+
+def check_config(
+    trust: Path | None, approver_trust: Path | None, home: Path | None, policy: Path | None, intended_use: str | None
+) -> CheckConfig:
+    """A picklable CheckConfig for parallel checks, resolved like the other settings."""
+    load_policy(policy)  # validate the policy file once, up front, with a clear error
+    ws = _workspace(home)
+    trust_pem = resolve_trust(trust, home).anchors_pem
+    if approver_trust:
+        approver_pem: str | None = load_trust_anchors(approver_trust)
+    else:
+        approver_pem = ws.approver_anchors() if ws else None
+    ledger = str(ws.ledger_path) if ws and ws.ledger_path.exists() else None
+    return CheckConfig(trust_pem, approver_pem, ledger, str(policy) if policy else None, intended_use)
+
+
+def packager_identity(home: Path | None) -> tuple[Identity, str]:
+    """The workspace's packager identity and organisation name."""
+    ws = open_workspace(home)
+    return ws.packager_identity(), ws.org

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import c2pa
 from PIL import Image
@@ -31,13 +32,17 @@ class TrustSettings:
     anchors_pem: str | None = None
     allow_remote: bool = False
 
-    def context(self) -> c2pa.Context:
-        settings: dict = {
+    def settings(self) -> dict[str, Any]:
+        """The c2pa settings: no network (remote manifests, OCSP) unless remote fetch is allowed."""
+        settings: dict[str, Any] = {
             "verify": {"remote_manifest_fetch": self.allow_remote, "ocsp_fetch": False},
         }
         if self.anchors_pem:
             settings["trust"] = {"trust_anchors": self.anchors_pem}
-        return c2pa.Context.from_dict(settings)
+        return settings
+
+    def context(self) -> c2pa.Context:
+        return c2pa.Context.from_dict(self.settings())
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:

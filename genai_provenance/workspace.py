@@ -28,6 +28,7 @@ TRUST_ANCHORS = "trust/anchors.pem"
 APPROVER_ROOT_CERT, APPROVER_ROOT_KEY = "approver-ca/root.pem", "approver-ca/root.key"
 APPROVER_CHAIN, APPROVER_KEY = "approver/chain.pem", "approver/key.pem"
 APPROVER_ANCHORS = "trust/approver-anchors.pem"
+PACKAGER_CHAIN, PACKAGER_KEY = "packager/chain.pem", "packager/key.pem"
 LEDGER = "ledger.sqlite"
 
 
@@ -56,6 +57,10 @@ class Workspace:
 
     def trust_anchors(self) -> str:
         return load_trust_anchors(self.path(TRUST_ANCHORS))
+
+    def packager_identity(self) -> Identity:
+        """The identity that signs package reports (under the media-signing root)."""
+        return load_identity(self.path(PACKAGER_CHAIN), self.path(PACKAGER_KEY))
 
     def approver_identity(self) -> Identity:
         """The identity that signs approvals, consents and revocations (not media)."""
@@ -119,6 +124,8 @@ def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitR
         write_bytes(staging / ROOT_KEY, ca.key_pem(), mode=0o600)
         _write_identity(staging, SIGNER_CHAIN, SIGNER_KEY, signer, ca)
         write_bytes(staging / TRUST_ANCHORS, ca.cert_pem())
+        packager = issue_leaf(ca, f"{org} Packager (development)", org)
+        _write_identity(staging, PACKAGER_CHAIN, PACKAGER_KEY, packager, ca)
         approver_ca = create_root(f"{org} Development Approver Root CA", org)
         approver = issue_leaf(approver_ca, f"{org} Legal Approver (development)", org)
         write_bytes(staging / APPROVER_ROOT_CERT, approver_ca.cert_pem())
@@ -150,6 +157,8 @@ def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitR
         "signing certificate chain": ws.path(SIGNER_CHAIN),
         "signing key (0600)": ws.path(SIGNER_KEY),
         "trust anchors": ws.path(TRUST_ANCHORS),
+        "packager certificate chain": ws.path(PACKAGER_CHAIN),
+        "packager key (0600)": ws.path(PACKAGER_KEY),
         "approver certificate chain": ws.path(APPROVER_CHAIN),
         "approver key (0600)": ws.path(APPROVER_KEY),
         "approver trust anchors": ws.path(APPROVER_ANCHORS),

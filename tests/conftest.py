@@ -306,7 +306,7 @@ def _checked(result: CliResult) -> CliResult:
     return result
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli() -> Callable[..., CliResult]:
     """Run the CLI in-process (click's runner): `cli("verify", path, env={...})`."""
     runner = CliRunner()
@@ -318,7 +318,7 @@ def cli() -> Callable[..., CliResult]:
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli_process() -> Callable[..., CliResult]:
     """Run the installed console script as a real process."""
 

@@ -50,11 +50,34 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """Usage errors (bad option values, missing arguments) as one line too, not click's usage block."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            fail(" ".join(exc.format_message().split()) + where, exc.exit_code)
+        except click.ClickException as exc:
+            fail(" ".join(exc.format_message().split()), exc.exit_code)
+        except click.exceptions.Abort:
+            fail("aborted", EXIT_FAILED)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="genai-provenance")
 def main() -> None:
     """Signed GenAI disclosures (C2PA Content Credentials) for film and TV production."""
 
 
 # Each module below registers its commands on `main`.
-from genai_provenance.cli import check, clearances, core  # noqa: E402,F401
+from genai_provenance.cli import check, clearances, core, package  # noqa: E402,F401
+from genai_provenance.cli import explain  # noqa: E402,F401

@@ -1,0 +1,115 @@
+"""package (the final-deliverable gate) and verify-package."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from genai_provenance.cli import EXIT_FAILED, EXIT_OK, FileArg, handled, home_option, main
+from genai_provenance.files import write_text
+from genai_provenance.package import PackageRequest, run_package, verify_package
+from genai_provenance.reports import json_report
+from genai_provenance.reports.package_report import (
+    package_document,
+    package_junit,
+    package_text,
+    verification_document,
+    verification_text,
+)
+from genai_provenance.settings import check_config, packager_identity
+
+DirArg = click.Path(path_type=Path, file_okay=False)
+
+
+def _emit(text: str, report: Path | None, summary: str) -> None:
+    if report is None:
+        click.echo(text.rstrip("\n"))
+        return
+    write_text(report, text if text.endswith("\n") else text + "\n")
+    click.echo(summary)
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "target", type=DirArg, required=True, help="Package folder to create.")
+@click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON); default: built in.")
+@click.option("--trust", type=FileArg, help="Trust anchors (PEM) for media signers; default: the workspace's.")
+@click.option("--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
+@click.option("--exclude", "excludes", multiple=True, help="Leave out files matching GLOB (listed in the report).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--report", type=FileArg, help="Write the report to FILE instead of standard output.")
+@click.option("--force", is_flag=True, help="Replace an existing package at OUTPUT.")
+@home_option
+@handled
+def package(
+    source: Path,
+    target: Path,
+    policy: Path | None,
+    trust: Path | None,
+    approver_trust: Path | None,
+    workers: int,
+    excludes: tuple[str, ...],
+    fmt: str,
+    report: Path | None,
+    force: bool,
+    home: Path | None,
+) -> None:
+    """Package SOURCE as a final deliverable only when every asset is cleared (else write nothing)."""
+    identity, organisation = packager_identity(home)
+    request = PackageRequest(
+        source,
+        target,
+        check_config(trust, approver_trust, home, policy, "final"),
+        identity,
+        organisation,
+        workers,
+        excludes,
+        force,
+    )
+    show_bar = (sys.stderr.isatty() and fmt == "text") or (sys.stderr.isatty() and report is not None)
+    if show_bar:
+        with click.progressbar(length=0, label="checking", file=sys.stderr) as bar:
+            request.on_total = lambda n: setattr(bar, "length", n)
+            request.progress = bar.update
+            result = run_package(request)
+    else:
+        result = run_package(request)
+    if fmt == "json":
+        text = json_report.dumps(package_document(result))
+    elif fmt == "junit":
+        text = package_junit(result)
+    else:
+        text = package_text(result)
+    outcome = f"packaged {result.target}" if result.written else "blocked: nothing was written"
+    _emit(text, report, f"{outcome}; report written to {report}")
+    sys.exit(EXIT_FAILED if result.blocked else EXIT_OK)
+
+
+@main.command(name="verify-package")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON); default: built in.")
+@click.option("--trust", type=FileArg, help="Trust anchors (PEM); default: the workspace's.")
+@click.option("--approver-trust", type=FileArg, help="Approver roots (PEM); default: the workspace's.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@home_option
+@handled
+def verify_package_cmd(
+    path: Path,
+    policy: Path | None,
+    trust: Path | None,
+    approver_trust: Path | None,
+    workers: int,
+    fmt: str,
+    home: Path | None,
+) -> None:
+    """Re-check a package: full bag checksums, the signed report, every asset and clearance."""
+    check = verify_package(path, check_config(trust, approver_trust, home, policy, "final"), workers)
+    if fmt == "json":
+        click.echo(json_report.dumps(verification_document(check)))
+    else:
+        click.echo(verification_text(check))
+    sys.exit(EXIT_OK if check.ok else EXIT_FAILED)

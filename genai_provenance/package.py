@@ -1,0 +1,408 @@
+"""The final-deliverable gate: package a folder as a BagIt bag only when every asset is cleared.
+
+Check first (in parallel), write nothing when anything blocks. Otherwise copy into a staging
+folder beside the target, bag it (SHA-256 and SHA-512), add the signed package report, verify
+the staged package in full, and rename it into place. A watchdog process removes the staging
+folder if this process dies before the rename, so a killed run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fnmatch
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bagit
+
+from genai_provenance import __version__
+from genai_provenance.check import AssetVerdict, CheckConfig, check_many
+from genai_provenance.clearances import iso, load_anchors, now_utc
+from genai_provenance.errors import InputError
+from genai_provenance.formats import is_media
+from genai_provenance.policy import load_policy
+from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
+from genai_provenance.signing import Identity
+from genai_provenance.verify import SIDECAR_SUFFIX
+
+REPORT_FILE = "genai-provenance/package-report.json"
+SIGNATURE_FILE = "genai-provenance/package-report.sig.json"
+REPORT_FORMAT = "genai-provenance/package-report/v1"
+SIGNATURE_FORMAT = "genai-provenance/detached-signature/v1"
+ALLOWLIST_RULE = "PKG-ALLOWLIST-001"
+STAGING_MARK = ".genai-provenance-staging-"
+CHECKSUMS = ("sha256", "sha512")
+
+_bagit_log = logging.getLogger("bagit")
+_bagit_log.addHandler(logging.NullHandler())
+_bagit_log.propagate = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    rel: str  # POSIX path relative to the source folder
+    path: Path
+    sidecar: str | None = None  # rel path of a paired `<asset>.c2pa`
+
+
+@dataclass
+class Discovery:
+    assets: list[Candidate] = field(default_factory=list)
+    stray: list[str] = field(default_factory=list)  # not covered by credentials: blocks
+    excluded: list[str] = field(default_factory=list)
+
+
+def _refuse_name(rel: str) -> None:
+    if any(ch in rel for ch in "\r\n") or any(part in ("", ".", "..") for part in rel.split("/")):
+        raise InputError(f"{rel!r}: file name cannot be carried safely in a package")
+
+
+def discover(source: Path, excludes: tuple[str, ...] = ()) -> Discovery:
+    """Every file under `source`: media to check, sidecars paired, strays, exclusions."""
+    found = Discovery()
+    root = source.resolve()
+    files: dict[str, Path] = {}
+    for folder, dirs, names in os.walk(source):
+        for name in sorted(dirs):
+            full = Path(folder) / name
+            if full.is_symlink():
+                raise InputError(f"{full}: symbolic link to a folder; packages carry files only")
+        dirs.sort()
+        for name in sorted(names):
+            full = Path(folder) / name
+            rel = full.relative_to(source).as_posix()
+            _refuse_name(rel)
+            if full.is_symlink():
+                target = full.resolve()
+                if not target.is_relative_to(root):
+                    raise InputError(f"{full}: symbolic link points outside {source}")
+                if not target.is_file():
+                    raise InputError(f"{full}: symbolic link does not point to a file")
+            files[rel] = full
+    for rel in sorted(files):
+        if any(fnmatch.fnmatchcase(rel, g) or fnmatch.fnmatchcase(rel.rsplit("/", 1)[-1], g) for g in excludes):
+            found.excluded.append(rel)
+    kept = {rel: path for rel, path in files.items() if rel not in found.excluded}
+    paired: set[str] = set()
+    for rel, path in kept.items():
+        if rel.endswith(SIDECAR_SUFFIX):
+            continue
+        if is_media(path):
+            sidecar = rel + SIDECAR_SUFFIX
+            has_sidecar = sidecar in kept
+            if has_sidecar:
+                paired.add(sidecar)
+            found.assets.append(Candidate(rel, path, sidecar if has_sidecar else None))
+        else:
+            found.stray.append(rel)
+    found.stray += sorted(rel for rel in kept if rel.endswith(SIDECAR_SUFFIX) and rel not in paired)
+    found.stray.sort()
+    return found
+
+
+@dataclass
+class PackageRequest:
+    source: Path
+    target: Path
+    config: CheckConfig
+    packager: Identity
+    organisation: str
+    workers: int = 1
+    excludes: tuple[str, ...] = ()
+    force: bool = False
+    progress: Callable[[int], None] | None = None
+    on_total: Callable[[int], None] | None = None
+
+
+@dataclass
+class PackageResult:
+    source: Path
+    target: Path
+    verdicts: list[AssetVerdict]
+    discovery: Discovery
+    written: bool = False
+    report: dict[str, Any] | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.discovery.stray) or any(v.blocked for v in self.verdicts)
+
+
+def _check_paths(req: PackageRequest) -> None:
+    if not req.source.exists():
+        raise InputError(f"{req.source}: no such folder")
+    if not req.source.is_dir():
+        raise InputError(f"{req.source}: not a folder")
+    src, dst = req.source.resolve(), req.target.resolve()
+    if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
+        raise InputError(f"{req.target}: the package must be outside the source folder (and not contain it)")
+    if req.target.exists() and not req.force:
+        raise InputError(f"{req.target}: already exists (use --force to replace it)")
+    if req.target.exists() and not (req.target / "bagit.txt").is_file():
+        raise InputError(f"{req.target}: exists and is not a package; refusing to replace it")
+    if req.workers < 1:
+        raise InputError(f"--workers must be at least 1, not {req.workers}")
+
+
+def sweep_stale_staging(parent: Path) -> list[Path]:
+    """Remove staging folders left by runs whose process no longer exists."""
+    removed = []
+    for entry in parent.glob(f".*{STAGING_MARK}*"):
+        pid_text = entry.name.rsplit("-", 2)[-2] if entry.name.count("-") >= 2 else ""
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_WATCHDOG = (
+    "import shutil, sys\n"
+    "data = sys.stdin.buffer.read()\n"
+    "if data.strip() != b'done':\n"
+    "    shutil.rmtree(sys.argv[1], ignore_errors=True)\n"
+)
+
+
+@contextlib.contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    """A staging folder beside `target` that disappears unless the caller renames it away."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}{STAGING_MARK}{os.getpid()}-"))
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(staging)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        assert watchdog.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            watchdog.stdin.write(b"done")
+            watchdog.stdin.close()
+        watchdog.wait(timeout=30)
+
+
+def _summary_of(verdict: AssetVerdict, rel: str, hashes: dict[str, str], sidecar: str | None) -> dict[str, Any]:
+    report = verdict.report
+    data_rel = f"data/{rel}"
+    signer = report.signer
+    return {
+        "path": data_rel,
+        "sha256": hashes.get(data_rel),
+        "sidecar": f"data/{sidecar}" if sidecar else None,
+        "status": report.status,
+        "manifest": report.active_manifest,
+        "signer": {"common_name": signer.common_name, "organisation": signer.organisation, "issuer": signer.issuer}
+        if signer
+        else None,
+        "genai": report.genai,
+        "intended_use": verdict.intended_use,
+        "genai_uses": [
+            {
+                "manifest": u.manifest,
+                "tool": u.tool,
+                "category": u.category,
+                "source_type": u.source_type,
+                "description": u.description,
+                "declared": u.declared,
+            }
+            for u in report.genai_uses
+        ],
+        "clearances": [{"id": c.id, "kind": c.kind, "status": c.status, "covers": c.covers} for c in report.clearances],
+        "cleared": [{"rule_id": c.rule_id, "clearances": c.clearances} for c in verdict.evaluation.cleared],
+        "warnings": [
+            {"rule_id": f.rule_id, "severity": f.severity, "title": f.title} for f in verdict.evaluation.findings
+        ],
+    }
+
+
+def _manifest_hashes(bag_dir: Path) -> dict[str, str]:
+    hashes = {}
+    for line in (bag_dir / "manifest-sha256.txt").read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        hashes[name] = digest
+    return hashes
+
+
+def _productions(verdicts: list[AssetVerdict]) -> list[str]:
+    found = set()
+    for v in verdicts:
+        for info in v.report.manifests:
+            production = ((info.disclosure or {}).get("asset") or {}).get("production")
+            if production:
+                found.add(str(production))
+    return sorted(found)
+
+
+def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: list[AssetVerdict]) -> dict[str, Any]:
+    for candidate in found.assets:
+        for rel in [candidate.rel] + ([candidate.sidecar] if candidate.sidecar else []):
+            dest = staging / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(req.source / rel, dest)
+    productions = _productions(verdicts)
+    info = {
+        "Source-Organization": req.organisation,
+        "Bagging-Date": dt.date.today().isoformat(),
+        "Bag-Software-Agent": f"genai-provenance {__version__}",
+        "External-Description": "Final deliverable cleared by genai-provenance: every asset carries verified "
+        "Content Credentials and every GenAI use is covered by a valid written approval.",
+        "External-Identifier": ", ".join(productions) or "unspecified",
+        "Bag-Group-Identifier": req.source.resolve().name,
+        "GenAI-Asset-Count": str(sum(v.report.genai for v in verdicts)),
+        "Package-Report": REPORT_FILE,
+    }
+    cwd = os.getcwd()
+    try:
+        bag = bagit.make_bag(str(staging), info, processes=max(1, req.workers), checksums=list(CHECKSUMS))
+    finally:
+        os.chdir(cwd)  # bagit changes directory while it works
+    hashes = _manifest_hashes(staging)
+    packager = req.packager.certificate.subject.rfc4514_string()
+    report = {
+        "format": REPORT_FORMAT,
+        "created_at": iso(now_utc()),
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "packager": packager,
+        "organisation": req.organisation,
+        "productions": productions,
+        "policy": load_policy(Path(req.config.policy_path) if req.config.policy_path else None).name,
+        "assets": [_summary_of(v, c.rel, hashes, c.sidecar) for c, v in zip(found.assets, verdicts, strict=True)],
+        "excluded": found.excluded,
+        "summary": {
+            "assets": len(verdicts),
+            "genai": sum(v.report.genai for v in verdicts),
+            "cleared": sum(len(v.evaluation.cleared) for v in verdicts),
+            "warnings": sum(len(v.evaluation.findings) for v in verdicts),
+        },
+    }
+    body = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    (staging / REPORT_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (staging / REPORT_FILE).write_bytes(body)
+    signature = {"format": SIGNATURE_FORMAT, "signed_file": REPORT_FILE, "signature": sign_bytes(body, req.packager)}
+    (staging / SIGNATURE_FILE).write_text(json.dumps(signature, indent=2) + "\n", encoding="utf-8")
+    try:
+        bag.save()  # tag manifests now cover the report and its signature
+    finally:
+        os.chdir(cwd)
+    return report
+
+
+def run_package(req: PackageRequest) -> PackageResult:
+    """Check every file under the source; write the package only when nothing blocks."""
+    _check_paths(req)
+    sweep_stale_staging(req.target.resolve().parent)
+    found = discover(req.source, req.excludes)
+    if not found.assets and not found.stray:
+        raise InputError(f"{req.source}: folder holds no files to package")
+    if req.on_total:
+        req.on_total(len(found.assets))
+    verdicts = check_many([(c.path, c.rel) for c in found.assets], req.config, req.workers, req.progress)
+    result = PackageResult(req.source, req.target, verdicts, found)
+    if result.blocked:
+        return result
+    with _staging(req.target) as staging:
+        result.report = _write_bag(req, staging, found, verdicts)
+        check = verify_package(staging, req.config, workers=req.workers)
+        if not check.ok:
+            raise InputError(f"{req.target}: staged package failed its own verification: {check.problems[0]}")
+        if req.target.exists():
+            old = Path(tempfile.mkdtemp(dir=req.target.parent, prefix=f".{req.target.name}.replaced-"))
+            os.replace(req.target, old / "old")
+            os.replace(staging, req.target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, req.target)
+    result.written = True
+    return result
+
+
+@dataclass
+class PackageVerification:
+    path: Path
+    problems: list[str] = field(default_factory=list)
+    verdicts: list[AssetVerdict] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(v.blocked for v in self.verdicts)
+
+
+def _bag_problems(path: Path, workers: int) -> list[str]:
+    cwd = os.getcwd()
+    try:
+        bagit.Bag(str(path)).validate(processes=max(1, workers), fast=False)
+    except bagit.BagValidationError as exc:
+        details = [str(d) for d in getattr(exc, "details", None) or []]
+        return details or [str(exc)]
+    except bagit.BagError as exc:
+        return [f"not a valid bag: {exc}"]
+    finally:
+        os.chdir(cwd)
+    return []
+
+
+def verify_package(path: Path, config: CheckConfig, workers: int = 1) -> PackageVerification:
+    """Re-check a package: bag checksums (full), report signature, and every asset again."""
+    if not path.is_dir() or not (path / "bagit.txt").is_file():
+        raise InputError(f"{path}: not a package (no bagit.txt)")
+    out = PackageVerification(path)
+    out.problems += _bag_problems(path, workers)
+    report_path, sig_path = path / REPORT_FILE, path / SIGNATURE_FILE
+    try:
+        body = report_path.read_bytes()
+        signature = json.loads(sig_path.read_text(encoding="utf-8"))
+        out.report = json.loads(body)
+    except (OSError, ValueError) as exc:
+        out.problems.append(f"package report unreadable: {exc}")
+        return out
+    try:
+        certs = verify_bytes(signature.get("signature") or {}, body)
+        problem = chain_problem(certs, load_anchors(config.trust_pem) if config.trust_pem else [])
+        if problem:
+            out.problems.append(f"package report signer not trusted: {problem}")
+    except BadSignature as exc:
+        out.problems.append(f"package report signature: {exc}")
+    payload = {p.relative_to(path / "data").as_posix() for p in (path / "data").rglob("*") if p.is_file()}
+    listed = {}
+    for asset in out.report.get("assets") or []:
+        listed[str(asset.get("path", "")).removeprefix("data/")] = asset
+        if asset.get("sidecar"):
+            listed[str(asset["sidecar"]).removeprefix("data/")] = asset
+    for rel in sorted(payload - set(listed)):
+        out.problems.append(f"data/{rel}: in the payload but not in the package report")
+    for rel in sorted(set(listed) - payload):
+        out.problems.append(f"data/{rel}: in the package report but missing from the payload")
+    assets = [
+        (path / "data" / a["path"].removeprefix("data/"), a["path"])
+        for a in out.report.get("assets") or []
+        if a["path"].removeprefix("data/") in payload
+    ]
+    final = CheckConfig(config.trust_pem, config.approver_pem, config.ledger_path, config.policy_path, "final")
+    out.verdicts = check_many(assets, final, workers)
+    return out

@@ -1,0 +1,134 @@
+"""Reports for `package` and `verify-package`: text, JSON and JUnit XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from genai_provenance import __version__
+from genai_provenance.package import ALLOWLIST_RULE, PackageResult, PackageVerification
+from genai_provenance.policy import BLOCK
+from genai_provenance.reports.check_report import verdict_dict, verdict_text
+
+STRAY_TITLE = "File is not covered by verified Content Credentials (closed allow-list)"
+STRAY_REMEDY = "Remove the file from the deliverable, sign it, or name it with --exclude GLOB if it must stay out."
+
+
+def _stray_finding(rel: str) -> dict[str, Any]:
+    return {
+        "rule_id": ALLOWLIST_RULE,
+        "severity": BLOCK,
+        "principle": None,
+        "title": STRAY_TITLE,
+        "evidence": {"asset": rel},
+        "remedy": STRAY_REMEDY,
+        "needs": [],
+    }
+
+
+def package_document(result: PackageResult) -> dict[str, Any]:
+    verdicts = result.verdicts
+    return {
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "source": str(result.source),
+        "package": str(result.target) if result.written else None,
+        "written": result.written,
+        "blocked": result.blocked,
+        "assets": [verdict_dict(v) for v in verdicts],
+        "stray": [{"path": rel, "findings": [_stray_finding(rel)]} for rel in result.discovery.stray],
+        "excluded": result.discovery.excluded,
+        "summary": {
+            "assets": len(verdicts),
+            "blocked_assets": sum(v.blocked for v in verdicts) + len(result.discovery.stray),
+            "stray_files": len(result.discovery.stray),
+            "excluded_files": len(result.discovery.excluded),
+            "block_findings": sum(f.severity == BLOCK for v in verdicts for f in v.evaluation.findings)
+            + len(result.discovery.stray),
+            "cleared": sum(len(v.evaluation.cleared) for v in verdicts),
+        },
+    }
+
+
+def package_text(result: PackageResult) -> str:
+    lines: list[str] = []
+    for verdict in result.verdicts:
+        if verdict.blocked or verdict.evaluation.findings:
+            lines.extend(verdict_text(verdict))
+            lines.append("")
+    for rel in result.discovery.stray:
+        lines += [f"{rel}", f"  BLOCK {ALLOWLIST_RULE}: {STRAY_TITLE}", f"      remedy: {STRAY_REMEDY}", ""]
+    if result.discovery.excluded:
+        lines.append("excluded (not packaged): " + ", ".join(result.discovery.excluded))
+    doc = package_document(result)["summary"]
+    passed = doc["assets"] - sum(v.blocked for v in result.verdicts)
+    lines.append(
+        f"{doc['assets']} asset(s) checked: {passed} cleared, {doc['blocked_assets']} blocked "
+        f"({doc['stray_files']} stray file(s)); {doc['cleared']} rule(s) cleared by approvals"
+    )
+    if result.written:
+        lines.append(f"PACKAGED: {result.target} (BagIt, SHA-256 + SHA-512, signed package report inside)")
+    else:
+        lines.append("NOT PACKAGED: nothing was written. Fix the blocking findings above and run again.")
+    return "\n".join(lines)
+
+
+def package_junit(result: PackageResult) -> str:
+    """One test case per asset (and per stray or excluded file) for CI systems."""
+    suite = ET.Element("testsuite", name="genai-provenance package", timestamp="", hostname="")
+    failures = skipped = 0
+    for verdict in result.verdicts:
+        case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=verdict.report.path)
+        blocking = [f for f in verdict.evaluation.findings if f.severity == BLOCK]
+        if blocking:
+            failures += 1
+            failure = ET.SubElement(
+                case,
+                "failure",
+                type=blocking[0].rule_id,
+                message="; ".join(f"{f.rule_id}: {f.title}" for f in blocking),
+            )
+            failure.text = "\n".join(verdict_text(verdict))
+        elif verdict.evaluation.findings:
+            out = ET.SubElement(case, "system-out")
+            out.text = "\n".join(f"{f.severity} {f.rule_id}: {f.title}" for f in verdict.evaluation.findings)
+    for rel in result.discovery.stray:
+        failures += 1
+        case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=rel)
+        ET.SubElement(
+            case, "failure", type=ALLOWLIST_RULE, message=f"{ALLOWLIST_RULE}: {STRAY_TITLE}"
+        ).text = STRAY_REMEDY
+    for rel in result.discovery.excluded:
+        skipped += 1
+        case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=rel)
+        ET.SubElement(case, "skipped", message="excluded with --exclude")
+    total = len(result.verdicts) + len(result.discovery.stray) + len(result.discovery.excluded)
+    suite.set("tests", str(total))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    suite.set("skipped", str(skipped))
+    del suite.attrib["timestamp"], suite.attrib["hostname"]
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def verification_document(check: PackageVerification) -> dict[str, Any]:
+    return {
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "package": str(check.path),
+        "ok": check.ok,
+        "problems": check.problems,
+        "assets": [verdict_dict(v) for v in check.verdicts],
+    }
+
+
+def verification_text(check: PackageVerification) -> str:
+    lines = [f"package {check.path}"]
+    lines += [f"  ! {p}" for p in check.problems]
+    for verdict in check.verdicts:
+        if verdict.blocked:
+            lines.extend(verdict_text(verdict))
+    blocked = sum(v.blocked for v in check.verdicts)
+    lines.append(
+        f"{len(check.verdicts)} asset(s) re-checked, {blocked} blocked; {len(check.problems)} package problem(s)"
+    )
+    lines.append("PACKAGE VERIFIED" if check.ok else "PACKAGE FAILED VERIFICATION")
+    return "\n".join(lines)
