@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from genai_provenance.bmff import payload_offset
+from genai_provenance.check import CheckConfig
+from genai_provenance.clearances import load_anchors
+from genai_provenance.ledger import Grant, Ledger, grant
+from genai_provenance.package import PackageRequest, PackageResult, run_package, verify_package
 from genai_provenance.provenance import INVALID, TRUSTED, AssetReport
 from genai_provenance.resources import bundled
 from genai_provenance.sign import SignRequest, sign_asset
 from genai_provenance.verify import TrustSettings, verify_paths
-from genai_provenance.workspace import init_workspace
+from genai_provenance.workspace import Workspace, init_workspace
 
 
 @dataclass
@@ -43,8 +47,56 @@ def flip_payload_byte(src: Path, dst: Path) -> int:
     return offset
 
 
+def _gate(work: Path, ws: Workspace, out: Path, step: Callable[[DemoStep], None]) -> None:
+    """The final-deliverable gate: blocked without approval, packaged with it, re-verified."""
+    config = CheckConfig(ws.trust_anchors(), ws.approver_anchors(), str(ws.ledger_path), None, "final")
+    target = work / "package" / "EP101_delivery"
+
+    def attempt() -> PackageResult:
+        return run_package(PackageRequest(out, target, config, ws.packager_identity(), ws.org))
+
+    blocked = attempt()
+    rules = sorted({f.rule_id for v in blocked.verdicts for f in v.evaluation.findings if f.severity == "block"})
+    step(
+        DemoStep(
+            "Tried to package the deliverables as a final delivery",
+            blocked.blocked and not target.exists(),
+            lines=[
+                f"blocked by {', '.join(rules)}: the GenAI sky replacement has no written approval",
+                "nothing was written",
+            ],
+        )
+    )
+    with Ledger(ws.ledger_path, load_anchors(ws.approver_anchors())) as ledger:
+        grant(
+            ledger,
+            Grant(
+                "approval",
+                "APR-2026-0042",
+                "PRJ-0042",
+                ["EP101_SH0*"],
+                ["background-element", "final-deliverable"],
+                note="demo approval",
+            ),
+            ws.approver_identity(),
+        )
+    step(
+        DemoStep(
+            "Studio legal granted APR-2026-0042 (background-element, final-deliverable, EP101_SH0*)",
+            True,
+            lines=["a signed record in the workspace ledger, issued by the approver identity"],
+        )
+    )
+    packaged = attempt()
+    check = verify_package(target, config) if packaged.written else None
+    lines = [f"{target}: BagIt (SHA-256 + SHA-512), {len(packaged.verdicts)} assets, signed package report"]
+    if check is not None:
+        lines.append("verify-package: " + ("passed" if check.ok else "; ".join(check.problems)))
+    step(DemoStep("Packaged the delivery and re-verified the package", bool(check and check.ok), lines=lines))
+
+
 def run_demo(folder: Path | None = None, on_step: Callable[[DemoStep], None] | None = None) -> DemoResult:
-    """Init, sign a plate, sign a GenAI comp with the plate as parent, verify, tamper, verify."""
+    """Init, sign a plate and a GenAI comp, verify, catch tampering, then the final-deliverable gate."""
     own = folder is None
     work = folder or Path(tempfile.mkdtemp(prefix="genai-provenance-demo-"))
     result = DemoResult(work)
@@ -91,7 +143,8 @@ def run_demo(folder: Path | None = None, on_step: Callable[[DemoStep], None] | N
             )
         )
         reports = verify_paths([out], trust)
-        step(DemoStep("Verified the deliverables folder", all(r.status == TRUSTED for r in reports), reports))
+        summary = [f"{Path(r.path).name}: {r.status}, GenAI {'yes' if r.genai else 'none recorded'}" for r in reports]
+        step(DemoStep("Verified the deliverables folder", all(r.status == TRUSTED for r in reports), lines=summary))
         tampered_dir = work / "tampered"
         tampered_dir.mkdir()
         tampered = tampered_dir / comp.output.name
@@ -104,6 +157,7 @@ def run_demo(folder: Path | None = None, on_step: Callable[[DemoStep], None] | N
                 caught,
             )
         )
+        _gate(work, ws, out, step)
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)

@@ -24,6 +24,7 @@ from genai_provenance.errors import InputError
 from genai_provenance.explanations import TRUST_ONLY
 from genai_provenance.formats import FORMATS, media_format
 from genai_provenance.genai_scan import DISCLOSURE_LABEL, PARAM
+from genai_provenance.policy import Policy
 from genai_provenance.provenance import (
     INVALID,
     NO_CREDENTIALS,
@@ -37,7 +38,6 @@ from genai_provenance.provenance import (
     ManifestInfo,
     SignerInfo,
 )
-from genai_provenance.policy import Policy
 from genai_provenance.schemas import vocabulary
 from genai_provenance.sourcetypes import classify, describe, normalise
 from genai_provenance.thumbnails import MAX_EDGE, make_thumbnail
@@ -667,7 +667,8 @@ def _training_words(training: dict[str, str]) -> dict[str, str]:
         "ai_inference": "AI inference",
         "data_mining": "data mining",
     }
-    return {names.get(k, k): v for k, v in training.items()}
+    uses = {"allowed": "allowed", "notAllowed": "not allowed", "constrained": "allowed with constraints"}
+    return {names.get(k, k): uses.get(v, v) for k, v in training.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -875,7 +876,7 @@ def _credentials_sentence(report: AssetReport, name: str) -> str:
     return f"{name} carries Content Credentials (C2PA) {where}."
 
 
-def _does_not_prove(report: AssetReport, stages: list[Stage], genai: str, any_clearances: bool) -> list[str]:
+def _does_not_prove(report: AssetReport, stages: list[Stage], genai: str, clearances: list[ClearanceView]) -> list[str]:
     if report.status in (NO_CREDENTIALS, UNREADABLE):
         return [
             "Without credentials nothing here is signed: there is no signer, no signed time and no recorded history "
@@ -890,10 +891,15 @@ def _does_not_prove(report: AssetReport, stages: list[Stage], genai: str, any_cl
             "Being on the trust list means the certificate was issued under an authority you chose to trust; it "
             "says nothing about the quality of the work or whether the studio's rules were followed."
         )
-    if any_clearances:
+    if any(v.status == UNCHECKED for v in clearances):
         out.append(
             "An approval or consent ID in a disclosure is only a reference: it proves nothing until the signed "
             "approval or consent record it names is checked."
+        )
+    if any(v.status == "valid" for v in clearances):
+        out.append(
+            "An approval or consent that checks out shows that a trusted approver signed a record with that ID "
+            "covering this use; it does not show that the work stayed within what was approved."
         )
     if any(s.time and not s.time.time_stamped_at for s in stages):
         out.append("Times that are not time-stamped are the signer's own claims.")
@@ -1068,7 +1074,7 @@ def explain(
         genai=genai,
         genai_sentence=genai_sentence,
         stages=stages,
-        does_not_prove=_does_not_prove(report, stages, genai, bool(views)),
+        does_not_prove=_does_not_prove(report, stages, genai, views),
         cannot_know=_cannot_know(report, stages, name, unchecked),
         policy=policy,
         policy_sentence=policy_sentence,

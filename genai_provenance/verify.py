@@ -23,6 +23,9 @@ from genai_provenance.store import report_from_store
 
 SIDECAR_SUFFIX = ".c2pa"
 _BMFF_MOOV = {"video/mp4", "video/quicktime", "audio/mp4"}
+# While signing, c2pa keeps the whole output in RAM up to this size (c2pa-rs default 512 MB), beyond it
+# an unnamed temp file in $TMPDIR. 16 MB halves peak memory for a 243 MB MP4 at no measured cost (bench/).
+BACKING_STORE_MB = 16
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class TrustSettings:
         """The c2pa settings: no network (remote manifests, OCSP) unless remote fetch is allowed."""
         settings: dict[str, Any] = {
             "verify": {"remote_manifest_fetch": self.allow_remote, "ocsp_fetch": False},
+            "core": {"backing_store_memory_threshold_in_mb": BACKING_STORE_MB},
         }
         if self.anchors_pem:
             settings["trust"] = {"trust_anchors": self.anchors_pem}
@@ -126,6 +130,8 @@ def verify_file(
     except c2pa.C2paError.NotSupported as exc:
         return _failed(report, UNREADABLE, "format.unsupported", _clean(exc))
     except c2pa.C2paError as exc:
+        if str(exc).startswith("Remote:"):  # c2pa-python 0.38 raises a plain C2paError for a remote-only manifest
+            return _failed(report, UNREADABLE, "manifest.remote", f"{_clean(exc)}; pass --allow-remote to fetch it")
         return _failed(report, UNREADABLE, "manifest.inaccessible", _clean(exc))
     if sidecar:
         report.notes.append(f"credentials read from sidecar {sidecar.name}")

@@ -67,7 +67,9 @@ def env(
     write("unknown_category.json", lambda d: d["genai"][0].update(category="alien-invasion"))
     write("unknown_source_type.json", lambda d: d["genai"][0].update(source_type="magic"))
     write("missing_asset_id.json", lambda d: d["asset"].pop("asset_id"))
-    write("backwards_time.json", lambda d: d["genai"][0].update(time_range={"start": "00:00:03:00", "end": "00:00:01:00"}))
+    write(
+        "backwards_time.json", lambda d: d["genai"][0].update(time_range={"start": "00:00:03:00", "end": "00:00:01:00"})
+    )
     (bad / "not_json.json").write_text('{"asset": {"title": ')
     (bad / "not_yaml.yaml").write_text("asset: [unclosed\n  - x: {")
     (bad / "cert_as_key.pem").write_bytes(outsider.cert.read_bytes())
@@ -120,7 +122,9 @@ SIGN_CASES: dict[str, SignCase] = {
         disclosure=bad("wrong_bool.json"),
     ),
     "disclosure_unknown_field": SignCase(
-        media("plate.jpg"), ["unknown_field.json", "genai[0]", "unknown field 'colour'"], disclosure=bad("unknown_field.json")
+        media("plate.jpg"),
+        ["unknown_field.json", "genai[0]", "unknown field 'colour'"],
+        disclosure=bad("unknown_field.json"),
     ),
     "disclosure_unknown_top_field": SignCase(
         media("plate.jpg"), ["unknown field 'notes'"], disclosure=bad("unknown_top_field.json")
@@ -139,8 +143,12 @@ SIGN_CASES: dict[str, SignCase] = {
     "disclosure_backwards_time_range": SignCase(
         media("plate.mp4"), ["genai[0].time_range", "before start"], disclosure=bad("backwards_time.json")
     ),
-    "disclosure_not_json": SignCase(media("plate.jpg"), ["not_json.json", "not valid JSON"], disclosure=bad("not_json.json")),
-    "disclosure_not_yaml": SignCase(media("plate.jpg"), ["not_yaml.yaml", "not valid YAML"], disclosure=bad("not_yaml.yaml")),
+    "disclosure_not_json": SignCase(
+        media("plate.jpg"), ["not_json.json", "not valid JSON"], disclosure=bad("not_json.json")
+    ),
+    "disclosure_not_yaml": SignCase(
+        media("plate.jpg"), ["not_yaml.yaml", "not valid YAML"], disclosure=bad("not_yaml.yaml")
+    ),
     "missing_key": SignCase(
         media("plate.jpg"),
         ["missing.key", "private key file not found"],
@@ -163,13 +171,17 @@ SIGN_CASES: dict[str, SignCase] = {
         media("plate.jpg"), ["certificate expired on"], extra=lambda e: e.expired.cli_args()
     ),
     "tls_server_certificate": SignCase(
-        media("plate.jpg"), ["extended key usage does not allow C2PA signing"], extra=lambda e: e.server_auth_only.cli_args()
+        media("plate.jpg"),
+        ["extended key usage does not allow C2PA signing"],
+        extra=lambda e: e.server_auth_only.cli_args(),
     ),
     "no_workspace_and_no_key": SignCase(
         media("plate.jpg"), ["no workspace here", "genai-provenance init"], extra=lambda e: ["--home", e.bad / "no-ws"]
     ),
     "missing_parent": SignCase(
-        media("plate.jpg"), ["nope-parent.jpg", "not found"], extra=lambda e: ["--home", e.workspace.home, "--parent", e.bad / "nope-parent.jpg"]
+        media("plate.jpg"),
+        ["nope-parent.jpg", "not found"],
+        extra=lambda e: ["--home", e.workspace.home, "--parent", e.bad / "nope-parent.jpg"],
     ),
     "output_extension_differs": SignCase(media("plate.jpg"), ["output extension must match"], out_suffix=".png"),
 }
@@ -222,7 +234,9 @@ def test_output_equal_to_input_leaves_the_input_whole(env: Env, cli: Any, tmp_pa
         assert sha256(src) == before
     link = tmp_path / "link.jpg"
     link.symlink_to(src)
-    res = cli("sign", src, "-o", link, "--disclosure", DISCLOSURES / "plate.json", "--home", env.workspace.home, "--force")
+    res = cli(
+        "sign", src, "-o", link, "--disclosure", DISCLOSURES / "plate.json", "--home", env.workspace.home, "--force"
+    )
     assert_one_line_error(res, ["output path is the input"])
     assert sha256(src) == before and src.stat().st_size > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.jpg", "plate.jpg"]
@@ -231,7 +245,9 @@ def test_output_equal_to_input_leaves_the_input_whole(env: Env, cli: Any, tmp_pa
 def test_existing_output_is_kept_without_force(env: Env, cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "out.jpg"
     out.write_bytes(b"an earlier delivery")
-    res = cli("sign", MEDIA / "plate.jpg", "-o", out, "--disclosure", DISCLOSURES / "plate.json", "--home", env.workspace.home)
+    res = cli(
+        "sign", MEDIA / "plate.jpg", "-o", out, "--disclosure", DISCLOSURES / "plate.json", "--home", env.workspace.home
+    )
     assert_one_line_error(res, ["out.jpg", "already exists", "--force"])
     assert out.read_bytes() == b"an earlier delivery"
     assert leftovers(tmp_path) == []

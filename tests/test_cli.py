@@ -40,7 +40,9 @@ def test_sign_json_validates(name: str, cli: Any, workspace: Workspace, tmp_path
     assert not any("trust anchors" in w for w in doc["warnings"])
 
 
-def test_sign_json_for_untrusted_signer_carries_a_warning(cli: Any, outsider: IdentityFiles, workspace: Workspace, tmp_path: Path) -> None:
+def test_sign_json_for_untrusted_signer_carries_a_warning(
+    cli: Any, outsider: IdentityFiles, workspace: Workspace, tmp_path: Path
+) -> None:
     res = cli(
         "sign", MEDIA / "plate.png", "-o", tmp_path / "p.png", "--disclosure", DISCLOSURE,
         *outsider.cli_args(), "--home", workspace.home, "--format", "json",
@@ -105,7 +107,9 @@ def test_verify_text_names_every_asset(cli: Any, workspace: Workspace, mixed_fol
     assert SIGNATURE_LIMITS in res.stdout
 
 
-def test_verify_exits_zero_only_when_all_trusted(cli: Any, sign_media: Any, workspace: Workspace, tmp_path: Path) -> None:
+def test_verify_exits_zero_only_when_all_trusted(
+    cli: Any, sign_media: Any, workspace: Workspace, tmp_path: Path
+) -> None:
     for name in ("plate.jpg", "plate.mp4"):
         sign_media(name, "bg_replace.json", out=tmp_path / name)
     res = cli("verify", tmp_path, "--home", workspace.home, "--format", "json")

@@ -71,7 +71,9 @@ def test_comp_shows_both_manifests_and_both_signers(pipeline: Pipeline) -> None:
     assert [m["signer"]["common_name"] for m in report["manifests"]] == [CAMERA_CN, VENDOR_CN]  # oldest first
     assert report["signer"]["common_name"] == VENDOR_CN
     assert report["signer"]["organisation"] == "Skyline VFX Ltd"
-    assert {m["signer"]["issuer"] for m in report["manifests"]} == {"Test Post House Development Root CA, Test Post House"}
+    assert {m["signer"]["issuer"] for m in report["manifests"]} == {
+        "Test Post House Development Root CA, Test Post House"
+    }
     assert report["manifests"][-1]["label"] == report["active_manifest"]
     assert [d["disclosure"] for d in report["disclosures"]] == [disclosure("plate.json"), disclosure("bg_replace.json")]
 
@@ -154,7 +156,9 @@ def test_placed_genai_element_is_a_component_ingredient(
     doc_path = tmp_path / "placed.json"
     doc_path.write_text(json.dumps(doc))
     out = tmp_path / "placed.png"
-    res = cli("sign", MEDIA / "plate.png", "-o", out, "--disclosure", doc_path, "--ingredient", element, "--format", "json")
+    res = cli(
+        "sign", MEDIA / "plate.png", "-o", out, "--disclosure", doc_path, "--ingredient", element, "--format", "json"
+    )
     assert res.code == 2 and "no workspace" in res.stderr  # no --cert/--key and no workspace here
     res = cli(
         "sign", MEDIA / "plate.png", "-o", out, "--disclosure", doc_path, "--ingredient", element,

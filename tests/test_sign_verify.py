@@ -84,7 +84,11 @@ def test_round_trip_is_trusted_and_disclosure_reads_back(name: str, signed: dict
     assert [d["disclosure"] for d in report.disclosures] == [disclosure("bg_replace.json")]
     assert report.disclosures[0]["manifest"] == report.active_manifest
     [use] = report.genai_uses
-    assert (use.declared, use.category, use.source_type) == (True, "background-element", "compositeWithTrainedAlgorithmicMedia")
+    assert (use.declared, use.category, use.source_type) == (
+        True,
+        "background-element",
+        "compositeWithTrainedAlgorithmicMedia",
+    )
 
 
 @pytest.mark.parametrize("name", FORMATS)
@@ -107,13 +111,15 @@ def test_actions_carry_source_types_agent_description_and_time_range(
 
 
 @pytest.mark.parametrize("name", FORMATS)
-def test_training_mining_forbidden_and_our_assertions_are_created(name: str, signed: dict, trust: TrustSettings) -> None:
+def test_training_mining_forbidden_and_our_assertions_are_created(
+    name: str, signed: dict, trust: TrustSettings
+) -> None:
     result, mime, _ = signed[name]
     back = read_back(result.output, mime, trust)
     entries = back.assertion("cawg.training-mining")["entries"]
     for key in ("cawg.ai_generative_training", "cawg.ai_training", "cawg.data_mining"):
         assert entries[key]["use"] == "notAllowed"
-    assert OUR_CREATED <= back.created_labels, back.created_labels
+    assert back.created_labels >= OUR_CREATED, back.created_labels
     gathered = {
         e["url"].rsplit("/", 1)[-1]
         for e in back.detailed["manifests"][back.store["active_manifest"]]["claim"].get("gathered_assertions", [])

@@ -175,7 +175,10 @@ def test_sidecar_moved_to_another_exr_is_invalid(identity: Identity, trust: Trus
     definition = {
         "claim_generator_info": [{"name": "sidecar-test", "version": "1"}],
         "assertions": [
-            {"label": "c2pa.actions.v2", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]}}
+            {
+                "label": "c2pa.actions.v2",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]},
+            }
         ],
     }
     builder = c2pa.Builder(definition, context=trust.context())

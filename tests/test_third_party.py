@@ -52,7 +52,14 @@ CASES: dict[str, Case] = {
     ),
     "c2pa_trained_algorithmic_data": Case(
         definition(
-            [actions({"action": "c2pa.created", "digitalSourceType": "http://c2pa.org/digitalsourcetype/trainedAlgorithmicData"})]
+            [
+                actions(
+                    {
+                        "action": "c2pa.created",
+                        "digitalSourceType": "http://c2pa.org/digitalsourcetype/trainedAlgorithmicData",
+                    }
+                )
+            ]
         ),
         "c2pa.created",
     ),
@@ -61,7 +68,10 @@ CASES: dict[str, Case] = {
             [
                 actions(
                     {"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"},
-                    {"action": "c2pa.edited", "digitalSourceType": IPTC_HTTPS + "compositedWithTrainedAlgorithmicMedia"},
+                    {
+                        "action": "c2pa.edited",
+                        "digitalSourceType": IPTC_HTTPS + "compositedWithTrainedAlgorithmicMedia",
+                    },
                 )
             ]
         ),

@@ -79,5 +79,4 @@ def main() -> None:
 
 
 # Each module below registers its commands on `main`.
-from genai_provenance.cli import check, clearances, core, package  # noqa: E402,F401
-from genai_provenance.cli import explain  # noqa: E402,F401
+from genai_provenance.cli import check, clearances, core, explain, package  # noqa: E402,F401

@@ -24,6 +24,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _group(kind: str, plural: str) -> click.Group:
+    a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     @click.group(name=plural, help=f"Signed {kind} records in the workspace ledger.")
     def group() -> None:
         pass
@@ -103,7 +104,7 @@ def _group(kind: str, plural: str) -> click.Group:
         command = option(command)
     group.command(name="grant", help=f"Sign and record a new {kind}.")(handled(home_option(format_option(command))))
 
-    @group.command(name="revoke", help=f"Sign and record the revocation of a {kind}.")
+    @group.command(name="revoke", help=f"Sign and record the revocation of {a_kind}.")
     @click.argument("record_id", metavar="ID")
     @click.option("--reason", required=True, help="Why it is revoked (kept in the signed revocation).")
     @home_option
@@ -144,7 +145,7 @@ def _group(kind: str, plural: str) -> click.Group:
         else:
             click.echo("\n".join(entry_lines(entry, full=True)))
 
-    @group.command(name="export", help=f"Write a {kind} (and its revocation, if any) to a file.")
+    @group.command(name="export", help=f"Write {a_kind} (and its revocation, if any) to a file.")
     @click.argument("record_id", metavar="ID")
     @click.option("-o", "--output", type=FileArg, required=True)
     @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
@@ -158,7 +159,7 @@ def _group(kind: str, plural: str) -> click.Group:
         write_text(output, json.dumps(bundle, indent=2) + "\n")
         click.echo(f"Exported {kind} {record_id} to {output}")
 
-    @group.command(name="import", help=f"Verify a {kind} file's signatures and add it to the ledger.")
+    @group.command(name="import", help=f"Verify {a_kind} file's signatures and add it to the ledger.")
     @click.argument("path", type=FileArg)
     @home_option
     @handled

@@ -146,6 +146,9 @@ def demo() -> None:
     click.echo("genai-provenance demo: a post house signs a plate and a GenAI sky replacement; QC verifies.\n")
     result = run_demo(on_step=_print_step)
     if result.ok:
-        click.echo("Demo complete: both stages verified as trusted, and the tampered copy was caught.")
+        click.echo(
+            "Demo complete: both stages verified as trusted, the tampered copy was caught, and the delivery was"
+            " packaged only once its GenAI use was approved."
+        )
         click.echo("Remember: " + text.SIGNATURE_LIMITS)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)

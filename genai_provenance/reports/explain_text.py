@@ -43,7 +43,7 @@ def _stage(stage: Stage, total: int) -> list[str]:
             "This asset carried no Content Credentials: nothing is recorded about who made it, when, or how.", ind
         )
     if stage.signer:
-        lines += _para(f"Who: {stage.signer.sentence} Trust: {stage.signer.trust}, {stage.signer.why}.", ind)
+        lines += _para(f"Who: {stage.signer.sentence} {stage.signer.why[0].upper()}{stage.signer.why[1:]}.", ind)
     if stage.time:
         lines += _para(f"When: {stage.time.sentence}", ind)
     if stage.generator:

@@ -82,8 +82,10 @@ ol.timeline::before { content: ""; position: absolute; left: 17px; top: 8px; bot
 .stage .marker { position: absolute; left: 0; top: 14px; width: 37px; height: 37px; border-radius: 50%;
   border: 3px solid currentColor; background: var(--card); display: flex; align-items: center;
   justify-content: center; font-weight: 700; }
-.card { background: var(--card); border: 1px solid var(--line); border-left: 6px solid currentColor;
+.card { background: var(--card); border: 1px solid var(--line); border-left: 6px solid var(--none);
   border-radius: 10px; padding: 14px 18px; color: var(--ink); }
+.stage.ok .card { border-left-color: var(--ok); } .stage.warn .card { border-left-color: var(--warn); }
+.stage.bad .card { border-left-color: var(--bad); }
 .card-head { display: flex; gap: 16px; align-items: flex-start; }
 .card-head .thumb, .card-head .thumb img { width: auto; max-width: 150px; max-height: 120px; }
 .card-head .thumb .nopic { width: 150px; height: 84px; }
@@ -207,13 +209,13 @@ def _stage(stage: Stage, total: int, thumbnails: dict[str, bytes]) -> str:
     facts = []
     if stage.signer:
         facts.append(("Who", stage.signer.sentence))
-        facts.append(("Trust", f"{stage.signer.trust}: {stage.signer.why}."))
+        facts.append(("Trust", stage.signer.why[0].upper() + stage.signer.why[1:] + "."))
     if stage.time:
         facts.append(("When", stage.time.sentence))
     if stage.generator:
         facts.append(("Written with", stage.generator))
-    for text in stage.declared:
-        facts.append(("Declared", text))
+    if stage.declared:
+        facts.append(("Declared", " ".join(stage.declared)))
     if facts:
         parts.append(
             '<dl class="facts-list">'
