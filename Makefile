@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Independent C2PA reader for tests/test_independent_reader.py (pinned; keep in step with that test).
+# Independent C2PA reader for tests/test_independent_reader.py (pinned; the test reads this line).
 C2PA_TS_VERSION := 0.9.4
 JS_CACHE := tests/.cache/js
 C2PA_TS  := $(JS_CACHE)/.c2pa-ts-$(C2PA_TS_VERSION)

@@ -5,8 +5,9 @@
 Every operation runs in its own child process; wall time is measured around it and peak memory
 is the largest maximum resident set size of that child and its own children (ffmpeg), as reported
 by GNU time (`/usr/bin/time -f %M`), else by os.wait4 (which also counts the Python parent's pages
-the child had before exec, so small tools look bigger). Operations are interleaved round by round, the page cache is warm, and
-`sync` runs before each one so the previous one's writes are not charged to it. Medians of --runs.
+the child had before exec, so small tools look bigger). Operations are interleaved round by round,
+the page cache is warm, and `sync` runs before each one so the previous one's writes are not
+charged to it. Medians of --runs.
 Writes bench/out/results.json; bench/out/ is git-ignored (the media is generated, never committed).
 """
 

@@ -932,11 +932,12 @@ def _cannot_know(report: AssetReport, stages: list[Stage], name: str, clearances
         ]
     for stage in stages:
         label = f"stage {stage.number} ({stage.title})"
+        cap_label = f"Stage {stage.number} ({stage.title})"
         codes = set(stage.failure_codes)
         if stage.kind == "no-credentials":
             out.append(
                 _sentence(
-                    f"{label.capitalize()} carried no Content Credentials when it was used: where it came from, who "
+                    f"{cap_label} carried no Content Credentials when it was used: where it came from, who "
                     "made it and whether generative AI was involved before that point cannot be known"
                 )
             )
@@ -959,7 +960,7 @@ def _cannot_know(report: AssetReport, stages: list[Stage], name: str, clearances
         if stage.signer and stage.signer.trust == "untrusted":
             out.append(
                 _sentence(
-                    f"{label.capitalize()} was signed by {stage.signer.common_name or 'an unnamed certificate'}, "
+                    f"{cap_label} was signed by {stage.signer.common_name or 'an unnamed certificate'}, "
                     "whose certificate is not on the trust list used here. Its signature is intact, so the record "
                     "has not changed since it was signed, but who really signed it cannot be confirmed. If you "
                     "know and trust this signer, add their root certificate to the trust anchors (--trust) and "

@@ -106,13 +106,16 @@ def sign_asset(req: SignRequest) -> SignResult:
     if parent is None and _has_credentials(req.input, context):
         parent, parent_was_input = req.input, True  # keep the input's own history
     thumb = make_thumbnail(req.input, fmt)
-    definition = build_definition(
-        disclosure,
-        title=req.output.name,
-        has_parent=parent is not None,
-        components=len(req.ingredients),
-        thumbnail=THUMBNAIL_ID if thumb else None,
-    )
+    try:
+        definition = build_definition(
+            disclosure,
+            title=req.output.name,
+            has_parent=parent is not None,
+            components=len(req.ingredients),
+            thumbnail=THUMBNAIL_ID if thumb else None,
+        )
+    except InputError as exc:
+        raise InputError(f"{req.disclosure}: {exc}") from None  # name the file the problem is in
     records, warnings = records_to_embed(disclosure, req.ledger)
     if records:
         definition["assertions"].append({"label": CLEARANCES_LABEL, "data": {"records": records}, "created": True})

@@ -8,6 +8,7 @@ these assets are signed without a TSA; trust is covered by our own tests.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MEDIA = ROOT / "fixtures" / "media"
 DISCLOSURES = ROOT / "fixtures" / "disclosures"
 SCRIPT = ROOT / "tests" / "js" / "verify.mjs"
-C2PA_TS_VERSION = "0.9.4"  # keep in step with the Makefile
+# The pin lives in the Makefile, which installs it (`make test`).
+C2PA_TS_VERSION = re.search(r"^C2PA_TS_VERSION\s*:=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)
 PACKAGE = ROOT / "tests" / ".cache" / "js" / "node_modules" / "@trustnxt" / "c2pa-ts"
 GENAI_SOURCE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 HASH_MISMATCH = {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch"}
@@ -49,11 +51,14 @@ pytestmark = [
 ]
 
 
-def c2pa_ts(path: Path) -> dict:
+def c2pa_ts(*paths: Path) -> list[dict]:
+    """Run tests/js/verify.mjs once over all `paths` (node and c2pa-ts start once)."""
     assert NODE is not None
-    done = subprocess.run([NODE, str(SCRIPT), str(path)], capture_output=True, text=True, timeout=120, check=False)
+    argv = [NODE, str(SCRIPT), *map(str, paths)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    results = json.loads(done.stdout)
+    return results if len(paths) > 1 else [results]
 
 
 def flip_jpeg_scan_byte(src: Path, dst: Path) -> int:
@@ -84,26 +89,35 @@ def alter_disclosure(src: Path, dst: Path) -> None:
     dst.write_bytes(data.replace(b"PRJ-0042", b"PRJ-0666"))
 
 
+FLIP = {"plate.jpg": flip_jpeg_scan_byte, "plate.mp4": flip_mp4_payload_byte}
+
+
 @dataclass
-class Signed:
+class Checked:
     files: dict[str, Path]
-    results: dict[str, dict]
-    folder: Path
+    results: dict[tuple[str, str], dict]  # (variant, name) -> c2pa-ts result; variant signed/flipped/altered
 
 
 @pytest.fixture(scope="module")
-def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
+def checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
+    """Our signed JPEG and MP4, tampered copies of each, and an unsigned file, all read by c2pa-ts."""
     base = tmp_path_factory.mktemp("independent")
     ws = init_workspace(base / "ws", "Independent Check Studio").workspace
     trust = TrustSettings(ws.trust_anchors())
-    files, results = {}, {}
+    files: dict[tuple[str, str], Path] = {("unsigned", "plate.jpg"): MEDIA / "plate.jpg"}
     for name in ("plate.jpg", "plate.mp4"):
         out = base / "signed" / name
         req = SignRequest(MEDIA / name, out, DISCLOSURES / "bg_replace.json", ws.identity(), trust)
         assert sign_asset(req).report.status == "trusted"
-        files[name] = out
-        results[name] = c2pa_ts(out)
-    return Signed(files, results, base)
+        files["signed", name] = out
+        for variant in ("flipped", "altered"):
+            (base / variant).mkdir(exist_ok=True)
+            files[variant, name] = base / variant / name
+        FLIP[name](out, files["flipped", name])
+        alter_disclosure(out, files["altered", name])
+    keys = list(files)
+    results = dict(zip(keys, c2pa_ts(*(files[k] for k in keys)), strict=True))
+    return Checked({name: files["signed", name] for name in ("plate.jpg", "plate.mp4")}, results)
 
 
 def test_pinned_version_is_installed() -> None:
@@ -111,8 +125,8 @@ def test_pinned_version_is_installed() -> None:
 
 
 @pytest.mark.parametrize("name", ["plate.jpg", "plate.mp4"])
-def test_c2pa_ts_validates_our_output(signed: Signed, name: str) -> None:
-    result = signed.results[name]
+def test_c2pa_ts_validates_our_output(checked: Checked, name: str) -> None:
+    result = checked.results["signed", name]
     assert result["manifest_found"] is True
     assert result["manifests"] == 1
     assert result["validation_errors"] == []
@@ -121,8 +135,8 @@ def test_c2pa_ts_validates_our_output(signed: Signed, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["plate.jpg", "plate.mp4"])
-def test_c2pa_ts_sees_our_assertions(signed: Signed, name: str) -> None:
-    result = signed.results[name]
+def test_c2pa_ts_sees_our_assertions(checked: Checked, name: str) -> None:
+    result = checked.results["signed", name]
     assert result["disclosure_label_seen"] is True
     assert result["disclosure_created"] is True  # attributed to the signer, not merely gathered
     assert "c2pa.actions.v2" in result["assertions"]
@@ -132,31 +146,31 @@ def test_c2pa_ts_sees_our_assertions(signed: Signed, name: str) -> None:
     assert not any(uri.endswith(DISCLOSURE_LABEL) for uri in result["gathered_assertions"])
 
 
-def test_c2pa_ts_finds_nothing_in_an_unsigned_file() -> None:
-    result = c2pa_ts(MEDIA / "plate.jpg")
+def test_c2pa_ts_finds_nothing_in_an_unsigned_file(checked: Checked) -> None:
+    result = checked.results["unsigned", "plate.jpg"]
     assert result["manifest_found"] is False
     assert result["valid"] is False
 
 
-@pytest.mark.parametrize(
-    ("name", "flip"), [("plate.jpg", flip_jpeg_scan_byte), ("plate.mp4", flip_mp4_payload_byte)]
-)
-def test_c2pa_ts_catches_a_flipped_payload_byte(signed: Signed, tmp_path: Path, name: str, flip) -> None:
-    tampered = tmp_path / name
-    flip(signed.files[name], tampered)
-    result = c2pa_ts(tampered)
+@pytest.mark.parametrize("name", ["plate.jpg", "plate.mp4"])
+def test_c2pa_ts_catches_a_flipped_payload_byte(checked: Checked, name: str) -> None:
+    result = checked.results["flipped", name]
     assert result["manifest_found"] is True
     assert result["valid"] is False
     assert {e["code"] for e in result["validation_errors"]} & HASH_MISMATCH, result["validation_errors"]
 
 
 @pytest.mark.parametrize("name", ["plate.jpg", "plate.mp4"])
-def test_c2pa_ts_catches_an_altered_disclosure(signed: Signed, tmp_path: Path, name: str) -> None:
-    tampered = tmp_path / name
-    alter_disclosure(signed.files[name], tampered)
-    result = c2pa_ts(tampered)
+def test_c2pa_ts_catches_an_altered_disclosure(checked: Checked, name: str) -> None:
+    result = checked.results["altered", name]
     assert result["valid"] is False
     assert any(
         e["code"] == "assertion.hashedURI.mismatch" and (e["url"] or "").endswith(DISCLOSURE_LABEL)
         for e in result["validation_errors"]
     ), result["validation_errors"]
+
+
+def test_single_file_mode_prints_one_object(checked: Checked) -> None:
+    (result,) = c2pa_ts(checked.files["plate.jpg"])
+    assert result["file"] == str(checked.files["plate.jpg"])
+    assert result["valid"] is True

@@ -175,5 +175,6 @@ def test_placed_genai_element_is_a_component_ingredient(
     # Without the element to place the disclosure cannot be honoured: a one-line error, nothing written.
     out2 = tmp_path / "placed2.png"
     res = cli("sign", MEDIA / "plate.png", "-o", out2, "--disclosure", doc_path, "--home", anchors_file.parent.parent)
-    assert res.code == 2 and len(res.error_lines) == 1 and "--ingredient" in res.stderr
+    assert res.code == 2 and len(res.error_lines) == 1
+    assert f"{doc_path}: genai[0]: action 'placed' needs the placed element as --ingredient" in res.stderr
     assert not out2.exists()

@@ -78,7 +78,9 @@ def c2pa_results(path: Path, anchors: Path) -> tuple[str, dict[str, set[str]]]:
     with open(path, "rb") as stream, c2pa.Reader("image/jpeg", stream, context=ctx) as reader:
         results = reader.get_validation_results()["activeManifest"]
         state = reader.get_validation_state()
-    return state, {kind: {e["code"] for e in results.get(kind) or []} for kind in ("success", "informational", "failure")}
+    return state, {
+        kind: {e["code"] for e in results.get(kind) or []} for kind in ("success", "informational", "failure")
+    }
 
 
 @pytest.mark.parametrize("name", ["plate.jpg", "plate.mp4"])

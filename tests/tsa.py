@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -145,9 +145,9 @@ class TimeStampAuthority:
             n = self.requests
             query_file, reply_file = self.dir / f"q{n}.tsq", self.dir / f"r{n}.tsr"
             query_file.write_bytes(query)
+            cmd = ["openssl", "ts", "-reply", "-config", str(self.config), "-queryfile", str(query_file)]
             done = subprocess.run(
-                ["openssl", "ts", "-reply", "-config", str(self.config), "-queryfile", str(query_file)]
-                + ["-out", str(reply_file)],
+                [*cmd, "-out", str(reply_file)],
                 capture_output=True,
                 timeout=30,
                 check=False,
@@ -160,7 +160,7 @@ class TimeStampAuthority:
         tsa = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
                 if ctype != QUERY_TYPE or not 0 < length <= MAX_QUERY:
@@ -217,4 +217,3 @@ def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TimeStampAuthority
         pytest.skip(reason="openssl is not installed (needed to run the local time-stamp authority)")
     with running_tsa(tmp_path_factory.mktemp("tsa")) as authority:
         yield authority
-

@@ -22,7 +22,7 @@ from genai_provenance.settings import resolve_clearances, resolve_trust
 
 
 @main.command(name="explain")
-@click.argument("file", type=FileArg)
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", type=FileArg, help="Also write a self-contained HTML report to this file.")
 @click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON): say what it finds.")
 @click.option("--trust", type=FileArg, help="Trust anchors (PEM) for media signers; default: the workspace's.")

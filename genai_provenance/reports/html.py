@@ -199,7 +199,7 @@ def _stage(stage: Stage, total: int, thumbnails: dict[str, bytes]) -> str:
         f'<div class="card-head">{_thumb(stage.thumbnail, thumbnails, f"Thumbnail of stage {stage.number}")}'
         f'<div class="titles">{current}<h3>Stage {stage.number} of {total}: <span class="stage-title">{_e(name)}</span>'
         f"{file_name}</h3><p>{_badge(stage.status, stage.status_words)}{_genai_badge(stage.genai)}</p>"
-        f"<p>{_e(stage.status_words.capitalize())}.</p></div></div>"
+        f"<p>{_e(stage.status_words[:1].upper() + stage.status_words[1:])}.</p></div></div>"
     )
     parts = [head]
     if stage.kind == "no-credentials":

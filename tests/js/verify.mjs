@@ -1,5 +1,6 @@
 // Independent check of C2PA output with @trustnxt/c2pa-ts (pure TypeScript, no c2pa-rs inside).
-// Usage: node tests/js/verify.mjs FILE  ->  one JSON object on stdout.
+// Usage: node tests/js/verify.mjs FILE  ->  one JSON object on stdout;
+//        node tests/js/verify.mjs FILE FILE...  ->  a JSON array of them (one node start for many files).
 // The package is looked up in $C2PA_TS_DIR, else tests/.cache/js/node_modules/@trustnxt/c2pa-ts
 // (installed by `make test`). It does not check trust anchors: only structure, hashes, signature.
 import * as fs from 'node:fs/promises';
@@ -85,12 +86,15 @@ async function main(file) {
     return out;
 }
 
-if (process.argv.length !== 3) {
-    console.error('usage: node verify.mjs FILE');
+const files = process.argv.slice(2);
+if (files.length === 0) {
+    console.error('usage: node verify.mjs FILE [FILE...]');
     process.exit(2);
 }
 try {
-    console.log(JSON.stringify(await main(process.argv[2]), null, 2));
+    const results = [];
+    for (const file of files) results.push(await main(file));
+    console.log(JSON.stringify(files.length === 1 ? results[0] : results, null, 2));
 } catch (e) {
     console.error(`verify.mjs: ${e?.message ?? e}`);
     process.exit(2);
