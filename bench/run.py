@@ -1,6 +1,6 @@
 """Benchmark: sign and verify a >= 200 MB H.264 MP4, side by side with openssl and bare c2pa-python.
 
-    .venv/bin/python bench/run.py [--runs 3] [--seconds 3] [--regenerate]      (or: make bench)
+    .venv/bin/python bench/run.py [--runs 3] [--seconds 3] [--regenerate] [--keep]     (or: make bench)
 
 Every operation runs in its own child process; wall time is measured around it and peak memory
 is the largest maximum resident set size of that child and its own children (ffmpeg), as reported
@@ -127,18 +127,15 @@ def build_ops(src: Path, ws: Path) -> list[Op]:
     ]
 
 
-def phases(src: Path, ws: Path, runs: int) -> dict[str, float]:
-    """Median seconds per step inside our sign (bench/phases.py, one child per run)."""
-    samples: dict[str, list[float]] = {}
-    for _ in range(runs):
-        os.sync()
-        argv = [PY, str(BENCH / "phases.py"), str(src), str(OUT / "signed_phases.mp4")]
-        done = subprocess.run(
-            [*argv, "--home", str(ws), "--disclosure", str(DISCLOSURE)], capture_output=True, text=True, check=True
-        )
-        for name, seconds in json.loads(done.stdout)["phases"].items():
-            samples.setdefault(name, []).append(seconds)
-    return {name: round(statistics.median(values), 3) for name, values in samples.items()}
+def phases_once(src: Path, ws: Path, samples: dict[str, list[float]]) -> None:
+    """Seconds per step inside our sign (bench/phases.py in a child), added to `samples`."""
+    os.sync()
+    argv = [PY, str(BENCH / "phases.py"), str(src), str(OUT / "signed_phases.mp4")]
+    done = subprocess.run(
+        [*argv, "--home", str(ws), "--disclosure", str(DISCLOSURE)], capture_output=True, text=True, check=True
+    )
+    for name, seconds in json.loads(done.stdout)["phases"].items():
+        samples.setdefault(name, []).append(seconds)
 
 
 def ratio(a: float, b: float) -> float:
@@ -157,6 +154,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=3, help="length of the generated video (about 80 MB/s)")
     parser.add_argument("--regenerate", action="store_true", help="make the test video again")
+    parser.add_argument("--keep", action="store_true", help="keep the signed copies in bench/out")
     args = parser.parse_args()
 
     src = OUT / "source_1080p_h264.mp4"
@@ -165,6 +163,7 @@ def main() -> None:
     init_workspace(ws, "Bench Studio", force=True)
     ops = build_ops(src, ws)
     subprocess.run(["openssl", "dgst", "-sha256", str(src)], capture_output=True, check=True)  # warm the cache
+    samples: dict[str, list[float]] = {}
     for round_no in range(args.runs):
         for op in ops:
             if op.output is not None:
@@ -173,8 +172,9 @@ def main() -> None:
             wall, peak = run_child(op.argv)
             op.walls.append(wall)
             op.peaks.append(peak)
+        phases_once(src, ws, samples)
         print(f"round {round_no + 1}/{args.runs} done", file=sys.stderr)
-    steps = phases(src, ws, args.runs)
+    steps = {name: round(statistics.median(values), 3) for name, values in samples.items()}
 
     by = {op.name: op for op in ops}
     ratios = {
@@ -234,6 +234,9 @@ def main() -> None:
     }
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {(OUT / 'results.json').relative_to(ROOT)}")
+    if not args.keep:
+        for signed in OUT.glob("signed_*.mp4"):
+            signed.unlink()
 
 
 if __name__ == "__main__":

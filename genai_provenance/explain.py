@@ -298,6 +298,21 @@ def _quote(text: str) -> str:
     return f"\u201c{' '.join(str(text).split())}\u201d"
 
 
+def _d(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (manifest content is untrusted)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _l(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _s(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _agent_name(agent: Any) -> str | None:
     if isinstance(agent, list) and agent:
         agent = agent[0]
@@ -424,7 +439,7 @@ def _clearance_views(
         else:
             words = CLEARANCE_WORDS.get(status, f"was checked, status {_quote(status)}")
             text = f"{noun} {ref} {words}"
-            if detail and status != "valid":
+            if detail and status not in ("valid", "missing"):
                 text += f" ({detail})"
         views.append(ClearanceView(ref, kind, status, _sentence(text)))
     return views
@@ -464,61 +479,58 @@ def _data_handling(handling: dict[str, Any]) -> str | None:
 def _disclosure_activity(
     use: dict[str, Any], index: int, info: ManifestInfo, clearances: dict[str, str] | None, checks: list[Any]
 ) -> Activity:
-    tool = use.get("tool") or {}
-    tool_name = _agent_name({"name": tool.get("name"), "version": tool.get("version")})
-    vendor = tool.get("vendor")
+    tool = _d(use.get("tool"))
+    tool_name = _agent_name({"name": _s(tool.get("name")), "version": _s(tool.get("version"))})
+    vendor = _s(tool.get("vendor"))
     if tool_name and vendor and vendor.lower() not in tool_name.lower():
         tool_name = f"{tool_name} ({vendor})"
-    action = use.get("action")
-    source = use.get("source_type")
-    inputs = [
-        InputView(
-            item.get("kind"),
-            _terms("input_kind").get(item.get("kind") or "", str(item.get("kind"))),
-            item.get("ref"),
-            item.get("description"),
-        )
-        for item in use.get("inputs") or []
-        if isinstance(item, dict)
-    ]
-    span = use.get("time_range") or {}
-    time_range = f"{span.get('start')} to {span.get('end')}" if span else None
-    lead = use.get("description") or _OUR_ACTION_LEAD.get(action or "", "Used")
-    text = str(lead)
+    action, source, model = _s(use.get("action")), _s(use.get("source_type")), _s(use.get("model"))
+    inputs = []
+    for item in _l(use.get("inputs")):
+        kind = _s(_d(item).get("kind"))
+        words = _terms("input_kind").get(kind or "", kind or "an unstated kind of input")
+        inputs.append(InputView(kind, words, _s(_d(item).get("ref")), _s(_d(item).get("description"))))
+    span = _d(use.get("time_range"))
+    time_range = f"{_s(span.get('start'))} to {_s(span.get('end'))}" if span else None
+    text = _s(use.get("description")) or _OUR_ACTION_LEAD.get(action or "", "Used")
     if tool_name:
         text += f" with {tool_name}"
-    if use.get("model"):
-        text += f" (model {use['model']})"
+    if model:
+        text += f" (model {model})"
     if inputs:
         text += f" from {_input_phrase(inputs)}"
     if span:
-        text += f" between {span.get('start')} and {span.get('end')}"
+        text += f" between {_s(span.get('start'))} and {_s(span.get('end'))}"
     words = source_words(source)
     if words:
         text += f" ({words})"
-    category = use.get("category")
+    category = _s(use.get("category"))
     activity = Activity(
         summary=_sentence(text),
         source="disclosure",
         genai=classify(source),
         action=action,
         tool=tool_name,
-        model=use.get("model"),
+        model=model,
         source_type=normalise(source),
         source_type_words=words,
         category=category,
         category_words=_terms("category").get(category or ""),
         time_range=time_range,
         inputs=inputs,
-        data_handling=_data_handling(use.get("data_handling") or {}),
-        approvals=_clearance_views(use.get("approvals") or [], "approval", info, index, clearances, checks),
-        consents=_clearance_views(use.get("consents") or [], "consent", info, index, clearances, checks),
+        data_handling=_data_handling(_d(use.get("data_handling"))),
+        approvals=_clearance_views(_ids(use.get("approvals")), "approval", info, index, clearances, checks),
+        consents=_clearance_views(_ids(use.get("consents")), "consent", info, index, clearances, checks),
     )
     if action:
         activity.details.append(_sentence(f"Declared action: {action}{_meaning(_terms('action').get(action))}"))
     if category:
         activity.details.append(_sentence(f"Declared purpose: {category}{_meaning(activity.category_words)}"))
     return activity
+
+
+def _ids(value: Any) -> list[str]:
+    return [text for text in (_s(v) for v in _l(value)) if text]
 
 
 def _meaning(words: str | None) -> str:
@@ -569,13 +581,21 @@ def _action_activity(info: ManifestInfo, action: dict[str, Any], index: int) -> 
 
 
 def _record_activities(info: ManifestInfo) -> list[Activity]:
-    """GenAI found outside the actions list: action templates, Adobe's legacy record."""
+    """GenAI found outside the actions list: action templates, Adobe's legacy record, a disclosure
+    that does not follow our schema (so it was not read as one)."""
     out = []
     for use in info.genai_uses:
-        if use.declared or _EVIDENCE_INDEX.search(use.evidence):
+        if (use.declared and info.disclosure is not None) or _EVIDENCE_INDEX.search(use.evidence):
             continue
-        what = "Adobe's older generative AI record" if "com.adobe.generative-ai" in use.evidence else use.evidence
-        text = f"{what} says generative AI was used"
+        if "com.adobe.generative-ai" in use.evidence:
+            what = "Adobe's older generative AI record"
+        elif " template for " in use.evidence:
+            what = f"An action template (for {use.action or 'every'} actions)"
+        elif use.declared:
+            what = "A disclosure record that does not follow this tool's disclosure schema"
+        else:
+            what = use.evidence
+        text = f"{what} says generative AI was {'used' if use.certainty == 'generative' else 'possibly used'}"
         if use.tool:
             text += f" ({use.tool})"
         words = source_words(use.source_type)
@@ -606,8 +626,8 @@ def _activities(info: ManifestInfo, clearances: dict[str, str] | None, checks: l
     out: list[Activity] = []
     disclosure = info.disclosure
     if isinstance(disclosure, dict):
-        uses = [u for u in disclosure.get("genai") or [] if isinstance(u, dict)]
-        base = disclosure.get("source_type")
+        uses = [u for u in _l(disclosure.get("genai")) if isinstance(u, dict)]
+        base = _s(disclosure.get("source_type"))
         if base:
             lead = "Underlying material declared as" if uses else "Declared as"
             out.append(
@@ -636,26 +656,30 @@ def _activities(info: ManifestInfo, clearances: dict[str, str] | None, checks: l
 def _declared(disclosure: dict[str, Any] | None) -> list[str]:
     if not isinstance(disclosure, dict):
         return []
-    asset = disclosure.get("asset") or {}
+    asset = _d(disclosure.get("asset"))
+    asset_id, production = _s(asset.get("asset_id")), _s(asset.get("production"))
+    intended, description = _s(asset.get("intended_use")), _s(asset.get("description"))
     parts = []
-    if asset.get("asset_id") or asset.get("production"):
-        parts.append(
-            f"Declared asset {asset.get('asset_id', '(no ID)')} of production {asset.get('production', '(none)')}."
-        )
-    if asset.get("intended_use"):
-        words = _terms("intended_use").get(asset["intended_use"], "")
-        parts.append(_sentence(f"Declared intended use: {asset['intended_use']}" + (f" ({words})" if words else "")))
-    if asset.get("non_fiction"):
+    if asset_id or production:
+        parts.append(f"Declared asset {asset_id or '(no ID)'} of production {production or '(none given)'}.")
+    if intended:
+        words = _terms("intended_use").get(intended, "")
+        parts.append(_sentence(f"Declared intended use: {intended}" + (f" ({words})" if words else "")))
+    if asset.get("non_fiction") is True:
         parts.append("Declared as part of a non-fiction production.")
-    if asset.get("description"):
-        parts.append(_sentence(f"Description: {asset['description']}"))
+    if description:
+        parts.append(_sentence(f"Description: {description}"))
     return parts
 
 
 def _unknown_assertions(info: ManifestInfo) -> list[str]:
     seen: list[str] = []
     for label in info.assertions:
-        if not label.startswith(_INTERPRETED) and label not in seen:
+        if label == DISCLOSURE_LABEL and info.disclosure is None:
+            label = f"{DISCLOSURE_LABEL} (does not follow the disclosure schema; not read as a disclosure)"
+        elif label.startswith(_INTERPRETED):
+            continue
+        if label not in seen:
             seen.append(label)
     return seen
 
@@ -822,10 +846,16 @@ def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
     if not stages:
         why = report.error or "unknown error"
         return f"{name} carries Content Credentials that are damaged and could not be verified ({why})."
+    stripped = [s for s in stages if s.kind == "no-credentials"]
+    gap = ""
+    if stripped:
+        names = _join([f"stage {s.number} ({s.title})" for s in stripped])
+        gap = f" Earlier material, {names}, carried no credentials of its own."
     if report.status == TRUSTED:
+        each = "each signed" if len(signed) > 1 else "signed"
         return (
-            f"{name} carries intact Content Credentials recording {count}, each signed by an identity on the "
-            "trust list used here."
+            f"{name} carries intact Content Credentials recording {count}, {each} by an identity on the trust "
+            f"list used here.{gap}"
         )
     if report.status == VALID_UNTRUSTED:
         untrusted = [s for s in signed if s.signer and s.signer.trust == "untrusted"]
@@ -833,7 +863,7 @@ def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
         return (
             f"{name} carries intact Content Credentials recording {count}, but {which} "
             f"{'was' if len(untrusted) <= 1 else 'were'} signed by an identity that is not on the trust list "
-            "used here, so who signed cannot be confirmed."
+            f"used here, so who signed cannot be confirmed.{gap}"
         )
     bad = [s for s in stages if s.status == INVALID] or signed[-1:]
     first = bad[0]
@@ -844,7 +874,7 @@ def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
     )
     return (
         f"{name} carries Content Credentials recording {count}, but they do not all check out: {what} "
-        f"(stage {first.number}, {first.title})."
+        f"(stage {first.number}, {first.title}).{gap}"
     )
 
 

@@ -93,10 +93,12 @@ def scan_manifest(label: str, manifest: dict[str, Any]) -> list[GenAIUse]:
             )
         elif name == DISCLOSURE_LABEL and isinstance(data, dict):
             for i, use in enumerate(data.get("genai") or []):
+                if not isinstance(use, dict):  # another writer's content under our label: untrusted
+                    continue
                 klass = classify(use.get("source_type"))
                 if klass == "none":
                     continue
-                tool = use.get("tool") or {}
+                tool = use.get("tool") if isinstance(use.get("tool"), dict) else {}
                 uses.append(
                     GenAIUse(
                         manifest=label,

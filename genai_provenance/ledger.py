@@ -280,6 +280,10 @@ def records_to_embed(disclosure: dict[str, Any], ledger: Ledger | None) -> tuple
             where = f"the ledger {ledger.path}" if ledger else "any ledger (none available)"
             warnings.append(f"{ref} is not in {where}: not embedded; checks will need a ledger that has it")
             continue
+        auth = authenticate(entry.envelope, ledger.anchors) if ledger else None
+        if auth is not None and auth.status != VALID:  # the database file was edited behind the ledger's back
+            warnings.append(f"{ref} in the ledger {ledger.path} is {auth.status} ({auth.detail}): not embedded")
+            continue
         if entry.state != "active":
             warnings.append(f"{ref} is {entry.state} in the ledger; it is embedded but will not clear anything")
         envelopes.append(entry.envelope)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey
@@ -88,12 +89,29 @@ def issue_leaf(
 ) -> Issued:
     """A P-256 end-entity certificate acceptable to C2PA (KU digitalSignature, EKU, AKI/SKI)."""
     key = ec.generate_private_key(ec.SECP256R1())
+    cert = certify_public_key(
+        issuer, key.public_key(), common_name, organisation, days=days, eku=eku, not_before=not_before
+    )
+    return Issued(cert, key)
+
+
+def certify_public_key(
+    issuer: Issued,
+    public_key: CertificatePublicKeyTypes,
+    common_name: str,
+    organisation: str,
+    *,
+    days: int = 825,
+    eku: x509.ObjectIdentifier = ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    not_before: dt.datetime | None = None,
+) -> x509.Certificate:
+    """An end-entity certificate, as issue_leaf makes, for a key held elsewhere (e.g. in an HSM)."""
     start = not_before or (_now() - dt.timedelta(hours=1))
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(_name(common_name, organisation))
         .issuer_name(issuer.cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + dt.timedelta(days=days))
@@ -113,8 +131,7 @@ def issue_leaf(
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
         .sign(issuer.key, hashes.SHA256())
     )
-    return Issued(cert, key)

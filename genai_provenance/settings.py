@@ -11,8 +11,9 @@ from genai_provenance.check import CheckConfig, ClearanceSource
 from genai_provenance.clearances import load_anchors
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.ledger import Ledger
+from genai_provenance.pkcs11 import TokenKey, load_token_identity
 from genai_provenance.policy import load_policy
-from genai_provenance.signing import Identity, load_identity, load_trust_anchors
+from genai_provenance.signing import Identity, SigningIdentity, load_identity, load_trust_anchors
 from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import Workspace, open_workspace
 
@@ -32,7 +33,16 @@ def resolve_trust(trust: Path | None, home: Path | None, allow_remote: bool = Fa
     return TrustSettings(ws.trust_anchors() if ws else None, allow_remote)
 
 
-def resolve_identity(cert: Path | None, key: Path | None, home: Path | None, tsa_url: str | None) -> Identity:
+def resolve_identity(
+    cert: Path | None, key: Path | None, home: Path | None, tsa_url: str | None, token: TokenKey | None = None
+) -> SigningIdentity:
+    """--cert/--key, else a key in a PKCS#11 token (--cert + --pkcs11-*), else the workspace's identity."""
+    if token is not None:
+        if key:
+            raise IdentityError("--key and --pkcs11-token are mutually exclusive (the private key is in the token)")
+        if not cert:
+            raise IdentityError("--pkcs11-token needs --cert: the key's certificate chain (PEM, leaf first)")
+        return load_token_identity(token, cert, tsa_url)
     if bool(cert) != bool(key):
         raise IdentityError("--cert and --key go together")
     if cert and key:

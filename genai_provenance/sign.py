@@ -17,7 +17,7 @@ from genai_provenance.genai_scan import CLEARANCES_LABEL
 from genai_provenance.ledger import Ledger, records_to_embed
 from genai_provenance.manifest import PARENT_ID, build_definition, component_id
 from genai_provenance.provenance import INVALID, NO_CREDENTIALS, TRUSTED, UNREADABLE, AssetReport
-from genai_provenance.signing import Identity
+from genai_provenance.signing import SigningIdentity
 from genai_provenance.thumbnails import make_thumbnail
 from genai_provenance.verify import TrustSettings, verify_file
 
@@ -29,7 +29,7 @@ class SignRequest:
     input: Path
     output: Path
     disclosure: Path
-    identity: Identity
+    identity: SigningIdentity  # PEM files (signing.Identity) or a key in a PKCS#11 token
     trust: TrustSettings
     parent: Path | None = None
     ingredients: list[Path] = field(default_factory=list)
@@ -132,9 +132,14 @@ def sign_asset(req: SignRequest) -> SignResult:
             _add_ingredient(builder, path, "componentOf", component_id(i))
         with staged_path(req.output) as tmp:
             try:
-                with open(req.input, "rb") as src, open(tmp, "w+b") as dst:
-                    builder.sign(req.identity.signer(), fmt.mime, src, dst)
+                with open(req.input, "rb") as src, open(tmp, "w+b") as dst, req.identity.signing() as signer:
+                    builder.sign(signer, fmt.mime, src, dst)
             except c2pa.C2paError as exc:
+                tsa = req.identity.tsa_url
+                if tsa and tsa in str(exc):
+                    raise SigningError(
+                        f"{req.input}: time-stamp authority {tsa} could not be reached; nothing was written"
+                    ) from None
                 raise SigningError(f"{req.input}: signing failed ({_clean(exc)})") from None
             report = verify_file(tmp, context, display=str(req.output), mime=fmt.mime)
             if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import c2pa
 from cryptography import x509
@@ -26,6 +29,27 @@ C2PA_EKUS = {
 }
 
 
+class SigningIdentity(Protocol):
+    """What signing media needs: a chain (leaf first) and a c2pa signer (PEM key or a key in a token)."""
+
+    @property
+    def chain_pem(self) -> bytes: ...
+    @property
+    def alg(self) -> str: ...
+    @property
+    def certificate(self) -> x509.Certificate: ...
+    @property
+    def tsa_url(self) -> str | None: ...
+    @property
+    def subject(self) -> str: ...
+
+    def signer(self) -> c2pa.Signer: ...
+
+    def signing(self) -> AbstractContextManager[c2pa.Signer]:
+        """A signer for one `Builder.sign`; on leaving, errors the signer hid from c2pa are raised."""
+        ...
+
+
 @dataclass(frozen=True)
 class Identity:
     """A signing identity. The key never appears in repr, logs or reports."""
@@ -44,6 +68,10 @@ class Identity:
             ta_url=self.tsa_url.encode() if self.tsa_url else None,
         )
         return c2pa.Signer.from_info(info)
+
+    @contextmanager
+    def signing(self) -> Iterator[c2pa.Signer]:
+        yield self.signer()
 
     @property
     def subject(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from genai_provenance.errors import SchemaError
 from genai_provenance.explanations import TRUST_ONLY, explain
 from genai_provenance.genai_scan import CLEARANCES_LABEL, DISCLOSURE_LABEL, scan_manifest
 from genai_provenance.provenance import (
@@ -18,6 +19,16 @@ from genai_provenance.provenance import (
     ManifestInfo,
     SignerInfo,
 )
+from genai_provenance.schemas import validate
+
+
+def _well_formed(disclosure: dict[str, Any]) -> bool:
+    """Read a disclosure only when it follows our schema: content under our label is untrusted input."""
+    try:
+        validate("disclosure", disclosure, DISCLOSURE_LABEL)
+    except SchemaError:
+        return False
+    return True
 
 
 def _agent(info: Any) -> str | None:
@@ -82,7 +93,7 @@ def manifest_info(
         if name.startswith("c2pa.actions") and isinstance(data, dict):
             info.actions.extend(a for a in data.get("actions") or [] if isinstance(a, dict))
         elif name == DISCLOSURE_LABEL and isinstance(data, dict):
-            info.disclosure = data
+            info.disclosure = data if _well_formed(data) else None
         elif name == CLEARANCES_LABEL and isinstance(data, dict):
             for envelope in data.get("records") or []:
                 record_id = ((envelope or {}).get("record") or {}).get("id") if isinstance(envelope, dict) else None

@@ -262,6 +262,30 @@ THIRD_PARTY: dict[str, tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]] 
         },
         [],
     ),
+    # Our disclosure label written by someone else, with every field of the wrong type
+    "malformed.jpg": (
+        {
+            "title": "malformed.jpg",
+            "assertions": [
+                {
+                    "label": "c2pa.actions.v2",
+                    "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]},
+                },
+                {
+                    "label": "com.genai-provenance.disclosure",
+                    "data": {
+                        "asset": "EP999",
+                        "source_type": ["digitalCapture"],
+                        "genai": [
+                            {"tool": "Sora", "inputs": "a prompt", "time_range": "0-3", "approvals": "APR-1"},
+                            "not a use",
+                        ],
+                    },
+                },
+            ],
+        },
+        [],
+    ),
 }
 
 
@@ -636,6 +660,23 @@ def test_camera_capture(world: World) -> None:
     assert "does not show that none was used" in e.genai_sentence
     assert "That no generative AI use is recorded does not prove that none was used." in e.does_not_prove
     assert any("kinds this tool does not interpret" in s for s in e.cannot_know)
+
+
+def test_malformed_disclosure_is_explained_without_crashing(world: World) -> None:
+    (stage,) = explained(world, "malformed.jpg").stages
+    assert stage.status == "trusted" and stage.declared == []
+    assert [a.summary for a in stage.activities] == [
+        "Created (captured by a camera or recorder).",
+        "A disclosure record that does not follow this tool's disclosure schema says generative AI was used.",
+    ]
+    assert stage.unknown_assertions == [
+        "com.genai-provenance.disclosure (does not follow the disclosure schema; not read as a disclosure)"
+    ]
+    cli = run(str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--home", str(world.home))
+    assert cli.exit_code == 0, cli.output  # checking clearances and policy facts must not trip over it
+    policy = ROOT / "genai_provenance" / "policies" / "default.yaml"
+    cli = run(str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--policy", str(policy))
+    assert cli.exit_code in (0, 1) and "What the policy says" in cli.stdout
 
 
 # ---------------------------------------------------------------------------------------------

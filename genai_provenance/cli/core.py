@@ -18,6 +18,7 @@ from genai_provenance.cli import (
     main,
 )
 from genai_provenance.demo import DemoStep, run_demo
+from genai_provenance.pkcs11 import DEFAULT_MODULE, token_key
 from genai_provenance.reports import json_report, text
 from genai_provenance.settings import open_ledger, resolve_clearances, resolve_identity, resolve_trust
 from genai_provenance.sign import SignRequest, sign_asset
@@ -49,6 +50,18 @@ def init(home: Path | None, org: str, force: bool) -> None:
 )
 @click.option("--cert", type=FileArg, help="Signing certificate chain (PEM, leaf first).")
 @click.option("--key", type=FileArg, help="Private key (PEM) for --cert.")
+@click.option(
+    "--pkcs11-token",
+    metavar="LABEL",
+    help="Sign with a key in this PKCS#11 token (HSM) instead of --key; PIN from $GENAI_PROVENANCE_PKCS11_PIN.",
+)
+@click.option("--pkcs11-key", metavar="LABEL", help="Label of the signing key in --pkcs11-token.")
+@click.option("--pkcs11-key-id", metavar="HEX", help="Id (hex) of the signing key in --pkcs11-token.")
+@click.option(
+    "--pkcs11-module",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"PKCS#11 module (default: {DEFAULT_MODULE}).",
+)
 @click.option("--trust", type=FileArg, help="Trust anchors (PEM) used to check what was written.")
 @click.option("--tsa-url", help="RFC 3161 time-stamp authority URL.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
@@ -63,6 +76,10 @@ def sign(
     ingredients: tuple[Path, ...],
     cert: Path | None,
     key: Path | None,
+    pkcs11_token: str | None,
+    pkcs11_key: str | None,
+    pkcs11_key_id: str | None,
+    pkcs11_module: Path | None,
     trust: Path | None,
     tsa_url: str | None,
     force: bool,
@@ -73,7 +90,8 @@ def sign(
 
     Approvals and consents the disclosure references are embedded when the ledger has them.
     """
-    identity = resolve_identity(cert, key, home, tsa_url)
+    token = token_key(pkcs11_token, pkcs11_key, pkcs11_key_id, pkcs11_module)
+    identity = resolve_identity(cert, key, home, tsa_url, token)
     ledger = open_ledger(home)
     request = SignRequest(
         input_path,

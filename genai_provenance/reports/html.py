@@ -56,7 +56,8 @@ li { margin: 3px 0; }
 dl.facts-list { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
 dl.facts-list dt { font-weight: 600; color: var(--muted); }
 dl.facts-list dd { margin: 0; overflow-wrap: anywhere; }
-.thumb { width: 180px; flex: none; }
+.thumb { width: 180px; flex: none; margin: 0; }
+.thumb figcaption { font-size: 11px; color: var(--muted); margin-top: 3px; }
 .thumb img { display: block; max-width: 180px; max-height: 180px; border-radius: 6px; border: 1px solid var(--line);
   background: #fff; }
 .thumb .nopic { width: 180px; height: 100px; display: flex; align-items: center; justify-content: center;
@@ -101,7 +102,9 @@ ol.timeline::before { content: ""; position: absolute; left: 17px; top: 8px; bot
 .clearance-unchecked { color: var(--warn); }
 .problems { background: var(--bad-bg); border-radius: 6px; padding: 8px 12px; margin-top: 10px; color: var(--bad); }
 .problems li { color: var(--ink); }
-.limits { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 12px 20px; }
+.limits { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 4px 20px 12px;
+  margin-top: 22px; }
+.limits h2 { margin-top: 12px; }
 code, .label { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; overflow-wrap: anywhere; }
 footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
 @media print {
@@ -144,12 +147,12 @@ def _genai_badge(kind: str) -> str:
     return f' <span class="badge {css}">{_e(label)}</span>'
 
 
-def _thumb(key: str | None, thumbnails: dict[str, bytes], alt: str) -> str:
+def _thumb(key: str | None, thumbnails: dict[str, bytes], alt: str, caption: str) -> str:
     data = thumbnails.get(key) if key else None
     if not data:
-        return '<div class="thumb"><div class="nopic">no picture recorded</div></div>'
+        return '<figure class="thumb"><div class="nopic">no picture recorded</div></figure>'
     uri = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
-    return f'<div class="thumb"><img src="{uri}" alt="{_e(alt)}"></div>'
+    return f'<figure class="thumb"><img src="{uri}" alt="{_e(alt)}"><figcaption>{_e(caption)}</figcaption></figure>'
 
 
 def _list(items: list[str], css: str = "") -> str:
@@ -195,8 +198,10 @@ def _stage(stage: Stage, total: int, thumbnails: dict[str, bytes]) -> str:
         else ""
     )
     current = '<p class="current">This stage produced the file you have</p>' if stage.current else ""
+    alt = f"Thumbnail of stage {stage.number}"
+    caption = "picture recorded in the credentials"
     head = (
-        f'<div class="card-head">{_thumb(stage.thumbnail, thumbnails, f"Thumbnail of stage {stage.number}")}'
+        f'<div class="card-head">{_thumb(stage.thumbnail, thumbnails, alt, caption)}'
         f'<div class="titles">{current}<h3>Stage {stage.number} of {total}: <span class="stage-title">{_e(name)}</span>'
         f"{file_name}</h3><p>{_badge(stage.status, stage.status_words)}{_genai_badge(stage.genai)}</p>"
         f"<p>{_e(stage.status_words[:1].upper() + stage.status_words[1:])}.</p></div></div>"
@@ -215,7 +220,7 @@ def _stage(stage: Stage, total: int, thumbnails: dict[str, bytes]) -> str:
     if stage.generator:
         facts.append(("Written with", stage.generator))
     if stage.declared:
-        facts.append(("Declared", " ".join(stage.declared)))
+        facts.append(("Asset", " ".join(stage.declared)))
     if facts:
         parts.append(
             '<dl class="facts-list">'
@@ -265,7 +270,7 @@ def explain_html(explanation: Explanation, thumbnails: dict[str, bytes] | None =
     ]
     summary = (
         '<section class="summary" aria-label="Summary">'
-        f"{_thumb(e.thumbnail, thumbs, 'Thumbnail of the file')}"
+        f"{_thumb(e.thumbnail, thumbs, 'Thumbnail of the file', 'this file as it is now')}"
         f'<div class="facts"><p class="headline">{_e(e.headline)}</p>'
         f"<p>{_badge(e.status, e.status_words)}{_genai_badge(e.genai)}</p>"
         '<dl class="facts-list">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts) + "</dl>"
