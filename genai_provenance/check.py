@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -209,6 +212,23 @@ def _init_worker(config: CheckConfig) -> None:
     _WORKER = (settings, settings.trust.context())
 
 
+def _exit_with_parent(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
+
+
+def _init_pool_worker(config: CheckConfig) -> None:
+    """A pool worker that leaves as soon as its parent dies, even by SIGKILL.
+
+    Spawned ProcessPoolExecutor workers hold both ends of their queues, so on their own they
+    would wait forever (with the ledger open) after the parent is killed.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
+    _init_worker(config)
+
+
 def _check_in_worker(item: tuple[str, str]) -> AssetVerdict:
     assert _WORKER is not None, "worker not initialised"
     settings, context = _WORKER
@@ -234,7 +254,7 @@ def check_many(
         return results
     context = multiprocessing.get_context("spawn")
     chunk = max(1, min(32, len(jobs) // (workers * 8) or 1))
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(config,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_pool_worker, initargs=(config,)) as pool:
         for verdict in pool.map(_check_in_worker, jobs, chunksize=chunk):
             results.append(verdict)
             if progress:

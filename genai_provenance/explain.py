@@ -9,6 +9,7 @@ It only restates what the report holds; renderers in genai_provenance.reports fo
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, is_dataclass
@@ -23,7 +24,7 @@ from genai_provenance.check import CheckSettings, ClearanceSource, check_clearan
 from genai_provenance.errors import InputError
 from genai_provenance.explanations import TRUST_ONLY
 from genai_provenance.formats import FORMATS, media_format
-from genai_provenance.genai_scan import DISCLOSURE_LABEL, PARAM
+from genai_provenance.genai_scan import CLEARANCES_LABEL, DISCLOSURE_LABEL, PARAM
 from genai_provenance.policy import Policy
 from genai_provenance.provenance import (
     INVALID,
@@ -50,7 +51,7 @@ FILE_THUMBNAIL = "file"  # thumbnail key: a picture made from the file itself
 _INTERPRETED = (
     "c2pa.actions",
     DISCLOSURE_LABEL,
-    "com.genai-provenance.clearances",
+    CLEARANCES_LABEL,
     "cawg.training-mining",
     "c2pa.training-mining",
     "com.adobe.generative-ai",
@@ -860,17 +861,17 @@ def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
     if report.status == VALID_UNTRUSTED:
         untrusted = [s for s in signed if s.signer and s.signer.trust == "untrusted"]
         which = _join([f"stage {s.number}" for s in untrusted]) or "a stage"
+        verb = "was signed by an identity that is" if len(untrusted) <= 1 else "were signed by identities that are"
         return (
-            f"{name} carries intact Content Credentials recording {count}, but {which} "
-            f"{'was' if len(untrusted) <= 1 else 'were'} signed by an identity that is not on the trust list "
-            f"used here, so who signed cannot be confirmed.{gap}"
+            f"{name} carries intact Content Credentials recording {count}, but {which} {verb} not on the trust "
+            f"list used here, so who signed cannot be confirmed.{gap}"
         )
     bad = [s for s in stages if s.status == INVALID] or signed[-1:]
     first = bad[0]
     what = (
         "the media bytes changed after signing"
         if set(first.failure_codes) & _BYTES_CHANGED
-        else ("its credentials do not check out")
+        else "the signed record was altered, is damaged or could not be checked"
     )
     return (
         f"{name} carries Content Credentials recording {count}, but they do not all check out: {what} "
@@ -987,7 +988,14 @@ def _cannot_know(report: AssetReport, stages: list[Stage], name: str, clearances
                     "says cannot be relied on"
                 )
             )
-        if stage.signer and stage.signer.trust == "untrusted":
+        if stage.signer and stage.signer.trust == "untrusted" and stage.status == INVALID:
+            out.append(
+                _sentence(
+                    f"{cap_label} was also signed by {stage.signer.common_name or 'an unnamed certificate'}, whose "
+                    "certificate is not on the trust list used here, so who signed it cannot be confirmed either"
+                )
+            )
+        elif stage.signer and stage.signer.trust == "untrusted":
             out.append(
                 _sentence(
                     f"{cap_label} was signed by {stage.signer.common_name or 'an unnamed certificate'}, "
@@ -1180,8 +1188,6 @@ def collect_thumbnails(path: Path, trust: TrustSettings) -> dict[str, bytes]:
 
     Every picture is decoded and re-encoded, so what reaches a report is a plain JPEG.
     """
-    import json
-
     out: dict[str, bytes] = {}
     fmt = media_format(path)
     if fmt is not None:

@@ -115,6 +115,10 @@ def declare(disclosure: dict[str, Any], policy: Policy, answers: Answers | None 
             continue
         level, rules, matched = classify_use(policy, facts, facts_use)
         reasons = [f"{r.id}: {r.title}" for r in rules]
+        # Rules that ask for less still matter to legal (a tool that trains on inputs, in a final deliverable).
+        reasons += [
+            f"also {r.id} ({r.classification}): {r.title}" for r in matched if r.classification and r not in rules
+        ]
         if answers and answers.escalating() and CLASS_ORDER[level] < CLASS_ORDER["escalate"]:
             level = "escalate"
         if answers:

@@ -47,7 +47,13 @@ from genai_provenance.pki import Issued, issue_leaf
 from genai_provenance.schemas import validator
 from genai_provenance.sign import SignRequest, sign_asset
 from genai_provenance.verify import TrustSettings
-from genai_provenance.workspace import APPROVER_ANCHORS, APPROVER_ROOT_CERT, APPROVER_ROOT_KEY, Workspace, init_workspace
+from genai_provenance.workspace import (
+    APPROVER_ANCHORS,
+    APPROVER_ROOT_CERT,
+    APPROVER_ROOT_KEY,
+    Workspace,
+    init_workspace,
+)
 
 PRODUCTION, SHOT = "PRJ-0042", "EP101_SH010"
 
@@ -193,7 +199,9 @@ def ctx(category: str | None = "background-element", asset_id: str = SHOT, **kw:
     return UseContext(kw.pop("production", PRODUCTION), asset_id, category, **kw)
 
 
-def test_assess_reports_each_status(studio: Workspace, anchors: list[x509.Certificate], outsider: IdentityFiles) -> None:
+def test_assess_reports_each_status(
+    studio: Workspace, anchors: list[x509.Certificate], outsider: IdentityFiles
+) -> None:
     approver = studio.approver_identity()
     good = sign_record(approval(), approver)
 
@@ -211,7 +219,9 @@ def test_assess_reports_each_status(studio: Workspace, anchors: list[x509.Certif
     expired = sign_record(approval(expires_at=iso(now_utc() - dt.timedelta(days=1))), approver)
     assert status(expired, ctx()) == EXPIRED
     assert status(expired, ctx(), at=now_utc() - dt.timedelta(days=2)) == VALID  # judged at a given moment
-    revocation = sign_record({"id": "APR-1.revocation", "kind": "revocation", "revokes": "APR-1", "reason": "x"}, approver)
+    revocation = sign_record(
+        {"id": "APR-1.revocation", "kind": "revocation", "revokes": "APR-1", "reason": "x"}, approver
+    )
     check = assess("APR-1", "approval", good, ctx(), anchors=anchors, revocation=revocation)
     assert check.status == REVOKED and "x" in check.detail
     # A genuine record cited under another ID is not that approval.
@@ -300,19 +310,50 @@ def matrix(
 
     bg = "background-element,final-deliverable"
     granted("approvals", "grant", "--id", "APR-OK", "--production", PRODUCTION, "--asset", "EP101_SH0*", "--covers", bg)
-    granted("approvals", "grant", "--id", "APR-FORGED", "--production", PRODUCTION, "--asset", SHOT, "--covers", "ideation")
+    granted(
+        "approvals", "grant", "--id", "APR-FORGED", "--production", PRODUCTION, "--asset", SHOT, "--covers", "ideation"
+    )
     granted("approvals", "grant", "--id", "APR-REVOKED", "--production", PRODUCTION, "--asset", SHOT, "--covers", bg)
-    granted("approvals", "grant", "--id", "APR-OTHER-SHOT", "--production", PRODUCTION, "--asset", "EP202_*", "--covers", bg)
+    granted(
+        "approvals", "grant", "--id", "APR-OTHER-SHOT", "--production", PRODUCTION, "--asset", "EP202_*", "--covers", bg
+    )
     granted("approvals", "grant", "--id", "APR-OTHER-PROD", "--production", "PRJ-0099", "--asset", SHOT, "--covers", bg)
-    granted("approvals", "grant", "--id", "APR-NARROW", "--production", PRODUCTION, "--asset", SHOT, "--covers",
-            "key-visual,final-deliverable")  # fmt: skip
-    granted("consents", "grant", "--id", "CNS-AS-APPROVAL", "--production", PRODUCTION, "--asset", SHOT,
-            "--covers", "background-element", "--talent", "Jane Doe", "--talent-id", "TAL-0001")  # fmt: skip
+    granted(
+        "approvals",
+        "grant",
+        "--id",
+        "APR-NARROW",
+        "--production",
+        PRODUCTION,
+        "--asset",
+        SHOT,
+        "--covers",
+        "key-visual,final-deliverable",
+    )
+    granted(
+        "consents",
+        "grant",
+        "--id",
+        "CNS-AS-APPROVAL",
+        "--production",
+        PRODUCTION,
+        "--asset",
+        SHOT,
+        "--covers",
+        "background-element",
+        "--talent",
+        "Jane Doe",
+        "--talent-id",
+        "TAL-0001",
+    )
 
     # Expired: issued last year by an approver whose certificate was valid then, imported through the CLI.
     now = now_utc()
     lapsed_leaf = issue_leaf(
-        approver_root(studio), "Studio Legal Approver 2025", "Studio Legal Test", not_before=now - dt.timedelta(days=400)
+        approver_root(studio),
+        "Studio Legal Approver 2025",
+        "Studio Legal Test",
+        not_before=now - dt.timedelta(days=400),
     )
     lapsed = write_identity(work / "approver-2025", lapsed_leaf, approver_root(studio))
     expired = sign_record(
@@ -403,7 +444,12 @@ def test_check_turns_each_failure_into_a_finding(name: str, matrix: Matrix) -> N
     [finding] = [f for f in verdict["findings"] if f["rule_id"] == case.rule]
     assert finding["severity"] == case.severity
     assert finding["evidence"]["clearances"] == [
-        {"id": case.ref, "kind": "approval", "status": case.status, "detail": finding["evidence"]["clearances"][0]["detail"]}
+        {
+            "id": case.ref,
+            "kind": "approval",
+            "status": case.status,
+            "detail": finding["evidence"]["clearances"][0]["detail"],
+        }
     ]
     assert finding["evidence"]["manifest"] == verdict["verification"]["active_manifest"]
     assert SHOT in finding["remedy"]

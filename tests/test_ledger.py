@@ -59,8 +59,19 @@ def one_line_error(res: CliResult, *needles: str) -> None:
 
 
 def approval_args(record_id: str, *extra: str) -> list[str]:
-    return ["approvals", "grant", "--id", record_id, "--production", PRODUCTION, "--asset", "EP101_SH0*",
-            "--covers", "background-element,final-deliverable", *extra]  # fmt: skip
+    return [
+        "approvals",
+        "grant",
+        "--id",
+        record_id,
+        "--production",
+        PRODUCTION,
+        "--asset",
+        "EP101_SH0*",
+        "--covers",
+        "background-element,final-deliverable",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +95,14 @@ def test_init_creates_a_separate_approver_identity_and_root(studio: Workspace) -
 
 def test_grant_list_show_as_json_and_text(studio: Workspace, cli: Run) -> None:
     home = ["--home", studio.home]
-    res = cli(*approval_args("APR-2026-0042", "--expires", "2030-03-31", "--note", "sky only", "--condition",
-                             "credit the vendor"), *home, "--format", "json")  # fmt: skip
+    res = cli(
+        *approval_args(
+            "APR-2026-0042", "--expires", "2030-03-31", "--note", "sky only", "--condition", "credit the vendor"
+        ),
+        *home,
+        "--format",
+        "json",
+    )
     assert res.code == 0, res.stderr
     validator("clearances-report").validate(res.json())
     [granted] = res.json()["records"]
@@ -93,9 +110,27 @@ def test_grant_list_show_as_json_and_text(studio: Workspace, cli: Run) -> None:
     assert granted["conditions"] == ["credit the vendor"] and granted["note"] == "sky only"
     assert granted["issuer"]["common_name"] == studio.approver_identity().subject
 
-    res = cli("consents", "grant", "--id", "CNS-0007", "--production", PRODUCTION, "--asset", "EP101_SH020",
-              "--asset", "EP101_SH021", "--covers", "digital-replica", "--talent", "Jane Doe", "--talent-id",
-              "TAL-0001", "--guild-ref", "SAG-AFTRA 2023 TV/Theatrical §B", *home)  # fmt: skip
+    res = cli(
+        "consents",
+        "grant",
+        "--id",
+        "CNS-0007",
+        "--production",
+        PRODUCTION,
+        "--asset",
+        "EP101_SH020",
+        "--asset",
+        "EP101_SH021",
+        "--covers",
+        "digital-replica",
+        "--talent",
+        "Jane Doe",
+        "--talent-id",
+        "TAL-0001",
+        "--guild-ref",
+        "SAG-AFTRA 2023 TV/Theatrical §B",
+        *home,
+    )
     assert res.code == 0, res.stderr
     assert "Granted consent CNS-0007" in res.stdout and "guild reference SAG-AFTRA" in res.stdout
 
@@ -122,8 +157,19 @@ def test_grant_refuses_bad_requests(studio: Workspace, cli: Run, tmp_path: Path)
     assert cli(*approval_args("APR-DUP"), *home).code == 0
     one_line_error(cli(*approval_args("APR-DUP"), *home), "APR-DUP", "already in the ledger")
     one_line_error(
-        cli("approvals", "grant", "--id", "APR-X", "--production", PRODUCTION, "--asset", "A", "--covers",
-            "everything", *home),  # fmt: skip
+        cli(
+            "approvals",
+            "grant",
+            "--id",
+            "APR-X",
+            "--production",
+            PRODUCTION,
+            "--asset",
+            "A",
+            "--covers",
+            "everything",
+            *home,
+        ),
         "covers[0]",
         "everything",
     )
@@ -222,15 +268,18 @@ def test_import_refuses_records_from_outside_the_approver_root(
     stranger = new_workspace(tmp_path, "Stranger Post")  # its approver root is not the studio's
     one_line_error(cli("approvals", "import", exported["APR-EXP-1"], "--home", stranger.home), "issuer-untrusted")
     record = sign_record(
-        {"id": "APR-OUT", "kind": "approval", "production": PRODUCTION, "scope": {"asset_ids": ["*"]},
-         "covers": ["final-deliverable"]},  # fmt: skip
+        {
+            "id": "APR-OUT",
+            "kind": "approval",
+            "production": PRODUCTION,
+            "scope": {"asset_ids": ["*"]},
+            "covers": ["final-deliverable"],
+        },
         outsider.identity,
     )
     path = tmp_path / "outsider.json"
     path.write_text(json.dumps(record))
-    one_line_error(
-        cli("approvals", "import", path, "--home", stranger.home), "issuer-untrusted", "Elsewhere Root CA"
-    )
+    one_line_error(cli("approvals", "import", path, "--home", stranger.home), "issuer-untrusted", "Elsewhere Root CA")
 
 
 def test_import_refuses_what_is_not_a_record(studio: Workspace, cli: Run, tmp_path: Path) -> None:
@@ -280,16 +329,31 @@ def test_tampered_ledger_row_is_caught(studio: Workspace, cli: Run, tmp_path: Pa
     """Editing the SQLite file directly does not make an approval: records are re-checked when used."""
     ws = new_workspace(tmp_path)
     home = ["--home", ws.home]
-    assert cli("approvals", "grant", "--id", "APR-T", "--production", PRODUCTION, "--asset", "EP101_SH010",
-               "--covers", "ideation", *home).code == 0  # fmt: skip
+    assert (
+        cli(
+            "approvals",
+            "grant",
+            "--id",
+            "APR-T",
+            "--production",
+            PRODUCTION,
+            "--asset",
+            "EP101_SH010",
+            "--covers",
+            "ideation",
+            *home,
+        ).code
+        == 0
+    )
     disclosure = tmp_path / "d.json"
     doc = json.loads((MEDIA.parent / "disclosures" / "bg_replace.json").read_text())
     doc["genai"][0]["approvals"], doc["genai"][0]["consents"] = ["APR-T"], []
     disclosure.write_text(json.dumps(doc))
     # Signed with no ledger at hand: the approval is cited, not embedded.
     signed = sign_asset(
-        SignRequest(MEDIA / "plate.jpg", tmp_path / "shot.jpg", disclosure, ws.identity(),
-                    TrustSettings(ws.trust_anchors()))  # fmt: skip
+        SignRequest(
+            MEDIA / "plate.jpg", tmp_path / "shot.jpg", disclosure, ws.identity(), TrustSettings(ws.trust_anchors())
+        )
     )
     assert signed.embedded_clearances == []
     with sqlite3.connect(ws.ledger_path) as db:
@@ -319,7 +383,7 @@ def test_records_to_embed_without_a_ledger() -> None:
 # --------------------------------------------------------------------------- concurrent writers
 
 
-def test_concurrent_grants_leave_a_consistent_ledger(tmp_path: Path) -> None:
+def test_concurrent_grants_leave_a_consistent_ledger(cli: Run, tmp_path: Path) -> None:
     """Ten real processes write to a ledger that does not exist yet; two of them want the same ID."""
     ws = new_workspace(tmp_path)
     base = ["approvals", "grant", "--production", PRODUCTION, "--asset", "EP101_*", "--covers", "background-element"]
@@ -354,8 +418,6 @@ def test_concurrent_grants_leave_a_consistent_ledger(tmp_path: Path) -> None:
         assert entries["APR-SAME"].record["note"] == f"writer {winner}"  # the winner's record, whole
     with sqlite3.connect(ws.ledger_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    listed = subprocess.run(
-        [*CLI_COMMAND, "approvals", "list", "--home", str(ws.home), "--format", "json"],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    assert len(json.loads(listed.stdout)["records"]) == 9
+    listed = cli("approvals", "list", "--home", ws.home, "--format", "json")
+    validator("clearances-report").validate(listed.json())
+    assert [r["id"] for r in listed.json()["records"]] == sorted(entries)

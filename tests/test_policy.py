@@ -35,11 +35,27 @@ DEFAULT_YAML = Path(__file__).resolve().parent.parent / "genai_provenance" / "po
 Run = Callable[..., CliResult]
 
 STABLE_IDS = {
-    "GP-INTEGRITY-001", "GP-TRUST-001", "GP-TRUST-002", "GP-FINAL-001", "GP-UNDECLARED-001", "GP-UNDECLARED-002",
-    "GP-MAYBE-001", "GP-NOTIFY-001", "GP-BACKGROUND-001", "GP-CREATIVE-001", "GP-TALENT-001", "GP-TALENT-002",
-    "GP-TALENT-003", "GP-INPUT-001", "GP-INPUT-002", "GP-DATA-001", "GP-DATA-002", "GP-NONFICTION-001",
-    "GP-CLEARANCE-001", "GP-CLEARANCE-002",
-}  # fmt: skip
+    "GP-INTEGRITY-001",
+    "GP-TRUST-001",
+    "GP-TRUST-002",
+    "GP-FINAL-001",
+    "GP-UNDECLARED-001",
+    "GP-UNDECLARED-002",
+    "GP-MAYBE-001",
+    "GP-NOTIFY-001",
+    "GP-BACKGROUND-001",
+    "GP-CREATIVE-001",
+    "GP-TALENT-001",
+    "GP-TALENT-002",
+    "GP-TALENT-003",
+    "GP-INPUT-001",
+    "GP-INPUT-002",
+    "GP-DATA-001",
+    "GP-DATA-002",
+    "GP-NONFICTION-001",
+    "GP-CLEARANCE-001",
+    "GP-CLEARANCE-002",
+}
 PLACEHOLDERS = {"asset_id", "production", "category", "tool", "needs"}
 
 
@@ -197,7 +213,9 @@ def test_classify_use_takes_the_strictest_classification() -> None:
     level, deciding, matched = classify_use(policy, facts(), use(category="digital-replica"))
     assert level == "written-approval"
     assert {r.id for r in deciding} == {"GP-FINAL-001", "GP-TALENT-001", "GP-TALENT-002"}
-    level, deciding, matched = classify_use(policy, facts(intended_use="temporary"), use(category="cleanup-restoration"))
+    level, deciding, matched = classify_use(
+        policy, facts(intended_use="temporary"), use(category="cleanup-restoration")
+    )
     assert (level, deciding, matched) == ("notify", [], [])
 
 
@@ -303,7 +321,14 @@ def test_a_valid_custom_policy_changes_the_outcome(
     # Preflight follows the same file.
     before = cli("preflight", "--disclosure", DATA / "bg_temporary.yaml", "-o", tmp_path / "a.json", *home[2:])
     after = cli(
-        "preflight", "--disclosure", DATA / "bg_temporary.yaml", "-o", tmp_path / "b.json", "--policy", custom, *home[2:]
+        "preflight",
+        "--disclosure",
+        DATA / "bg_temporary.yaml",
+        "-o",
+        tmp_path / "b.json",
+        "--policy",
+        custom,
+        *home[2:],
     )
     assert before.json()["uses"][0]["classification"] == "escalate"
     assert after.json()["uses"][0]["classification"] == "notify"
