@@ -28,9 +28,10 @@ import bagit
 from genai_provenance import __version__
 from genai_provenance.check import AssetVerdict, CheckConfig, check_many
 from genai_provenance.clearances import iso, load_anchors, now_utc
-from genai_provenance.errors import InputError
+from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.formats import is_media
 from genai_provenance.policy import load_policy
+from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity
 from genai_provenance.verify import SIDECAR_SUFFIX
@@ -152,6 +153,14 @@ def _check_paths(req: PackageRequest) -> None:
         raise InputError(f"{req.target}: exists and is not a package; refusing to replace it")
     if req.workers < 1:
         raise InputError(f"--workers must be at least 1, not {req.workers}")
+
+
+def check_report_path(report: Path, source: Path, target: Path) -> None:
+    """A report file may be written neither into the source folder nor into the package."""
+    where = report.resolve()
+    for folder in (source, target):
+        if where.is_relative_to(folder.resolve()):
+            raise InputError(f"{report}: the report cannot be written inside {folder}")
 
 
 def sweep_stale_staging(parent: Path) -> list[Path]:
@@ -378,8 +387,10 @@ def verify_package(path: Path, config: CheckConfig, workers: int = 1) -> Package
         body = report_path.read_bytes()
         signature = json.loads(sig_path.read_text(encoding="utf-8"))
         out.report = json.loads(body)
-    except (OSError, ValueError) as exc:
-        out.problems.append(f"package report unreadable: {exc}")
+        validate("package-manifest-report", out.report, REPORT_FILE)
+        validate("package-manifest-report#/$defs/signature_file", signature, SIGNATURE_FILE)
+    except (OSError, ValueError, SchemaError) as exc:
+        out.problems.append(f"package report unreadable or malformed: {exc}")
         return out
     try:
         certs = verify_bytes(signature.get("signature") or {}, body)

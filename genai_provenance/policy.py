@@ -16,6 +16,7 @@ from genai_provenance.sourcetypes import normalise
 
 BLOCK, WARN, NOTIFY = "block", "warn", "notify"
 CLASS_ORDER = {"notify": 0, "escalate": 1, "written-approval": 2}
+ASSET_CONDITIONS = {"intended_use", "status", "non_fiction"}  # the `when` keys an asset-scope rule can test
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,12 @@ def _from_document(document: dict[str, Any], source: str) -> Policy:
         if rule.id in seen:
             raise SchemaError(f"{source}: rules[{i}].id: duplicate rule id {rule.id}")
         seen.add(rule.id)
+        if rule.scope == "asset":  # such a rule would silently never match
+            use_keys = sorted(set(rule.when) - ASSET_CONDITIONS)
+            if use_keys:
+                raise SchemaError(f"{source}: rules[{i}].when.{use_keys[0]}: describes a GenAI use; needs scope: use")
+            if rule.require:
+                raise SchemaError(f"{source}: rules[{i}].require: only a rule with scope: use can require clearances")
     return Policy(document["name"], source, rules, document.get("assume_intended_use", "final"))
 
 

@@ -72,11 +72,20 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
 
 
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
 def chain_problem(certs: list[x509.Certificate], anchors: list[x509.Certificate]) -> str | None:
     """None when the chain is unbroken and ends at (or under) one of `anchors`; else why not."""
     for child, parent in itertools.pairwise(certs):
         if not _issued_by(child, parent):
             return "certificate chain is broken"
+        if not _is_ca(parent):  # an end-entity key must not mint identities of its own
+            return f"certificate chain runs through {parent.subject.rfc4514_string()!r}, which is not a CA"
     top = certs[-1]
     if not any(top == anchor or _issued_by(top, anchor) for anchor in anchors):
         issuer = top.issuer.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)

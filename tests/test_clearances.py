@@ -46,9 +46,12 @@ from genai_provenance.manifest import build_definition
 from genai_provenance.pki import Issued, issue_leaf
 from genai_provenance.schemas import validator
 from genai_provenance.sign import SignRequest, sign_asset
+from genai_provenance.signing import load_identity
 from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import (
     APPROVER_ANCHORS,
+    APPROVER_CHAIN,
+    APPROVER_KEY,
     APPROVER_ROOT_CERT,
     APPROVER_ROOT_KEY,
     Workspace,
@@ -178,6 +181,24 @@ def test_issuer_must_chain_to_an_approver_root(
     media_root = load_anchors(studio.trust_anchors())
     assert authenticate(media_signed, media_root).status == VALID
     assert studio.trust_anchors() != studio.approver_anchors()
+
+
+def test_an_end_entity_key_cannot_mint_approvers(
+    studio: Workspace, anchors: list[x509.Certificate], tmp_path: Path
+) -> None:
+    """The approver's own key issues a certificate for 'Head of Legal': not under the approver root."""
+    approver = Issued(
+        studio.approver_identity().certificate,
+        serialization.load_pem_private_key(studio.path(APPROVER_KEY).read_bytes(), password=None),  # type: ignore[arg-type]
+    )
+    minted = issue_leaf(approver, "Head of Legal", "Studio Legal Test")
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(minted.cert_pem() + studio.path(APPROVER_CHAIN).read_bytes())
+    key = tmp_path / "key.pem"
+    key.write_bytes(minted.key_pem())
+    envelope = sign_record(approval(), load_identity(chain, key))
+    result = authenticate(envelope, anchors)
+    assert result.status == ISSUER_UNTRUSTED and "not a CA" in result.detail
 
 
 def test_record_dated_outside_the_approver_certificate_is_untrusted(
@@ -528,3 +549,15 @@ def test_embedded_records_are_checked_without_the_ledger(
     assert by_case["expired"]["status"] == EXPIRED
     assert by_case["wrong_kind"]["status"] == WRONG_KIND
     assert {c["source"] for c in by_case.values() if c["status"] != MISSING} == {"embedded"}
+
+
+def test_expired_record_is_listed_as_expired(matrix: Matrix, studio: Workspace, cli: Callable[..., CliResult]) -> None:
+    res = cli("approvals", "show", "APR-EXPIRED", "--home", studio.home, "--format", "json")
+    validator("clearances-report").validate(res.json())
+    [entry] = res.json()["records"]
+    assert entry["state"] == "expired" and entry["issuer"]["common_name"] == "Studio Legal Approver 2025"
+    states = {
+        r["id"]: r["state"]
+        for r in cli("approvals", "list", "--home", studio.home, "--format", "json").json()["records"]
+    }
+    assert (states["APR-OK"], states["APR-REVOKED"], states["APR-EXPIRED"]) == ("active", "revoked", "expired")

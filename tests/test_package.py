@@ -554,12 +554,33 @@ def _edit_report_and_rebag(bag: Path) -> str:
     return "signature"
 
 
+def _report_not_an_object(bag: Path) -> str:
+    (bag / "genai-provenance" / "package-report.json").write_text("[]\n", encoding="utf-8")
+    return "genai-provenance/package-report.json"
+
+
+def _signature_emptied(bag: Path) -> str:
+    (bag / "genai-provenance" / "package-report.sig.json").write_text("null\n", encoding="utf-8")
+    return "genai-provenance/package-report.sig.json"
+
+
+def _asset_entry_without_path(bag: Path) -> str:
+    path = bag / "genai-provenance" / "package-report.json"
+    report = json.loads(path.read_text(encoding="utf-8"))
+    del report["assets"][0]["path"]
+    path.write_text(json.dumps(report), encoding="utf-8")
+    return "assets[0]"
+
+
 TAMPERING: dict[str, tuple[Callable[[Path], str], tuple[str, ...]]] = {
     "flipped byte in a packaged file": (_flip, ("sha256 validation failed", "sha512 validation failed")),
     "packaged file removed": (_remove, ("missing from the payload",)),
     "file added": (_add, ("in the payload but not in the package report",)),
     "package report edited": (_edit_report, ("package report signature",)),
     "package report edited, tag manifests redone": (_edit_report_and_rebag, ("package report signature",)),
+    "package report not an object": (_report_not_an_object, ("package report unreadable or malformed",)),
+    "report signature emptied": (_signature_emptied, ("package report unreadable or malformed",)),
+    "report entry without a path": (_asset_entry_without_path, ("package report unreadable or malformed",)),
 }
 
 
@@ -678,6 +699,17 @@ def test_existing_package_is_refused_unless_forced(studio: Studio, tmp_path: Pat
     assert payload == sorted([PLATE, APPROVED])
     assert os.listdir(run.parent) == [run.target.name], "the replaced package is gone, no temporary left"
     assert cli("verify-package", run.target, "--home", studio.home).code == 0
+
+
+@pytest.mark.parametrize("where", ["source", "package"])
+def test_report_file_may_not_land_in_the_source_or_the_package(
+    where: str, studio: Studio, tmp_path: Path, cli: Cli
+) -> None:
+    run = prepare(studio, tmp_path, (PLATE,))
+    report = (run.source if where == "source" else run.target) / "gate.xml"
+    res = cli("package", run.source, "-o", run.target, "--format", "junit", "--report", report, "--home", studio.home)
+    one_error_line(res, str(report), "cannot be written inside")
+    assert_nothing_written(run)
 
 
 def test_force_never_replaces_a_folder_that_is_not_a_package(studio: Studio, tmp_path: Path, cli: Cli) -> None:

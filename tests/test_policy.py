@@ -258,6 +258,15 @@ def test_a_bad_policy_file_is_refused_naming_the_field(
         (lambda d: d["rules"][3].update(id="gp-lower-1"), "rules[3].id: 'gp-lower-1' does not match"),
         (lambda d: d["rules"].clear(), "rules: [] should be non-empty"),
         (lambda d: d.update(assume_intended_use="forever"), "assume_intended_use: 'forever' is not allowed"),
+        # Well-formed, but a rule that could never fire: asset-scope rules see no GenAI use.
+        (
+            lambda d: d["rules"][0]["when"].update(category=["key-visual"]),
+            "rules[0].when.category: describes a GenAI use; needs scope: use",
+        ),
+        (
+            lambda d: d["rules"][1].update(require={"approval": ["final-deliverable"]}),
+            "rules[1].require: only a rule with scope: use can require clearances",
+        ),
     ],
 )
 def test_policy_errors_name_the_field(change: Callable[[dict[str, Any]], Any], message: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import click
 
 from genai_provenance.cli import EXIT_FAILED, EXIT_OK, FileArg, handled, home_option, main
 from genai_provenance.files import write_text
-from genai_provenance.package import PackageRequest, run_package, verify_package
+from genai_provenance.package import PackageRequest, check_report_path, run_package, verify_package
 from genai_provenance.reports import json_report
 from genai_provenance.reports.package_report import (
     package_document,
@@ -58,6 +58,8 @@ def package(
     home: Path | None,
 ) -> None:
     """Package SOURCE as a final deliverable only when every asset is cleared (else write nothing)."""
+    if report is not None:
+        check_report_path(report, source, target)
     identity, organisation = packager_identity(home)
     request = PackageRequest(
         source,
