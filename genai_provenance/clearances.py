@@ -189,8 +189,11 @@ def parse_expiry(text: str) -> dt.datetime:
     """`2027-03-31` (end of that day, UTC) or an ISO 8601 date-time."""
     try:
         if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
-        return parse_time(text)
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(23, 59, 59), tzinfo=dt.UTC)
+        else:
+            moment = parse_time(text)
     except ValueError:
         raise InputError(f"--expires: {text!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
+    if moment <= now_utc():
+        raise InputError(f"--expires: {text} is in the past; a clearance must expire after it is granted")
+    return moment

@@ -59,6 +59,7 @@ def revocation_id(target: str) -> str:
 class Entry:
     envelope: dict[str, Any]
     revocation: dict[str, Any] | None
+    authenticity: str = VALID  # re-checked on every read: a row edited in the database shows as forged
 
     @property
     def record(self) -> dict[str, Any]:
@@ -66,6 +67,8 @@ class Entry:
 
     @property
     def state(self) -> str:
+        if self.authenticity != VALID:
+            return self.authenticity
         if self.revocation:
             return "revoked"
         expires = self.record.get("expires_at")
@@ -148,7 +151,8 @@ class Ledger:
         ).fetchone()
         if row is None:
             return None
-        return Entry(json.loads(row[0]), self.revocation_for(record_id))
+        envelope = json.loads(row[0])
+        return Entry(envelope, self.revocation_for(record_id), authenticate(envelope, self.anchors).status)
 
     def revocation_for(self, record_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT envelope FROM records WHERE revokes = ?", (record_id,)).fetchone()
@@ -280,9 +284,8 @@ def records_to_embed(disclosure: dict[str, Any], ledger: Ledger | None) -> tuple
             where = f"the ledger {ledger.path}" if ledger else "any ledger (none available)"
             warnings.append(f"{ref} is not in {where}: not embedded; checks will need a ledger that has it")
             continue
-        auth = authenticate(entry.envelope, ledger.anchors) if ledger else None
-        if auth is not None and auth.status != VALID:  # the database file was edited behind the ledger's back
-            warnings.append(f"{ref} in the ledger {ledger.path} is {auth.status} ({auth.detail}): not embedded")
+        if entry.authenticity != VALID:  # the database file was edited behind the ledger's back
+            warnings.append(f"{ref} in the ledger is {entry.authenticity}: not embedded")
             continue
         if entry.state != "active":
             warnings.append(f"{ref} is {entry.state} in the ledger; it is embedded but will not clear anything")

@@ -159,7 +159,7 @@ def matches(rule: Rule, asset: AssetFacts, use: UseFacts | None) -> bool:
         elif key == "input_kind":
             ok = _any(use.input_kinds, want)
         elif key == "source_type":
-            ok = normalise(use.source_type) in want
+            ok = normalise(use.source_type) in {normalise(w) for w in want}
         elif key == "data_handling":
             ok = any(k in use.data_handling and use.data_handling[k] == v for k, v in want.items())
         elif key == "clearance_status":

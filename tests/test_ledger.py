@@ -174,6 +174,7 @@ def test_grant_refuses_bad_requests(studio: Workspace, cli: Run, tmp_path: Path)
         "everything",
     )
     one_line_error(cli(*approval_args("APR-Y", "--expires", "soon"), *home), "--expires")
+    one_line_error(cli(*approval_args("APR-PAST", "--expires", "2020-01-01"), *home), "--expires", "in the past")
     one_line_error(cli(*approval_args("bad id!"), *home), "id")
     one_line_error(cli(*approval_args("APR-Z"), "--home", tmp_path / "nowhere"), "no workspace")
     assert "APR-X" not in cli("approvals", "list", *home).stdout
@@ -370,6 +371,9 @@ def test_tampered_ledger_row_is_caught(studio: Workspace, cli: Run, tmp_path: Pa
     with Ledger(ws.ledger_path, load_anchors(ws.approver_anchors())) as ledger:
         records, warnings = records_to_embed(doc, ledger)
     assert records == [] and any("APR-T" in w and "forged" in w for w in warnings)
+    # ... and the ledger's own listing shows the row for what it is.
+    listed = cli("approvals", "list", *home, "--format", "json").json()["records"]
+    assert [(r["id"], r["state"]) for r in listed] == [("APR-T", "forged")]
 
 
 def test_records_to_embed_without_a_ledger() -> None:

@@ -19,11 +19,13 @@ from genai_provenance.policy import (
     NOTIFY,
     WARN,
     AssetFacts,
+    Rule,
     UseFacts,
     classify_use,
     default_policy,
     evaluate,
     load_policy,
+    matches,
 )
 from genai_provenance.provenance import ClearanceCheck
 from genai_provenance.schemas import validate
@@ -342,3 +344,17 @@ def test_a_valid_custom_policy_changes_the_outcome(
     assert before.json()["uses"][0]["classification"] == "escalate"
     assert after.json()["uses"][0]["classification"] == "notify"
     assert after.json()["policy"] == "Studio policy: background elements are notify-only"
+
+
+def test_source_types_in_a_policy_match_in_any_spelling() -> None:
+    """A studio policy may write IPTC URIs (http or https) where the default writes bare terms."""
+    uri = "https://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    rule = Rule("STUDIO-NF-001", "Generated footage", "use", "block", 1, {"source_type": [uri]}, "Remove it.")
+    spelled = [
+        "trainedAlgorithmicMedia",
+        "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+        uri,
+    ]
+    for source_type in spelled:
+        assert matches(rule, facts(), use(source_type=source_type)), source_type
+    assert not matches(rule, facts(), use(source_type="digitalCapture"))

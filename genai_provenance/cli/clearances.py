@@ -25,6 +25,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 def _group(kind: str, plural: str) -> click.Group:
     a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
     @click.group(name=plural, help=f"Signed {kind} records in the workspace ledger.")
     def group() -> None:
         pass
