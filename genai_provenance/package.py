@@ -14,6 +14,7 @@ import fnmatch
 import json
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -184,30 +185,55 @@ def _alive(pid: int) -> bool:
     return True
 
 
+PREVIOUS_MARK = ".genai-provenance-previous-"  # a package being replaced (--force); never swept
+
+# Started before the staging folder exists. Unless told "done", it removes the staging folder and,
+# if the run died between the two renames of --force, puts the previous package back.
 _WATCHDOG = (
-    "import shutil, sys\n"
-    "data = sys.stdin.buffer.read()\n"
-    "if data.strip() != b'done':\n"
-    "    shutil.rmtree(sys.argv[1], ignore_errors=True)\n"
+    "import os, shutil, sys\n"
+    "staging, target, previous = sys.argv[1:4]\n"
+    "if sys.stdin.buffer.read().strip() != b'done':\n"
+    "    shutil.rmtree(staging, ignore_errors=True)\n"
+    "    if os.path.isdir(previous):\n"
+    "        if os.path.exists(target):\n"
+    "            shutil.rmtree(previous, ignore_errors=True)\n"
+    "        else:\n"
+    "            os.replace(previous, target)\n"
 )
 
 
+def _settle(staging: Path, target: Path, previous: Path) -> None:
+    """What the watchdog does, for a run that ends (even by an exception) before the rename."""
+    shutil.rmtree(staging, ignore_errors=True)
+    if previous.is_dir():
+        if target.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            os.replace(previous, target)
+
+
 @contextlib.contextmanager
-def _staging(target: Path) -> Iterator[Path]:
-    """A staging folder beside `target` that disappears unless the caller renames it away."""
+def _staging(target: Path) -> Iterator[tuple[Path, Path]]:
+    """A staging folder beside `target` that disappears unless the caller renames it away.
+
+    Also yields the name to park an existing package under while it is replaced.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}{STAGING_MARK}{os.getpid()}-"))
+    tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+    staging = target.parent / f".{target.name}{STAGING_MARK}{tag}"
+    previous = target.parent / f".{target.name}{PREVIOUS_MARK}{tag}"
     watchdog = subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, str(staging)],
+        [sys.executable, "-c", _WATCHDOG, str(staging), str(target), str(previous)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        yield staging
+        staging.mkdir(mode=0o700)
+        yield staging, previous
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        _settle(staging, target, previous)
         assert watchdog.stdin is not None
         with contextlib.suppress(BrokenPipeError):
             watchdog.stdin.write(b"done")
@@ -334,16 +360,15 @@ def run_package(req: PackageRequest) -> PackageResult:
     result = PackageResult(req.source, req.target, verdicts, found)
     if result.blocked:
         return result
-    with _staging(req.target) as staging:
+    with _staging(req.target) as (staging, previous):
         result.report = _write_bag(req, staging, found, verdicts)
         check = verify_package(staging, req.config, workers=req.workers)
         if not check.ok:
             raise InputError(f"{req.target}: staged package failed its own verification: {check.problems[0]}")
         if req.target.exists():
-            old = Path(tempfile.mkdtemp(dir=req.target.parent, prefix=f".{req.target.name}.replaced-"))
-            os.replace(req.target, old / "old")
+            os.replace(req.target, previous)
             os.replace(staging, req.target)
-            shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(previous, ignore_errors=True)
         else:
             os.replace(staging, req.target)
     result.written = True

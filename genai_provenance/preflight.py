@@ -120,9 +120,11 @@ def declare(disclosure: dict[str, Any], policy: Policy, answers: Answers | None 
             f"also {r.id} ({r.classification}): {r.title}" for r in matched if r.classification and r not in rules
         ]
         if answers and answers.escalating() and CLASS_ORDER[level] < CLASS_ORDER["escalate"]:
-            level = "escalate"
+            # The answers, not a rule, decide: say so first and keep the rules as context only.
+            level, reasons = "escalate", [f"policy alone: {r}" for r in reasons]
+            rules = []
         if answers:
-            reasons += [f"principle {n} answered {answers.by_principle[n]}: escalate" for n in answers.escalating()]
+            reasons[:0] = [f"principle {n} answered {answers.by_principle[n]}: escalate" for n in answers.escalating()]
         needs: dict[str, list[str]] = {"approval": [], "consent": []}
         for rule in matched:
             for kind, coverage in (rule.require or {}).items():

@@ -217,6 +217,10 @@ def test_interactive_preflight_asks_the_five_questions(
     assert doc["disclosure"]["genai"][0]["inputs"] == [{"kind": "text-prompt"}]
     if reason:
         assert reason in use["reasons"]
+        assert use["reasons"][0].startswith("principle ")
+        if "unsure" in reason:
+            # No rule can see an "unsure": the answer decided, so no notify-only rule is named as the cause.
+            assert use["rules"] == []
     else:
         assert rule_ids(use) == ["GP-NOTIFY-001"]
     if principles[1] == "maybe":  # "no" to principle 2 records a tool that trains on and retains inputs
