@@ -156,7 +156,10 @@ def _ingredient_tree(
         child = ing.get("active_manifest")
         own_label = ing.get("label") or ""
         failures = _failures(ing.get("validation_results"), f"ingredient {ing.get('title')}")
-        failures += [f for uri, f in deltas if manifest_label in uri and own_label and uri.endswith(own_label)]
+        for uri, failure in deltas:
+            if manifest_label in uri and own_label and uri.endswith(own_label):
+                failure.where = f"ingredient {ing.get('title')}"  # name it as the reader knows it
+                failures.append(failure)
         if child:
             status = _status_of(failures, "signingCredential.trusted" in _successes(ing.get("validation_results")))
         else:

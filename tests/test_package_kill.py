@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,14 +133,25 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("moment", list(MOMENTS))
-def test_killed_run_leaves_nothing_behind(moment: str, deliverable: Deliverable, tmp_path: Path) -> None:
+def old_package(target: Path) -> dict[str, str]:
+    """A small existing package at `target` (as --force would find it)."""
+    (target / "data").mkdir(parents=True)
+    (target / "bagit.txt").write_text("BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n", encoding="utf-8")
+    (target / "data" / "old.txt").write_text("the previous delivery\n", encoding="utf-8")
+    return tree(target)
+
+
+@pytest.mark.parametrize(
+    ("moment", "force"), [(m, False) for m in MOMENTS] + [("while re-verifying the staged bag", True)]
+)
+def test_killed_run_leaves_nothing_behind(moment: str, force: bool, deliverable: Deliverable, tmp_path: Path) -> None:
     parent = tmp_path / "out"
     parent.mkdir()
     target = parent / "EP101_final"
+    previous = old_package(target) if force else None
     reached = MOMENTS[moment]
     command = [*CLI_COMMAND, "package", str(deliverable.source), "-o", str(target), "--workers", "2"]
-    command += ["--home", str(deliverable.home)]
+    command += ["--home", str(deliverable.home)] + (["--force"] if force else [])
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     helpers: set[int] = set()
     try:
@@ -160,9 +172,47 @@ def test_killed_run_leaves_nothing_behind(moment: str, deliverable: Deliverable,
                 os.kill(pid, signal.SIGKILL)
         if proc.stderr:
             proc.stderr.close()
-    assert not target.exists(), "no partial package"
-    assert list(parent.iterdir()) == [], "nothing at all left beside the target"
+    if previous is None:
+        assert not target.exists(), "no partial package"
+        assert list(parent.iterdir()) == [], "nothing at all left beside the target"
+    else:
+        assert tree(target) == previous, "the package that --force would have replaced is intact"
+        assert os.listdir(parent) == [target.name]
     assert tree(deliverable.source) == deliverable.before, "the source folder is unchanged"
+
+
+# Enter the real staging context, make the first rename of --force (or both), then die by SIGKILL.
+_DIE_WHILE_REPLACING = """
+import os, signal, sys
+from pathlib import Path
+from genai_provenance.package import _staging
+target, renames = Path(sys.argv[1]), int(sys.argv[2])
+with _staging(target) as (staging, previous):
+    (staging / "data").mkdir()
+    (staging / "bagit.txt").write_text("BagIt-Version: 0.97\\nTag-File-Character-Encoding: UTF-8\\n")
+    (staging / "data" / "new.txt").write_text("the new delivery\\n")
+    os.replace(target, previous)
+    if renames == 2:
+        os.replace(staging, target)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("renames", [1, 2], ids=["between the two renames", "after both renames"])
+def test_killed_while_replacing_a_package_loses_nothing(renames: int, tmp_path: Path) -> None:
+    """--force parks the old package, renames the new one in, then removes the old: die in between."""
+    parent = tmp_path / "out"
+    target = parent / "EP101_final"
+    old = old_package(target)
+    done = subprocess.run(
+        [sys.executable, "-c", _DIE_WHILE_REPLACING, str(target), str(renames)], capture_output=True, timeout=60
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    wait_for(lambda: os.listdir(parent) == [target.name], "the watchdog did not settle the replacement")
+    if renames == 1:
+        assert tree(target) == old, "the previous package is back in place"
+    else:
+        assert (target / "data" / "new.txt").read_text(encoding="utf-8") == "the new delivery\n"
 
 
 def test_a_run_after_the_kills_packages_everything(deliverable: Deliverable, tmp_path: Path) -> None:

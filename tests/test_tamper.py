@@ -265,5 +265,7 @@ def test_tampered_parent_ingredient_fails_the_child(
     assert node.relationship == "parentOf" and node.status == INVALID
     codes = {f.code for f in node.failures}
     assert "ingredient.manifest.mismatch" in codes, codes
+    # The failure names the ingredient as the reader knows it (its title), not an assertion label.
+    assert all(f.where == f"ingredient {node.title}" for f in node.failures), [f.where for f in node.failures]
     assert cli("verify", bad, "--home", workspace.home).code == 1
     assert sha256(bad) == before
