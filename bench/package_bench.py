@@ -185,18 +185,22 @@ def main() -> None:
     ]
     for op in ops:  # warm-up: page cache, pyc files; not counted
         run_once(op)
+    load_before = os.getloadavg()[0]
     for _ in range(args.runs):
         for op in ops + verify_pkg:  # pkg1 exists (left by the package row) when verify-package runs
             op.walls.append(run_once(op))
     ordered = [ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], *verify_pkg]
     lines = table(ordered, args.assets)
+    load = (load_before, os.getloadavg()[0])
     print("\n".join(lines))
+    print(f"\n1-minute load average before / after the measured rounds: {load[0]:.2f} / {load[1]:.2f}")
     by = {(op.name, op.workers): op for op in ordered}
     w1, w2 = by[("genai-provenance package", 1)], by[("genai-provenance package", 2)]
     print(f"\npackage --workers 2 vs --workers 1: {w1.wall / w2.wall:.2f}x the throughput")
     results = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "load_average_1min": {"before": load[0], "after": load[1]},
         "assets": args.assets,
         "asset_bytes": (next(source.rglob("*.jpg"))).stat().st_size,
         "runs": args.runs,

@@ -6,6 +6,7 @@ One module per area registers its commands on `main`.
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -72,11 +73,34 @@ class OneLineErrors(click.Group):
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+# Command name -> the module that registers it; a module is imported only when one of its
+# commands runs (or for --help), which keeps every command's start-up short.
+_COMMAND_MODULES = {
+    "init": "core",
+    "sign": "core",
+    "verify": "core",
+    "demo": "core",
+    "approvals": "clearances",
+    "consents": "clearances",
+    "check": "check",
+    "preflight": "check",
+    "package": "package",
+    "verify-package": "package",
+    "explain": "explain",
+}
+
+
+class LazyCommands(OneLineErrors):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(_COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in _COMMAND_MODULES:
+            importlib.import_module(f"genai_provenance.cli.{_COMMAND_MODULES[name]}")
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="genai-provenance")
 def main() -> None:
     """Signed GenAI disclosures (C2PA Content Credentials) for film and TV production."""
-
-
-# Each module below registers its commands on `main`.
-from genai_provenance.cli import check, clearances, core, explain, package  # noqa: E402,F401
