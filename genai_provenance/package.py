@@ -9,6 +9,7 @@ folder if this process dies before the rename, so a killed run leaves nothing be
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fnmatch
 import json
@@ -26,7 +27,7 @@ from typing import Any
 import bagit
 
 from genai_provenance import __version__
-from genai_provenance.check import AssetVerdict, CheckConfig, check_many
+from genai_provenance.check import AssetVerdict, CheckConfig, check_many, check_pool
 from genai_provenance.clearances import iso, load_anchors, now_utc
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.formats import is_media
@@ -355,13 +356,22 @@ def run_package(req: PackageRequest) -> PackageResult:
         raise InputError(f"{req.source}: folder holds no files to package")
     if req.on_total:
         req.on_total(len(found.assets))
-    verdicts = check_many([(c.path, c.rel) for c in found.assets], req.config, req.workers, req.progress)
-    result = PackageResult(req.source, req.target, verdicts, found)
-    if result.blocked:
-        return result
+    config = dataclasses.replace(req.config, intended_use="final")
+    with check_pool(config, req.workers) as pool:  # one set of workers for both checking passes
+        verdicts = check_many([(c.path, c.rel) for c in found.assets], config, req.workers, req.progress, pool)
+        result = PackageResult(req.source, req.target, verdicts, found)
+        if result.blocked:
+            return result
+        _stage_and_rename(req, result, config, pool)
+    result.written = True
+    return result
+
+
+def _stage_and_rename(req: PackageRequest, result: PackageResult, config: CheckConfig, pool: Any) -> None:
     with _staging(req.target) as (staging, previous):
-        result.report = _write_bag(req, staging, found, verdicts)
-        check = verify_package(staging, req.config, workers=req.workers)
+        result.report = _write_bag(req, staging, result.discovery, result.verdicts)
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it 0700; a package is an ordinary folder
+        check = verify_package(staging, config, workers=req.workers, pool=pool)
         if not check.ok:
             raise InputError(f"{req.target}: staged package failed its own verification: {check.problems[0]}")
         if req.target.exists():
@@ -370,8 +380,12 @@ def run_package(req: PackageRequest) -> PackageResult:
             shutil.rmtree(previous, ignore_errors=True)
         else:
             os.replace(staging, req.target)
-    result.written = True
-    return result
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @dataclass
@@ -400,8 +414,11 @@ def _bag_problems(path: Path, workers: int) -> list[str]:
     return []
 
 
-def verify_package(path: Path, config: CheckConfig, workers: int = 1) -> PackageVerification:
-    """Re-check a package: bag checksums (full), report signature, and every asset again."""
+def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any = None) -> PackageVerification:
+    """Re-check a package: bag checksums (full), report signature, and every asset again.
+
+    `pool` is a check_pool made with the same config and intended use final, to reuse its workers.
+    """
     if not path.is_dir() or not (path / "bagit.txt").is_file():
         raise InputError(f"{path}: not a package (no bagit.txt)")
     out = PackageVerification(path)
@@ -438,6 +455,6 @@ def verify_package(path: Path, config: CheckConfig, workers: int = 1) -> Package
         for a in out.report.get("assets") or []
         if a["path"].removeprefix("data/") in payload
     ]
-    final = CheckConfig(config.trust_pem, config.approver_pem, config.ledger_path, config.policy_path, "final")
-    out.verdicts = check_many(assets, final, workers)
+    final = dataclasses.replace(config, intended_use="final")
+    out.verdicts = check_many(assets, final, workers, pool=pool if final == config else None)
     return out
