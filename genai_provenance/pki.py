@@ -85,12 +85,23 @@ def issue_leaf(
     *,
     days: int = 825,
     eku: x509.ObjectIdentifier = ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    eku_critical: bool = False,
     not_before: dt.datetime | None = None,
 ) -> Issued:
-    """A P-256 end-entity certificate acceptable to C2PA (KU digitalSignature, EKU, AKI/SKI)."""
+    """A P-256 end-entity certificate acceptable to C2PA (KU digitalSignature, EKU, AKI/SKI).
+
+    A time-stamp authority certificate wants eku=TIME_STAMPING with eku_critical=True (RFC 3161).
+    """
     key = ec.generate_private_key(ec.SECP256R1())
     cert = certify_public_key(
-        issuer, key.public_key(), common_name, organisation, days=days, eku=eku, not_before=not_before
+        issuer,
+        key.public_key(),
+        common_name,
+        organisation,
+        days=days,
+        eku=eku,
+        eku_critical=eku_critical,
+        not_before=not_before,
     )
     return Issued(cert, key)
 
@@ -103,6 +114,7 @@ def certify_public_key(
     *,
     days: int = 825,
     eku: x509.ObjectIdentifier = ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    eku_critical: bool = False,
     not_before: dt.datetime | None = None,
 ) -> x509.Certificate:
     """An end-entity certificate, as issue_leaf makes, for a key held elsewhere (e.g. in an HSM)."""
@@ -130,7 +142,7 @@ def certify_public_key(
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([eku]), critical=eku_critical)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
         .sign(issuer.key, hashes.SHA256())

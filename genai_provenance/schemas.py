@@ -35,6 +35,7 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
+@cache
 def validator(name: str) -> Draft202012Validator:
     """A validator for `schemas/<name>.schema.json`, or for a `name#/$defs/x` fragment."""
     if "#" in name:

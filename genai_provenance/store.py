@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from genai_provenance.errors import SchemaError
 from genai_provenance.explanations import TRUST_ONLY, explain
 from genai_provenance.genai_scan import CLEARANCES_LABEL, DISCLOSURE_LABEL, scan_manifest
 from genai_provenance.provenance import (
@@ -19,16 +18,12 @@ from genai_provenance.provenance import (
     ManifestInfo,
     SignerInfo,
 )
-from genai_provenance.schemas import validate
+from genai_provenance.schemas import validator
 
 
 def _well_formed(disclosure: dict[str, Any]) -> bool:
     """Read a disclosure only when it follows our schema: content under our label is untrusted input."""
-    try:
-        validate("disclosure", disclosure, DISCLOSURE_LABEL)
-    except SchemaError:
-        return False
-    return True
+    return validator("disclosure").is_valid(disclosure)
 
 
 def _agent(info: Any) -> str | None:

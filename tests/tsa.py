@@ -7,7 +7,6 @@ critical). Use `TimeStampAuthority` as a context manager, or the `tsa` pytest fi
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import http.server
 import shutil
 import socket
@@ -18,12 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from genai_provenance.pki import Issued, create_root
+from genai_provenance.pki import Issued, create_root, issue_leaf
 
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
@@ -32,44 +28,7 @@ MAX_QUERY = 64 * 1024
 
 def issue_tsa_cert(ca: Issued, common_name: str = "Test Time-Stamp Authority") -> Issued:
     """A P-256 TSA certificate: KU digitalSignature, EKU timeStamping only and critical (RFC 3161 2.3)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test TSA"),
-                ]
-            )
-        )
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
-        .sign(ca.key, hashes.SHA256())
-    )
-    return Issued(cert, key)
+    return issue_leaf(ca, common_name, "Test TSA", days=365, eku=ExtendedKeyUsageOID.TIME_STAMPING, eku_critical=True)
 
 
 # `certs` lists only the root: the TSA's own certificate is added by openssl when the query asks

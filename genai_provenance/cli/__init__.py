@@ -25,6 +25,16 @@ home_option = click.option(
     help="Workspace folder (default: $GENAI_PROVENANCE_HOME, else ~/.local/share/genai-provenance).",
 )
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+policy_option = click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON); default: built in.")
+trust_option = click.option(
+    "--trust", type=FileArg, help="Trust anchors (PEM) for media signers; default: the workspace's."
+)
+approver_trust_option = click.option(
+    "--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's."
+)
+allow_remote_option = click.option(
+    "--allow-remote", is_flag=True, help="Fetch remote manifests over the network (off by default)."
+)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:

@@ -9,7 +9,18 @@ from pathlib import Path
 import click
 
 from genai_provenance.check import CheckSettings, check_paths
-from genai_provenance.cli import EXIT_FAILED, EXIT_OK, FileArg, format_option, handled, home_option, main
+from genai_provenance.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    FileArg,
+    approver_trust_option,
+    format_option,
+    handled,
+    home_option,
+    main,
+    policy_option,
+    trust_option,
+)
 from genai_provenance.disclosure import check as check_disclosure
 from genai_provenance.disclosure import load as load_disclosure
 from genai_provenance.files import write_text
@@ -20,8 +31,6 @@ from genai_provenance.reports.check_report import check_document, check_text, de
 from genai_provenance.schemas import terms
 from genai_provenance.settings import resolve_clearances, resolve_trust
 
-policy_option = click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON); default: built in.")
-
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -31,8 +40,8 @@ policy_option = click.option("--policy", type=FileArg, help="A studio policy fil
     type=click.Choice(terms("intended_use")),
     help="Judge every asset as this use instead of the one it declares.",
 )
-@click.option("--trust", type=FileArg, help="Trust anchors (PEM) for media signers; default: the workspace's.")
-@click.option("--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's.")
+@trust_option
+@approver_trust_option
 @home_option
 @format_option
 @handled

@@ -12,10 +12,13 @@ from genai_provenance.cli import (
     EXIT_FAILED,
     EXIT_OK,
     FileArg,
+    allow_remote_option,
+    approver_trust_option,
     format_option,
     handled,
     home_option,
     main,
+    trust_option,
 )
 from genai_provenance.demo import DemoStep, run_demo
 from genai_provenance.pkcs11 import DEFAULT_MODULE, token_key
@@ -120,9 +123,9 @@ def sign(
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--trust", type=FileArg, help="Trust anchors (PEM); default: the workspace's.")
-@click.option("--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's.")
-@click.option("--allow-remote", is_flag=True, help="Fetch remote manifests over the network.")
+@trust_option
+@approver_trust_option
+@allow_remote_option
 @home_option
 @format_option
 @handled

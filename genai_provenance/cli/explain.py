@@ -12,7 +12,18 @@ from pathlib import Path
 
 import click
 
-from genai_provenance.cli import EXIT_FAILED, EXIT_OK, FileArg, format_option, handled, home_option, main
+from genai_provenance.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    FileArg,
+    allow_remote_option,
+    approver_trust_option,
+    format_option,
+    handled,
+    home_option,
+    main,
+    trust_option,
+)
 from genai_provenance.explain import collect_thumbnails, explain_file
 from genai_provenance.policy import load_policy
 from genai_provenance.reports import json_report
@@ -25,9 +36,9 @@ from genai_provenance.settings import resolve_clearances, resolve_trust
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", type=FileArg, help="Also write a self-contained HTML report to this file.")
 @click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON): say what it finds.")
-@click.option("--trust", type=FileArg, help="Trust anchors (PEM) for media signers; default: the workspace's.")
-@click.option("--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's.")
-@click.option("--allow-remote", is_flag=True, help="Fetch remote manifests over the network.")
+@trust_option
+@approver_trust_option
+@allow_remote_option
 @home_option
 @format_option
 @handled

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import click
 
-from genai_provenance.cli import EXIT_FAILED, EXIT_OK, FileArg, handled, home_option, main
+from genai_provenance.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    FileArg,
+    approver_trust_option,
+    handled,
+    home_option,
+    main,
+    policy_option,
+    trust_option,
+)
 from genai_provenance.files import write_text
 from genai_provenance.package import PackageRequest, check_report_path, run_package, verify_package
 from genai_provenance.reports import json_report
@@ -34,9 +44,9 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "target", type=DirArg, required=True, help="Package folder to create.")
-@click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON); default: built in.")
-@click.option("--trust", type=FileArg, help="Trust anchors (PEM) for media signers; default: the workspace's.")
-@click.option("--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's.")
+@policy_option
+@trust_option
+@approver_trust_option
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
 @click.option("--exclude", "excludes", multiple=True, help="Leave out files matching GLOB (listed in the report).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
@@ -92,9 +102,9 @@ def package(
 
 @main.command(name="verify-package")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON); default: built in.")
-@click.option("--trust", type=FileArg, help="Trust anchors (PEM); default: the workspace's.")
-@click.option("--approver-trust", type=FileArg, help="Approver roots (PEM); default: the workspace's.")
+@policy_option
+@trust_option
+@approver_trust_option
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @home_option
