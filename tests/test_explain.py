@@ -23,14 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from tsa import running_tsa
 
 from genai_provenance.cli import main
-from genai_provenance.explain import (
-    DOES_NOT_PROVE_SIGNATURE,
-    Explanation,
-    Stage,
-    explain,
-    explain_file,
-    read_asset,
-)
+from genai_provenance.explain import explain, explain_file, read_asset
+from genai_provenance.explain_model import Explanation, Stage
 from genai_provenance.pki import Issued, create_root, issue_leaf
 from genai_provenance.policy import Finding
 from genai_provenance.reports.explain_text import explain_text
@@ -38,6 +32,7 @@ from genai_provenance.schemas import validate
 from genai_provenance.sign import SignRequest, sign_asset
 from genai_provenance.signing import Identity, load_identity
 from genai_provenance.verify import TrustSettings
+from genai_provenance.wording import DOES_NOT_PROVE_SIGNATURE
 from genai_provenance.workspace import ROOT_CERT, ROOT_KEY, TRUST_ANCHORS, init_workspace
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,12 +24,13 @@ from genai_provenance.cli import (
     main,
     trust_option,
 )
-from genai_provenance.explain import collect_thumbnails, explain_file
+from genai_provenance.explain import explain_file
 from genai_provenance.policy import load_policy
 from genai_provenance.reports import json_report
 from genai_provenance.reports.explain_text import explain_text
 from genai_provenance.reports.html import explain_html, write_html
 from genai_provenance.settings import resolve_clearances, resolve_trust
+from genai_provenance.thumbnails import collect_thumbnails
 
 
 @main.command(name="explain")

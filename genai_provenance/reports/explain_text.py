@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from genai_provenance.explain import Activity, Explanation, Stage, input_sentence
+from genai_provenance.explain_model import Activity, Explanation, Stage
+from genai_provenance.wording import input_sentence
 
 WIDTH = 100
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from genai_provenance import __version__
 from genai_provenance.errors import InputError
-from genai_provenance.explain import Activity, Explanation, Stage, input_sentence
+from genai_provenance.explain_model import Activity, Explanation, Stage
 from genai_provenance.files import write_text
+from genai_provenance.wording import input_sentence
 
 # status -> (css class, short label); anything else is shown as "unknown"
 _STATUS = {
