@@ -36,6 +36,7 @@ from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity
 from genai_provenance.verify import SIDECAR_SUFFIX
+from genai_provenance.watchdog import settle
 
 REPORT_FILE = "genai-provenance/package-report.json"
 SIGNATURE_FILE = "genai-provenance/package-report.sig.json"
@@ -187,30 +188,6 @@ def _alive(pid: int) -> bool:
 
 PREVIOUS_MARK = ".genai-provenance-previous-"  # a package being replaced (--force); never swept
 
-# Started before the staging folder exists. Unless told "done", it removes the staging folder and,
-# if the run died between the two renames of --force, puts the previous package back.
-_WATCHDOG = (
-    "import os, shutil, sys\n"
-    "staging, target, previous = sys.argv[1:4]\n"
-    "if sys.stdin.buffer.read().strip() != b'done':\n"
-    "    shutil.rmtree(staging, ignore_errors=True)\n"
-    "    if os.path.isdir(previous):\n"
-    "        if os.path.exists(target):\n"
-    "            shutil.rmtree(previous, ignore_errors=True)\n"
-    "        else:\n"
-    "            os.replace(previous, target)\n"
-)
-
-
-def _settle(staging: Path, target: Path, previous: Path) -> None:
-    """What the watchdog does, for a run that ends (even by an exception) before the rename."""
-    shutil.rmtree(staging, ignore_errors=True)
-    if previous.is_dir():
-        if target.exists():
-            shutil.rmtree(previous, ignore_errors=True)
-        else:
-            os.replace(previous, target)
-
 
 @contextlib.contextmanager
 def _staging(target: Path) -> Iterator[tuple[Path, Path]]:
@@ -223,7 +200,7 @@ def _staging(target: Path) -> Iterator[tuple[Path, Path]]:
     staging = target.parent / f".{target.name}{STAGING_MARK}{tag}"
     previous = target.parent / f".{target.name}{PREVIOUS_MARK}{tag}"
     watchdog = subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, str(staging), str(target), str(previous)],
+        [sys.executable, "-m", "genai_provenance.watchdog", str(staging), str(target), str(previous)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -233,7 +210,7 @@ def _staging(target: Path) -> Iterator[tuple[Path, Path]]:
         staging.mkdir(mode=0o700)
         yield staging, previous
     finally:
-        _settle(staging, target, previous)
+        settle(staging, target, previous)  # what the watchdog would do, for a run ending here
         assert watchdog.stdin is not None
         with contextlib.suppress(BrokenPipeError):
             watchdog.stdin.write(b"done")
