@@ -102,6 +102,15 @@ def _write_identity(folder: Path, cert_rel: str, key_rel: str, leaf: Issued, roo
     write_bytes(folder / key_rel, leaf.key_pem(), mode=0o600)
 
 
+def _write_root(folder: Path, cert_rel: str, key_rel: str, anchors_rel: str, name: str, org: str) -> Issued:
+    """A new root CA: its certificate, its key (0600), and a trust-anchor file holding it."""
+    root = create_root(name, org)
+    write_bytes(folder / cert_rel, root.cert_pem())
+    write_bytes(folder / key_rel, root.key_pem(), mode=0o600)
+    write_bytes(folder / anchors_rel, root.cert_pem())
+    return root
+
+
 def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitResult:
     """Create a workspace with development credentials; whole or not at all."""
     root = resolve_home(home)
@@ -118,20 +127,17 @@ def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitR
     staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.init."))
     try:
         os.chmod(staging, 0o700)
-        ca = create_root(f"{org} Development Root CA", org)
-        signer = issue_leaf(ca, f"{org} Media Signer (development)", org)
-        write_bytes(staging / ROOT_CERT, ca.cert_pem())
-        write_bytes(staging / ROOT_KEY, ca.key_pem(), mode=0o600)
-        _write_identity(staging, SIGNER_CHAIN, SIGNER_KEY, signer, ca)
-        write_bytes(staging / TRUST_ANCHORS, ca.cert_pem())
+        # Media signing: one root for the signer and the packager, trusted by verify.
+        ca = _write_root(staging, ROOT_CERT, ROOT_KEY, TRUST_ANCHORS, f"{org} Development Root CA", org)
+        _write_identity(staging, SIGNER_CHAIN, SIGNER_KEY, issue_leaf(ca, f"{org} Media Signer (development)", org), ca)
         packager = issue_leaf(ca, f"{org} Packager (development)", org)
         _write_identity(staging, PACKAGER_CHAIN, PACKAGER_KEY, packager, ca)
-        approver_ca = create_root(f"{org} Development Approver Root CA", org)
+        # Clearances: a separate root, so a media-signing key can never issue an approval.
+        approver_ca = _write_root(
+            staging, APPROVER_ROOT_CERT, APPROVER_ROOT_KEY, APPROVER_ANCHORS, f"{org} Development Approver Root CA", org
+        )
         approver = issue_leaf(approver_ca, f"{org} Legal Approver (development)", org)
-        write_bytes(staging / APPROVER_ROOT_CERT, approver_ca.cert_pem())
-        write_bytes(staging / APPROVER_ROOT_KEY, approver_ca.key_pem(), mode=0o600)
         _write_identity(staging, APPROVER_CHAIN, APPROVER_KEY, approver, approver_ca)
-        write_bytes(staging / APPROVER_ANCHORS, approver_ca.cert_pem())
         meta = {
             "version": 1,
             "org": org,
