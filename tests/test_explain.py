@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from payload import flipped_copy
 from tsa import running_tsa
 
 from genai_provenance.cli import main
@@ -310,15 +311,6 @@ def make_identity(folder: Path, ca: Issued, cn: str, org: str, tsa_url: str | No
     return load_identity(cert, key, tsa_url)
 
 
-def flip_scan_byte(src: Path, dst: Path) -> None:
-    """Copy a JPEG with one byte of its entropy-coded picture data inverted."""
-    data = bytearray(src.read_bytes())
-    sos = data.rfind(b"\xff\xda")
-    offset = sos + (len(data) - sos) // 2
-    data[offset] ^= 0xFF
-    dst.write_bytes(bytes(data))
-
-
 def build_with_c2pa(
     definition: dict[str, Any], source: Path, out: Path, identity: Identity, trust: TrustSettings, ingredients: list
 ) -> Path:
@@ -375,7 +367,7 @@ def build_world(base: Path) -> World:
 
     tampered = out / "tampered" / grade.name
     tampered.parent.mkdir()
-    flip_scan_byte(grade, tampered)
+    flipped_copy(grade, tampered)
     world.files["tampered"] = tampered
     world.files["untrusted"] = sign_asset(
         SignRequest(MEDIA / "plate.png", out / "EP101_moodboard_03.png", disclosures["moodboard"], stranger, trust)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from payload import flipped_copy
 
-from genai_provenance.bmff import payload_offset
 from genai_provenance.genai_scan import DISCLOSURE_LABEL
 from genai_provenance.sign import SignRequest, sign_asset
 from genai_provenance.verify import TrustSettings
@@ -61,35 +61,11 @@ def c2pa_ts(*paths: Path) -> list[dict]:
     return results if len(paths) > 1 else [results]
 
 
-def flip_jpeg_scan_byte(src: Path, dst: Path) -> int:
-    """Copy a JPEG with one byte of entropy-coded picture data changed (markers left intact)."""
-    data = bytearray(src.read_bytes())
-    sos = data.rfind(b"\xff\xda")
-    start = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
-    offset = (start + len(data) - 2) // 2
-    while data[offset] in (0x00, 0xFE, 0xFF) or data[offset - 1] == 0xFF:
-        offset += 1
-    data[offset] ^= 0x01
-    dst.write_bytes(bytes(data))
-    return offset
-
-
-def flip_mp4_payload_byte(src: Path, dst: Path) -> int:
-    data = bytearray(src.read_bytes())
-    offset = payload_offset(bytes(data))
-    data[offset] ^= 0xFF
-    dst.write_bytes(bytes(data))
-    return offset
-
-
 def alter_disclosure(src: Path, dst: Path) -> None:
     """Copy with the production ID inside our signed disclosure changed (same length, so offsets hold)."""
     data = src.read_bytes()
     assert data.count(b"PRJ-0042") >= 1
     dst.write_bytes(data.replace(b"PRJ-0042", b"PRJ-0666"))
-
-
-FLIP = {"plate.jpg": flip_jpeg_scan_byte, "plate.mp4": flip_mp4_payload_byte}
 
 
 @dataclass
@@ -113,7 +89,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
         for variant in ("flipped", "altered"):
             (base / variant).mkdir(exist_ok=True)
             files[variant, name] = base / variant / name
-        FLIP[name](out, files["flipped", name])
+        flipped_copy(out, files["flipped", name])
         alter_disclosure(out, files["altered", name])
     keys = list(files)
     results = dict(zip(keys, c2pa_ts(*(files[k] for k in keys)), strict=True))

@@ -29,8 +29,8 @@ from conftest import (
     build_with_c2pa,
     write_identity,
 )
+from payload import flipped_copy
 
-from genai_provenance.bmff import payload_offset
 from genai_provenance.clearances import load_anchors
 from genai_provenance.ledger import Ledger
 from genai_provenance.pki import create_root, issue_leaf
@@ -108,12 +108,6 @@ def disclosure_doc(asset_id: str, approvals: list[str] | None = None) -> dict[st
             }
         ]
     return doc
-
-
-def flip_payload_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[payload_offset(bytes(data))] ^= 0xFF
-    path.write_bytes(bytes(data))
 
 
 def blocking_pairs(doc: dict[str, Any]) -> set[tuple[str, str]]:
@@ -242,7 +236,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory, cli: Cli) -> Studio:
     spare = sign(MEDIA / "plate.mp4", TAMPERED, disclosure_doc("EP101_SH050"))
     spare_plate = base / "spare.mp4"
     shutil.copy2(spare, spare_plate)
-    flip_payload_byte(kit / TAMPERED)
+    flipped_copy(kit / TAMPERED, kit / TAMPERED)
     sign(MEDIA / "comp.mp4", REVOKED, disclosure_doc("EP101_SH060", [APPROVAL_REVOKED]), embeds=(APPROVAL_REVOKED,))
     res = cli("approvals", "revoke", APPROVAL_REVOKED, "--reason", "performer withdrew consent", *home)
     assert res.code == 0, res.stderr
@@ -525,7 +519,7 @@ def test_verify_package_passes(packaged: Packaged, cli: Cli) -> None:
 
 
 def _flip(bag: Path) -> str:
-    flip_payload_byte(bag / "data" / PLATE)
+    flipped_copy(bag / "data" / PLATE, bag / "data" / PLATE)
     return f"data/{PLATE}"
 
 

@@ -3,82 +3,21 @@
 from __future__ import annotations
 
 import shutil
-import struct
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import c2pa
 import pytest
 from conftest import IPTC, MEDIA, IdentityFiles, disclosure, sha256
+from payload import OFFSETS as PAYLOAD
+from payload import flipped_copy, jpeg_segments
 from PIL import Image, ImageDraw
 
-from genai_provenance.bmff import payload_offset, top_level_boxes
+from genai_provenance.bmff import top_level_boxes
 from genai_provenance.provenance import INVALID, NO_CREDENTIALS, TRUSTED, VALID_UNTRUSTED
 from genai_provenance.signing import Identity
 from genai_provenance.verify import TrustSettings, verify_file
 from genai_provenance.workspace import Workspace
-
-# --------------------------------------------------------------------------- where the payload is
-
-
-def jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
-    """(marker, offset, length incl. marker) for each segment up to and including SOS."""
-    out, pos = [], 2
-    while pos + 4 <= len(data):
-        assert data[pos] == 0xFF, f"not a marker at {pos}"
-        marker = data[pos + 1]
-        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0] + 2
-        out.append((marker, pos, length))
-        if marker == 0xDA:
-            break
-        pos += length
-    return out
-
-
-def jpeg_scan_offset(data: bytes) -> int:
-    """A byte in the middle of the entropy-coded scan data (between SOS header and EOI)."""
-    marker, pos, length = jpeg_segments(data)[-1]
-    assert marker == 0xDA
-    start, end = pos + length, data.rindex(b"\xff\xd9")
-    return start + (end - start) // 2
-
-
-def png_idat_offset(data: bytes) -> int:
-    pos = 8
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        if kind == b"IDAT":
-            return pos + 8 + length // 2
-        pos += 12 + length
-    raise AssertionError("no IDAT chunk")
-
-
-def wav_pcm_offset(data: bytes) -> int:
-    pos = 12
-    while pos < len(data):
-        kind, size = struct.unpack("<4sI", data[pos : pos + 8])
-        if kind == b"data":
-            return pos + 8 + size // 2
-        pos += 8 + size + (size & 1)
-    raise AssertionError("no data chunk")
-
-
-PAYLOAD: dict[str, Callable[[bytes], int]] = {
-    "plate.mp4": payload_offset,
-    "plate_h264.mov": payload_offset,
-    "plate_prores.mov": payload_offset,
-    "plate.jpg": jpeg_scan_offset,
-    "plate.png": png_idat_offset,
-    "dialogue.wav": wav_pcm_offset,
-}
-
-
-def flipped_copy(src: Path, dst: Path, offset: int) -> Path:
-    data = bytearray(src.read_bytes())
-    data[offset] ^= 0xFF
-    dst.write_bytes(bytes(data))
-    return dst
 
 
 @pytest.fixture(scope="module")
