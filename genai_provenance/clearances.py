@@ -23,7 +23,6 @@ from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes,
 from genai_provenance.signing import Identity, name_attr
 
 FORMAT = "genai-provenance/signed-record/v1"
-FINAL_DELIVERABLE = "final-deliverable"
 
 VALID = "valid"
 EXPIRED = "expired"

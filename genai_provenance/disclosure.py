@@ -10,7 +10,6 @@ import yaml
 
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.schemas import validate
-from genai_provenance.sourcetypes import classify
 
 DEFAULT_FRAME_RATE = 24.0
 
@@ -70,8 +69,3 @@ def check(document: Any, source: str) -> dict[str, Any]:
 def load(path: Path) -> dict[str, Any]:
     """Read and validate a disclosure file (YAML or JSON)."""
     return check(read_document(path), str(path))
-
-
-def is_generative(use: dict[str, Any]) -> bool:
-    """True unless the use's source type is known to involve no generative AI."""
-    return classify(use["source_type"]) != "none"
