@@ -108,6 +108,12 @@ def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -
     facts = AssetFacts(
         report.path, report.status, use_of_asset, bool(non_fiction), top.get("asset_id"), top.get("production")
     )
+    facts.history_problems = list(report.history_problems)
+    facts.malformed_disclosures = [
+        f"stage {info.title or info.label}: content under the disclosure label breaks the disclosure schema"
+        for info in report.manifests
+        if info.disclosure_malformed
+    ]
     for info in report.manifests:
         stage, signer = _stage(info)
         disclosure = info.disclosure or {}

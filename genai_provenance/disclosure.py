@@ -10,6 +10,7 @@ import yaml
 
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.schemas import validate
+from genai_provenance.sourcetypes import classify, generative_terms
 
 DEFAULT_FRAME_RATE = 24.0
 
@@ -52,6 +53,18 @@ def check(document: Any, source: str) -> dict[str, Any]:
     uses = document.get("genai", [])
     if not uses and "source_type" not in document:
         raise SchemaError(f"{source}: source_type: required when genai lists no use")
+    if classify(document.get("source_type")) == "generative":
+        raise SchemaError(
+            f"{source}: source_type: {document['source_type']} says generative AI made the asset; "
+            "declare the tool under genai (with its category, approvals and consents)"
+        )
+    for i, use in enumerate(uses):
+        # Every entry under genai is a GenAI use: a non-generative term would hide it from the policy.
+        if classify(use["source_type"]) != "generative":
+            raise SchemaError(
+                f"{source}: genai[{i}].source_type: {use['source_type']} is not a generative source type; "
+                f"every entry under genai is a GenAI use (use one of {', '.join(generative_terms())})"
+            )
     rate = document["asset"].get("frame_rate", DEFAULT_FRAME_RATE)
     for i, use in enumerate(uses):
         span = use.get("time_range")

@@ -31,3 +31,9 @@ class SigningError(ProvenanceError):
 
 class WorkspaceError(InputError):
     """The workspace is missing, incomplete, or would be overwritten."""
+
+
+class BrokenHistoryError(ProvenanceError):
+    """A parent or ingredient's credentials are tampered or unreadable: signing over them is refused (exit 1)."""
+
+    exit_code = 1

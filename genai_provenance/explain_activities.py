@@ -223,7 +223,7 @@ def _record_activities(info: ManifestInfo) -> list[Activity]:
             what = "Adobe's older generative AI record"
         elif " template for " in use.evidence:
             what = f"An action template (for {use.action or 'every'} actions)"
-        elif use.declared:
+        elif use.evidence.startswith(DISCLOSURE_LABEL):
             what = "A disclosure record that does not follow this tool's disclosure schema"
         else:
             what = use.evidence

@@ -10,6 +10,7 @@ from genai_provenance.sourcetypes import classify, normalise
 
 DISCLOSURE_LABEL = "com.genai-provenance.disclosure"
 CLEARANCES_LABEL = "com.genai-provenance.clearances"
+BROKEN_HISTORY_LABEL = "com.genai-provenance.broken-history"
 PARAM = "com.genai-provenance."
 
 # Product names that mean a generator even when a v1 manifest gives no source type.
@@ -37,10 +38,11 @@ def _source_of(action: dict[str, Any]) -> str | None:
     )
 
 
-def _from_action(manifest: str, action: dict[str, Any], evidence: str) -> GenAIUse | None:
+def _from_action(manifest: str, action: dict[str, Any], evidence: str, declared: int) -> GenAIUse | None:
     params = action.get("parameters") or {}
-    if PARAM + "use" in params:
-        return None  # our own action: the signed disclosure in the same manifest says more
+    index = params.get(PARAM + "use")
+    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < declared:
+        return None  # our own action for a use the well-formed disclosure of the same manifest declares
     source = _source_of(action)
     certainty = classify(source)
     tool = _agent_name(action.get("softwareAgent"))
@@ -65,8 +67,39 @@ def _from_action(manifest: str, action: dict[str, Any], evidence: str) -> GenAIU
     return None
 
 
-def scan_manifest(label: str, manifest: dict[str, Any]) -> list[GenAIUse]:
-    """Every GenAI use a manifest records: actions, templates, parameters, legacy and our own."""
+def _malformed_disclosure_uses(label: str, data: dict[str, Any]) -> list[GenAIUse]:
+    """Entries under `genai` of a disclosure that breaks our schema: GenAI, but declared by nothing we can check."""
+    entries = data.get("genai")
+    uses = []
+    for i, use in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(use, dict):
+            continue
+        raw_tool = use.get("tool") if isinstance(use.get("tool"), dict) else {}
+        tool = {k: v for k, v in raw_tool.items() if isinstance(v, str)}
+        category = use.get("category")
+        uses.append(
+            GenAIUse(
+                manifest=label,
+                evidence=f"{DISCLOSURE_LABEL} genai[{i}] (breaks the disclosure schema)",
+                certainty="generative",
+                source_type=normalise(use.get("source_type")),
+                action=use.get("action") if isinstance(use.get("action"), str) else None,
+                tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
+                description=use.get("description") if isinstance(use.get("description"), str) else None,
+                category=category if isinstance(category, str) else None,
+            )
+        )
+    return uses
+
+
+def scan_manifest(label: str, manifest: dict[str, Any], disclosure: dict[str, Any] | None = None) -> list[GenAIUse]:
+    """Every GenAI use a manifest records: actions, templates, parameters, legacy and our own.
+
+    `disclosure` is the manifest's disclosure once it has passed our schema (None otherwise). Every
+    entry under its `genai` is a GenAI use whatever source type it names. Content under our label
+    that breaks the schema declares nothing: the actions beside it are then read like anyone's.
+    """
+    declared = list((disclosure or {}).get("genai") or [])
     uses: list[GenAIUse] = []
     for assertion in manifest.get("assertions") or []:
         name = str(assertion.get("label", ""))
@@ -74,14 +107,16 @@ def scan_manifest(label: str, manifest: dict[str, Any]) -> list[GenAIUse]:
         if name.startswith("c2pa.actions") and isinstance(data, dict):
             for i, action in enumerate(data.get("actions") or []):
                 if isinstance(action, dict):
-                    found = _from_action(label, action, f"{name} action {action.get('action')} [{i}]")
+                    found = _from_action(label, action, f"{name} action {action.get('action')} [{i}]", len(declared))
                     if found:
                         uses.append(found)
             for template in data.get("templates") or []:
                 if isinstance(template, dict):
-                    found = _from_action(label, template, f"{name} template for {template.get('action')}")
+                    found = _from_action(label, template, f"{name} template for {template.get('action')}", 0)
                     if found:
                         uses.append(found)
+        elif name == DISCLOSURE_LABEL and disclosure is None and isinstance(data, dict):
+            uses += _malformed_disclosure_uses(label, data)
         elif name.startswith(_LEGACY_ADOBE):
             uses.append(
                 GenAIUse(
@@ -91,26 +126,20 @@ def scan_manifest(label: str, manifest: dict[str, Any]) -> list[GenAIUse]:
                     tool=_agent_name(data.get("description")) if isinstance(data, dict) else None,
                 )
             )
-        elif name == DISCLOSURE_LABEL and isinstance(data, dict):
-            for i, use in enumerate(data.get("genai") or []):
-                if not isinstance(use, dict):  # another writer's content under our label: untrusted
-                    continue
-                klass = classify(use.get("source_type"))
-                if klass == "none":
-                    continue
-                tool = use.get("tool") if isinstance(use.get("tool"), dict) else {}
-                uses.append(
-                    GenAIUse(
-                        manifest=label,
-                        evidence=f"{DISCLOSURE_LABEL} genai[{i}]",
-                        certainty="maybe" if klass == "maybe" else "generative",
-                        source_type=normalise(use.get("source_type")),
-                        action=use.get("action"),
-                        tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
-                        description=use.get("description"),
-                        category=use.get("category"),
-                        declared=True,
-                        use_index=i,
-                    )
-                )
+    for i, use in enumerate(declared):
+        tool = use["tool"]
+        uses.append(
+            GenAIUse(
+                manifest=label,
+                evidence=f"{DISCLOSURE_LABEL} genai[{i}]",
+                certainty="generative",
+                source_type=normalise(use.get("source_type")),
+                action=use.get("action"),
+                tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
+                description=use.get("description"),
+                category=use.get("category"),
+                declared=True,
+                use_index=i,
+            )
+        )
     return uses

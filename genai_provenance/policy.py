@@ -16,7 +16,7 @@ from genai_provenance.sourcetypes import normalise
 
 BLOCK, WARN, NOTIFY = "block", "warn", "notify"
 CLASS_ORDER = {"notify": 0, "escalate": 1, "written-approval": 2}
-ASSET_CONDITIONS = {"intended_use", "status", "non_fiction"}  # the `when` keys an asset-scope rule can test
+ASSET_CONDITIONS = {"intended_use", "status", "non_fiction", "history_intact", "disclosures_well_formed"}  # the `when` keys an asset-scope rule can test
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,8 @@ class AssetFacts:
     asset_id: str | None
     production: str | None
     uses: list[UseFacts] = field(default_factory=list)
+    history_problems: list[str] = field(default_factory=list)  # tampered or unreadable stages in the history
+    malformed_disclosures: list[str] = field(default_factory=list)  # stages whose disclosure breaks the schema
 
 
 @dataclass
@@ -148,6 +150,10 @@ def matches(rule: Rule, asset: AssetFacts, use: UseFacts | None) -> bool:
             ok = asset.status in want
         elif key == "non_fiction":
             ok = asset.non_fiction == want
+        elif key == "history_intact":
+            ok = (not asset.history_problems) == want
+        elif key == "disclosures_well_formed":
+            ok = (not asset.malformed_disclosures) == want
         elif use is None:
             return False
         elif key == "certainty":
@@ -195,9 +201,15 @@ def _describe_needs(needs: dict[str, list[str | None]]) -> list[str]:
     ]
 
 
-def _evidence(asset: AssetFacts, use: UseFacts | None) -> dict[str, Any]:
+def _evidence(rule: Rule, asset: AssetFacts, use: UseFacts | None) -> dict[str, Any]:
     if use is None:
-        return {"asset": asset.path, "status": asset.status}
+        evidence: dict[str, Any] = {"asset": asset.path, "status": asset.status}
+        problems = (asset.history_problems if "history_intact" in rule.when else []) + (
+            asset.malformed_disclosures if "disclosures_well_formed" in rule.when else []
+        )
+        if problems:
+            evidence["problems"] = problems
+        return evidence
     return {
         "asset": asset.path,
         "manifest": use.manifest,
@@ -231,7 +243,7 @@ def evaluate(policy: Policy, asset: AssetFacts) -> Evaluation:
         for use in targets:
             if not matches(rule, asset, use):
                 continue
-            evidence = _evidence(asset, use)
+            evidence = _evidence(rule, asset, use)
             if rule.require and use is not None:
                 needs = _needed(rule, use)
                 found = {kind: _satisfying(kind, cover, use) for kind, cover in needs.items()}

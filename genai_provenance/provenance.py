@@ -89,6 +89,8 @@ class ManifestInfo:
     genai_uses: list[GenAIUse] = field(default_factory=list)
     thumbnail: str | None = None
     clearance_ids: list[str] = field(default_factory=list)  # signed records embedded in this stage
+    disclosure_malformed: bool = False  # content under our disclosure label that breaks the schema
+    broken_history_recorded: bool = False  # the signer signed over tampered or unreadable ingredients
 
 
 @dataclass
@@ -124,6 +126,7 @@ class AssetReport:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     clearances: list[ClearanceCheck] = field(default_factory=list)
+    history_problems: list[str] = field(default_factory=list)  # tampered or unreadable stages in the history
     # Signed clearance envelopes found in the manifest store, by record id (not part of reports).
     embedded_clearances: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import c2pa
 
 from genai_provenance.disclosure import load as load_disclosure
-from genai_provenance.errors import InputError, SigningError
+from genai_provenance.errors import BrokenHistoryError, InputError, SigningError
 from genai_provenance.files import staged_path
 from genai_provenance.formats import embeddable_format
-from genai_provenance.genai_scan import CLEARANCES_LABEL
+from genai_provenance.genai_scan import BROKEN_HISTORY_LABEL, CLEARANCES_LABEL
 from genai_provenance.ledger import Ledger, records_to_embed
 from genai_provenance.manifest import PARENT_ID, build_definition, component_id
 from genai_provenance.provenance import INVALID, NO_CREDENTIALS, TRUSTED, UNREADABLE, AssetReport
@@ -35,6 +35,17 @@ class SignRequest:
     ingredients: list[Path] = field(default_factory=list)
     force: bool = False
     ledger: Ledger | None = None  # referenced approvals and consents found here are embedded
+    record_broken_history: bool = False  # sign over tampered/unreadable ingredients, saying so in the manifest
+
+
+@dataclass(frozen=True)
+class BrokenStage:
+    """A parent or ingredient whose credentials (or whose own history) are tampered or unreadable."""
+
+    path: Path
+    relationship: str  # parentOf | componentOf
+    status: str
+    problems: tuple[str, ...]
 
 
 @dataclass
@@ -46,6 +57,7 @@ class SignResult:
     thumbnail: bool
     warnings: list[str] = field(default_factory=list)
     embedded_clearances: list[str] = field(default_factory=list)
+    broken_history: list[BrokenStage] = field(default_factory=list)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -76,11 +88,40 @@ def _check_paths(req: SignRequest) -> None:
         raise InputError(f"{req.output}: output extension must match the input format ({in_fmt.mime})")
 
 
-def _has_credentials(path: Path, context: c2pa.Context) -> bool:
+def _input_credentials(path: Path, context: c2pa.Context) -> AssetReport | None:
+    """The input's own credentials as read now, or None when it has none."""
     report = verify_file(path, context)
-    if report.status == UNREADABLE and report.error:
+    if report.status == UNREADABLE and report.error and not report.failures[0].code.startswith("manifest."):
         raise InputError(f"{path}: cannot read media ({report.error})")
-    return report.status != NO_CREDENTIALS
+    return None if report.status == NO_CREDENTIALS else report
+
+
+def _broken(path: Path, relationship: str, report: AssetReport) -> BrokenStage | None:
+    problems = list(report.history_problems)
+    if report.status in (INVALID, UNREADABLE):
+        codes = ", ".join(dict.fromkeys(f.code for f in report.failures)) or report.status
+        problems.insert(0, f"{report.status} ({codes})")
+    return BrokenStage(path, relationship, report.status, tuple(problems)) if problems else None
+
+
+def _history_check(
+    req: SignRequest, parent: Path | None, parent_report: AssetReport | None, context: c2pa.Context
+) -> list[BrokenStage]:
+    """Refuse to carry tampered or unreadable credentials forward unless asked to record them."""
+    stages: list[tuple[Path, str, AssetReport]] = []
+    if parent is not None:
+        stages.append((parent, "parentOf", parent_report or verify_file(parent, context)))
+    stages += [(path, "componentOf", verify_file(path, context)) for path in req.ingredients]
+    broken = [b for path, rel, report in stages if (b := _broken(path, rel, report))]
+    if broken and not req.record_broken_history:
+        first = broken[0]
+        what = "the input's own credentials" if parent_report is not None and first.path == parent else first.relationship
+        raise BrokenHistoryError(
+            f"{first.path}: {what} are {first.problems[0]}; signing over a broken history is refused and nothing "
+            "was written (re-export from an intact source, or pass --record-broken-history to sign anyway and "
+            "record it in the manifest: the gate will block the result)"
+        )
+    return broken
 
 
 def _add_ingredient(builder: c2pa.Builder, path: Path, relationship: str, label: str) -> None:
@@ -103,8 +144,15 @@ def sign_asset(req: SignRequest) -> SignResult:
     fmt = embeddable_format(req.output)
     context = req.trust.context()
     parent, parent_was_input = req.parent, False
-    if parent is None and _has_credentials(req.input, context):
+    own = _input_credentials(req.input, context)
+    if own is not None and parent is not None and not _same_file(parent, req.input):
+        raise InputError(
+            f"{req.input}: already carries Content Credentials, its own history, which --parent {parent} would "
+            f"drop; sign it without --parent to keep that history, and add {parent.name} with --ingredient"
+        )
+    if own is not None:
         parent, parent_was_input = req.input, True  # keep the input's own history
+    broken = _history_check(req, parent, own, context)
     thumb = make_thumbnail(req.input, fmt)
     try:
         definition = build_definition(
@@ -119,6 +167,12 @@ def sign_asset(req: SignRequest) -> SignResult:
     records, warnings = records_to_embed(disclosure, req.ledger)
     if records:
         definition["assertions"].append({"label": CLEARANCES_LABEL, "data": {"records": records}, "created": True})
+    if broken:
+        stages = [
+            {"title": b.path.name, "relationship": b.relationship, "status": b.status, "problems": list(b.problems)}
+            for b in broken
+        ]
+        definition["assertions"].append({"label": BROKEN_HISTORY_LABEL, "data": {"stages": stages}, "created": True})
     try:
         builder = c2pa.Builder(definition, context=context)
     except c2pa.C2paError as exc:
@@ -142,7 +196,7 @@ def sign_asset(req: SignRequest) -> SignResult:
                     ) from None
                 raise SigningError(f"{req.input}: signing failed ({_clean(exc)})") from None
             report = verify_file(tmp, context, display=str(req.output), mime=fmt.mime)
-            if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS):
+            if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS) and not _only_history(report, broken):
                 why = report.error or "; ".join(f.code for f in report.failures) or report.status
                 raise SigningError(f"{req.output}: written file did not verify ({why}); nothing was written")
             declared = next(
@@ -157,4 +211,15 @@ def sign_asset(req: SignRequest) -> SignResult:
     if thumb is None and fmt.kind != "audio":
         warnings.append("no thumbnail embedded (ffmpeg is needed for video thumbnails)")
     embedded = [e["record"]["id"] for e in records]
-    return SignResult(req.output, report, parent, parent_was_input, thumb is not None, warnings, embedded)
+    if broken:
+        warnings.append(
+            "signed over a broken history (recorded in the manifest): check and package will block this asset"
+        )
+    return SignResult(req.output, report, parent, parent_was_input, thumb is not None, warnings, embedded, broken)
+
+
+def _only_history(report: AssetReport, broken: list[BrokenStage]) -> bool:
+    """The written file fails only through the broken ingredients the signer chose to record."""
+    if not broken or report.status != INVALID:
+        return False
+    return all(f.where != "active manifest" for f in report.failures)

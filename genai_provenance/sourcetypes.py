@@ -47,3 +47,8 @@ def classify(value: str | None) -> GenAIClass:
 def describe(value: str | None) -> str:
     term = normalise(value)
     return vocabulary()["source_type"]["x-terms"].get(term or "", term or "unspecified")
+
+
+def generative_terms() -> list[str]:
+    """The IPTC terms a declared GenAI use may carry (the C2PA data term is for data, not media)."""
+    return [t for t in vocabulary()["source_type"]["enum"] if _classes().get(t) == "generative"]

@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 from genai_provenance.explanations import TRUST_ONLY, explain
-from genai_provenance.genai_scan import CLEARANCES_LABEL, DISCLOSURE_LABEL, scan_manifest
+from genai_provenance.genai_scan import BROKEN_HISTORY_LABEL, CLEARANCES_LABEL, DISCLOSURE_LABEL, scan_manifest
 from genai_provenance.provenance import (
     INVALID,
     NO_CREDENTIALS,
     TRUSTED,
+    UNREADABLE,
     VALID_UNTRUSTED,
     AssetReport,
     Failure,
@@ -87,8 +88,9 @@ def manifest_info(
         info.assertions.append(name)
         if name.startswith("c2pa.actions") and isinstance(data, dict):
             info.actions.extend(a for a in data.get("actions") or [] if isinstance(a, dict))
-        elif name == DISCLOSURE_LABEL and isinstance(data, dict):
-            info.disclosure = data if _well_formed(data) else None
+        elif name == DISCLOSURE_LABEL:
+            info.disclosure = data if isinstance(data, dict) and _well_formed(data) else None
+            info.disclosure_malformed = info.disclosure is None
         elif name == CLEARANCES_LABEL and isinstance(data, dict):
             for envelope in data.get("records") or []:
                 record_id = ((envelope or {}).get("record") or {}).get("id") if isinstance(envelope, dict) else None
@@ -99,7 +101,9 @@ def manifest_info(
             for key, entry in (data.get("entries") or {}).items():
                 if isinstance(entry, dict) and "use" in entry:
                     info.training_mining[key.split(".", 1)[-1]] = str(entry["use"])
-    info.genai_uses = scan_manifest(label, manifest)
+    if BROKEN_HISTORY_LABEL in info.assertions:
+        info.broken_history_recorded = True
+    info.genai_uses = scan_manifest(label, manifest, info.disclosure)
     return info
 
 
@@ -222,6 +226,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
         report.notes.append(
             "the time-stamp authority is not among the trust anchors: the signing time is its claim, not verified"
         )
+    report.history_problems = history_problems(report)
     report.genai_uses = [u for info in report.manifests for u in info.genai_uses]
     report.genai = any(u.certainty == "generative" for u in report.genai_uses)
     report.genai_possible = any(u.certainty == "maybe" for u in report.genai_uses)
@@ -229,3 +234,24 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
         {"manifest": info.label, "disclosure": info.disclosure} for info in report.manifests if info.disclosure
     ]
     return report
+
+
+def _broken_nodes(nodes: list[IngredientNode], trail: str) -> list[str]:
+    out: list[str] = []
+    for node in nodes:
+        where = f"{trail}{node.relationship or 'ingredient'} {node.title or '(untitled)'}"
+        if node.status in (INVALID, UNREADABLE):
+            codes = ", ".join(dict.fromkeys(f.code for f in node.failures)) or node.status
+            out.append(f"{where}: {node.status} ({codes})")
+        out += _broken_nodes(node.children, f"{where} > ")
+    return out
+
+
+def history_problems(report: AssetReport) -> list[str]:
+    """Every stage in the asset's history whose credentials are tampered or unreadable, and any
+    stage whose signer recorded that it signed over such a history."""
+    problems = _broken_nodes(report.ingredients, "")
+    for info in report.manifests:
+        if info.broken_history_recorded:
+            problems.append(f"stage {info.title or info.label}: its signer recorded signing over a broken history")
+    return problems

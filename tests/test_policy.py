@@ -38,6 +38,8 @@ Run = Callable[..., CliResult]
 
 STABLE_IDS = {
     "GP-INTEGRITY-001",
+    "GP-INTEGRITY-002",
+    "GP-DISCLOSURE-001",
     "GP-TRUST-001",
     "GP-TRUST-002",
     "GP-FINAL-001",

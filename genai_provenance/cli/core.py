@@ -67,6 +67,12 @@ def init(home: Path | None, org: str, force: bool) -> None:
 )
 @click.option("--trust", type=FileArg, help="Trust anchors (PEM) used to check what was written.")
 @click.option("--tsa-url", help="RFC 3161 time-stamp authority URL.")
+@click.option(
+    "--record-broken-history",
+    is_flag=True,
+    help="Sign even when a parent or ingredient has tampered or unreadable credentials, recording that in the "
+    "manifest (check and package will block the result).",
+)
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @home_option
 @format_option
@@ -85,6 +91,7 @@ def sign(
     pkcs11_module: Path | None,
     trust: Path | None,
     tsa_url: str | None,
+    record_broken_history: bool,
     force: bool,
     home: Path | None,
     fmt: str,
@@ -106,6 +113,7 @@ def sign(
         ingredients=list(ingredients),
         force=force,
         ledger=ledger,
+        record_broken_history=record_broken_history,
     )
     result = sign_asset(request)
     if fmt == "json":

@@ -29,5 +29,9 @@ def sign_document(result: Any) -> dict[str, Any]:
         "parent": str(result.parent) if result.parent else None,
         "thumbnail": result.thumbnail,
         "warnings": list(result.warnings),
+        "broken_history": [
+            {"path": str(b.path), "relationship": b.relationship, "status": b.status, "problems": list(b.problems)}
+            for b in result.broken_history
+        ],
         "asset": result.report.to_dict(),
     }
