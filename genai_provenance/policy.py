@@ -16,7 +16,13 @@ from genai_provenance.sourcetypes import normalise
 
 BLOCK, WARN, NOTIFY = "block", "warn", "notify"
 CLASS_ORDER = {"notify": 0, "escalate": 1, "written-approval": 2}
-ASSET_CONDITIONS = {"intended_use", "status", "non_fiction", "history_intact", "disclosures_well_formed"}  # the `when` keys an asset-scope rule can test
+ASSET_CONDITIONS = {
+    "intended_use",
+    "status",
+    "non_fiction",
+    "history_intact",
+    "disclosures_well_formed",
+}  # the `when` keys an asset-scope rule can test
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,9 @@ def _history_check(
     broken = [b for path, rel, report in stages if (b := _broken(path, rel, report))]
     if broken and not req.record_broken_history:
         first = broken[0]
-        what = "the input's own credentials" if parent_report is not None and first.path == parent else first.relationship
+        what = (
+            "the input's own credentials" if parent_report is not None and first.path == parent else first.relationship
+        )
         raise BrokenHistoryError(
             f"{first.path}: {what} are {first.problems[0]}; signing over a broken history is refused and nothing "
             "was written (re-export from an intact source, or pass --record-broken-history to sign anyway and "

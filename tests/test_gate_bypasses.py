@@ -55,7 +55,11 @@ def _elsewhere_definition(document: dict[str, Any], actions: list[dict[str, Any]
     assertions: list[dict[str, Any]] = [{"label": "c2pa.actions.v2", "data": {"actions": actions}, "created": True}]
     if document:
         assertions.append({"label": "com.genai-provenance.disclosure", "data": document, "created": True})
-    return {"claim_generator_info": [{"name": "hand-built", "version": "1"}], "title": "shot.jpg", "assertions": assertions}
+    return {
+        "claim_generator_info": [{"name": "hand-built", "version": "1"}],
+        "title": "shot.jpg",
+        "assertions": assertions,
+    }
 
 
 # --------------------------------------------------------------------------- bypass 1
@@ -126,7 +130,9 @@ def test_malformed_disclosure_blocks_a_final_deliverable(
     document = _deepfake_disclosure()
     document["genai"][0]["category"] = "nothing-to-see"  # not in the vocabulary
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + "digitalCapture"}]
-    shot = build_with_c2pa(_elsewhere_definition(document, actions), MEDIA / "plate.jpg", tmp_path / "shot.jpg", identity)
+    shot = build_with_c2pa(
+        _elsewhere_definition(document, actions), MEDIA / "plate.jpg", tmp_path / "shot.jpg", identity
+    )
     res = cli("check", shot, "--home", workspace.home, "--format", "json")
     assert res.code == 1
     assert "GP-DISCLOSURE-001" in _rule_ids(res.json())
@@ -141,9 +147,7 @@ def tampered_plate(sign_media: Any, tmp_path_factory: pytest.TempPathFactory) ->
     return flipped_copy(good, tmp_path_factory.mktemp("tampered") / "plate_tampered.mp4")
 
 
-def test_sign_refuses_a_tampered_parent(
-    cli: Any, workspace: Workspace, tampered_plate: Path, tmp_path: Path
-) -> None:
+def test_sign_refuses_a_tampered_parent(cli: Any, workspace: Workspace, tampered_plate: Path, tmp_path: Path) -> None:
     assert verify_file(tampered_plate, TrustSettings(workspace.trust_anchors()).context()).status == INVALID
     out = tmp_path / "comp.mp4"
     res = cli(
@@ -171,9 +175,7 @@ def test_sign_refuses_an_input_whose_own_credentials_are_broken(
     cli: Any, workspace: Workspace, tampered_plate: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "regraded.mp4"
-    res = cli(
-        "sign", tampered_plate, "-o", out, "--disclosure", DISCLOSURES / "plate.json", "--home", workspace.home
-    )
+    res = cli("sign", tampered_plate, "-o", out, "--disclosure", DISCLOSURES / "plate.json", "--home", workspace.home)
     assert res.code == 1 and not out.exists()
     assert str(tampered_plate) in res.stderr
 
