@@ -132,7 +132,8 @@ class AssetReport:
 
     @property
     def passed(self) -> bool:
-        return self.status == TRUSTED
+        """Trusted, intact, and so is every stage of its history."""
+        return self.status == TRUSTED and not self.history_problems
 
     def manifest(self, label: str | None) -> ManifestInfo | None:
         return next((m for m in self.manifests if m.label == label), None)

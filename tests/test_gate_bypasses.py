@@ -199,6 +199,8 @@ def test_recorded_broken_history_is_signed_but_blocked_by_its_own_rule(
     assert report.history_problems, "the child must carry the record of its broken history"
     assert any("com.genai-provenance.broken-history" in m.assertions for m in report.manifests)
 
+    verified = cli("verify", out, "--home", workspace.home)
+    assert verified.code == 1 and "! broken history: parentOf plate_tampered.mp4" in verified.stdout, verified.stdout
     res = cli("check", out, "--home", workspace.home, "--intended-use", "temporary", "--format", "json")
     assert res.code == 1
     assert "GP-INTEGRITY-002" in _rule_ids(res.json())

@@ -62,6 +62,7 @@ def asset_text(report: AssetReport) -> list[str]:
             lines.append(f"    - {what}{tool}{cat} ({use.certainty}; {use.evidence})")
     for failure in report.failures:
         lines.append(f"  ! {failure.code}: {failure.explanation} ({failure.where})")
+    lines.extend(f"  ! broken history: {problem}" for problem in report.history_problems)
     if report.error and not report.failures:
         lines.append(f"  ! {report.error}")
     for check in report.clearances:
