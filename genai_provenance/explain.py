@@ -15,6 +15,8 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from genai_provenance.check import CheckSettings, ClearanceSource, check_clearances, verdict_for
 from genai_provenance.errors import InputError
 from genai_provenance.explain_activities import (
@@ -27,6 +29,7 @@ from genai_provenance.explain_model import (
     UNCHECKED,
     Activity,
     ClearanceView,
+    EvidenceView,
     ExplainResult,
     Explanation,
     PolicyItem,
@@ -34,6 +37,7 @@ from genai_provenance.explain_model import (
     Stage,
     TimeView,
 )
+from genai_provenance.explain_verdict import evidence_for, problems_of, verdict_of
 from genai_provenance.explanations import TRUST_ONLY
 from genai_provenance.policy import Policy
 from genai_provenance.provenance import (
@@ -231,6 +235,7 @@ def _build_stages(report: AssetReport, clearances: dict[str, str] | None) -> lis
                 training_mining=training_words(info.training_mining),
                 unknown_assertions=unknown_assertions(info),
                 thumbnail=info.thumbnail,
+                binding=binding_sentence(info.hard_binding, status, current, {f.code for f in failures}),
             )
         )
         number_of[info.label] = stage.number
@@ -515,7 +520,10 @@ def _policy_items(findings: list[Any] | None, stages: list[Stage]) -> tuple[list
 
 
 def explain(
-    report: AssetReport, findings: list[Any] | None = None, clearances: dict[str, str] | None = None
+    report: AssetReport,
+    findings: list[Any] | None = None,
+    clearances: dict[str, str] | None = None,
+    evidence: EvidenceView | None = None,
 ) -> Explanation:
     """Put a verified asset's provenance into words.
 
@@ -529,6 +537,8 @@ def explain(
     views = [v for s in stages for a in s.activities for v in a.approvals + a.consents]
     unchecked = any(v.status == UNCHECKED for v in views)
     policy, policy_sentence = _policy_items(findings, stages)
+    problems = problems_of(report, stages, policy)
+    verdict, verdict_sentence = verdict_of(problems, policy is not None)
     return Explanation(
         file=report.path,
         file_name=name,
@@ -546,7 +556,35 @@ def explain(
         policy=policy,
         policy_sentence=policy_sentence,
         notes=[sentence(n) for n in report.notes],
+        verdict=verdict,
+        verdict_sentence=verdict_sentence,
+        problems=problems,
+        evidence=evidence,
     )
+
+
+_BINDING_WORDS = {
+    "c2pa.hash.data": "a SHA-256 hash of every byte of the file except the credentials themselves",
+    "c2pa.hash.bmff": "SHA-256 hashes of the media container's boxes (picture and sound data included)",
+    "c2pa.hash.boxes": "SHA-256 hashes of the file's boxes",
+    "c2pa.hash.collection": "SHA-256 hashes of each file of a collection",
+    "c2pa.hash.multi": "several hashes of the file's parts",
+}
+
+
+def binding_sentence(label: str | None, status: str, current: bool, codes: set[str]) -> str | None:
+    """The hard binding in words: what makes "intact" true, and whether it holds."""
+    if not label:
+        return None
+    words = next((w for k, w in _BINDING_WORDS.items() if label.startswith(k)), "a hash of the file's bytes")
+    text = f"Bound to the bytes it describes by {words} ({label}), sealed by the signature."
+    if current and codes & _BYTES_CHANGED:
+        return text + " That hash no longer matches this file: its bytes changed after signing."
+    if current and status in (TRUSTED, VALID_UNTRUSTED):
+        return text + " It matches this file now: that is what makes the credentials intact."
+    if current:
+        return text
+    return text + " This file does not hold that stage's bytes; what is known of them is what the next stage recorded."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -568,10 +606,25 @@ def explain_file(
     """Verify `path`, check the approvals and consents it cites (when `source` is given), apply
     `policy` (when given) and explain the lot."""
     report = read_asset(path, trust)
+    given = source or ClearanceSource()
+    evidence = evidence_for(
+        path,
+        x509.load_pem_x509_certificates(trust.anchors_pem.encode()) if trust.anchors_pem else [],
+        list(given.approver_anchors),
+        (policy.name, policy.sha256) if policy is not None else None,
+        revocation_words(given),
+    )
     if policy is not None:
-        verdict = verdict_for(report, path, CheckSettings(trust, policy, source or ClearanceSource()))
+        verdict = verdict_for(report, path, CheckSettings(trust, policy, given))
         findings: list[Any] = [*verdict.evaluation.findings, *verdict.evaluation.cleared]
-        return ExplainResult(report, explain(report, findings), verdict.blocked)
+        return ExplainResult(report, explain(report, findings, evidence=evidence), verdict.blocked)
     if source is not None:
         check_clearances(report, path, source)
-    return ExplainResult(report, explain(report))
+    return ExplainResult(report, explain(report, evidence=evidence))
+
+
+def revocation_words(source: ClearanceSource) -> str:
+    """Where revocations were looked up, and how fresh that is."""
+    if source.ledger is None:
+        return "Revocations were not checked: no clearance ledger was available."
+    return f"Revocations were looked up in the clearance ledger {source.ledger.path} when this report was made."

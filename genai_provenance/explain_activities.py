@@ -35,6 +35,7 @@ _INTERPRETED = (
     "cawg.training-mining",
     "c2pa.training-mining",
     "com.adobe.generative-ai",
+    "c2pa.hash.",  # the hard binding: put into words as the stage's binding
 )
 
 

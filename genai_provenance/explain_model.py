@@ -95,6 +95,7 @@ class Stage:
     training_mining: dict[str, str] = field(default_factory=dict)
     unknown_assertions: list[str] = field(default_factory=list)
     thumbnail: str | None = None
+    binding: str | None = None  # what ties this stage's record to the bytes it describes, in words
 
 
 @dataclass
@@ -105,6 +106,39 @@ class PolicyItem:
     rule: str | None = None
     remedy: str | None = None
     stage: int | None = None
+
+
+@dataclass
+class ProblemView:
+    """One thing a reader must know before anything else, stated at the top of the report."""
+
+    kind: (
+        str  # policy-block | no-credentials | unreadable | invalid | broken-stage | gap | clearance | untrusted-signer
+    )
+    sentence: str
+    rule: str | None = None
+    stage: int | None = None
+
+
+@dataclass
+class AnchorView:
+    subject: str
+    sha256: str  # fingerprint of the certificate (DER)
+
+
+@dataclass
+class EvidenceView:
+    """What the report rests on, so a reader can reproduce or challenge it."""
+
+    file_sha256: str | None
+    file_size: int | None
+    made_at: str
+    tool: str
+    trust_anchors: list[AnchorView] = field(default_factory=list)
+    approver_anchors: list[AnchorView] = field(default_factory=list)
+    policy: str | None = None
+    policy_sha256: str | None = None
+    revocation: str = "revocations were not checked"
 
 
 @dataclass
@@ -126,6 +160,10 @@ class Explanation:
     policy_sentence: str | None = None
     notes: list[str] = field(default_factory=list)
     thumbnail: str | None = FILE_THUMBNAIL
+    verdict: str = "no-problem-found"  # blocked | problems | no-problem-found
+    verdict_sentence: str = ""
+    problems: list[ProblemView] = field(default_factory=list)
+    evidence: EvidenceView | None = None
 
     @property
     def passed(self) -> bool:

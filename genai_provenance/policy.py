@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
@@ -15,6 +16,7 @@ from genai_provenance.schemas import validate
 from genai_provenance.sourcetypes import normalise
 
 BLOCK, WARN, NOTIFY = "block", "warn", "notify"
+DEFAULT_NAME = "default"  # `--policy default`: the policy built into the package
 CLASS_ORDER = {"notify": 0, "escalate": 1, "written-approval": 2}
 ASSET_CONDITIONS = {
     "intended_use",
@@ -45,9 +47,10 @@ class Policy:
     source: str
     rules: tuple[Rule, ...]
     assume_intended_use: str = "final"
+    sha256: str = ""  # of the policy file as read, so a report can name exactly what it applied
 
 
-def _from_document(document: dict[str, Any], source: str) -> Policy:
+def _from_document(document: dict[str, Any], source: str, sha256: str = "") -> Policy:
     rules = tuple(Rule(**rule) for rule in document["rules"])
     seen: set[str] = set()
     for i, rule in enumerate(rules):
@@ -60,7 +63,14 @@ def _from_document(document: dict[str, Any], source: str) -> Policy:
                 raise SchemaError(f"{source}: rules[{i}].when.{use_keys[0]}: describes a GenAI use; needs scope: use")
             if rule.require:
                 raise SchemaError(f"{source}: rules[{i}].require: only a rule with scope: use can require clearances")
-    return Policy(document["name"], source, rules, document.get("assume_intended_use", "final"))
+    return Policy(document["name"], source, rules, document.get("assume_intended_use", "final"), sha256)
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 @cache
@@ -68,16 +78,16 @@ def default_policy() -> Policy:
     path = Path(__file__).resolve().parent / "policies" / "default.yaml"
     document = read_document(path)
     validate("policy", document, str(path))
-    return _from_document(document, "default")
+    return _from_document(document, "default", _digest(path))
 
 
 def load_policy(path: Path | None) -> Policy:
     """The default policy, or a studio's own file (YAML or JSON), validated field by field."""
-    if path is None:
+    if path is None or (str(path) == DEFAULT_NAME and not path.exists()):
         return default_policy()
     document = read_document(path)
     validate("policy", document, str(path))
-    return _from_document(document, str(path))
+    return _from_document(document, str(path), _digest(path))
 
 
 @dataclass

@@ -91,6 +91,7 @@ class ManifestInfo:
     clearance_ids: list[str] = field(default_factory=list)  # signed records embedded in this stage
     disclosure_malformed: bool = False  # content under our disclosure label that breaks the schema
     broken_history_recorded: bool = False  # the signer signed over tampered or unreadable ingredients
+    hard_binding: str | None = None  # c2pa.hash.data, c2pa.hash.bmff.v3, ...: what ties the record to the bytes
 
 
 @dataclass

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography import x509
+
 from genai_provenance.check import CheckConfig, ClearanceSource
 from genai_provenance.clearances import load_anchors
 from genai_provenance.errors import IdentityError, ProvenanceError
@@ -96,3 +98,11 @@ def packager_identity(home: Path | None) -> tuple[Identity, str]:
     """The workspace's packager identity and organisation name."""
     ws = open_workspace(home)
     return ws.packager_identity(), ws.org
+
+
+def packager_anchors(packager_trust: Path | None, home: Path | None) -> list[x509.Certificate]:
+    """Roots that may sign package reports and signed reports: --packager-trust, else the workspace's."""
+    if packager_trust:
+        return load_anchors(load_trust_anchors(packager_trust))
+    ws = _workspace(home)
+    return load_anchors(ws.trust_anchors()) if ws else []

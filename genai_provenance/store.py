@@ -107,6 +107,15 @@ def manifest_info(
     return info
 
 
+_HARD_BINDINGS = ("c2pa.hash.data", "c2pa.hash.bmff", "c2pa.hash.boxes", "c2pa.hash.collection", "c2pa.hash.multi")
+
+
+def _hard_binding(assertions: Any) -> str | None:
+    """The label of the assertion that binds a manifest to its asset's bytes (crjson keys them by label)."""
+    labels = list(assertions) if isinstance(assertions, dict | list) else []
+    return next((str(a) for a in labels if isinstance(a, str) and a.startswith(_HARD_BINDINGS)), None)
+
+
 def _failures(results: dict[str, Any] | None, where: str) -> list[Failure]:
     out = []
     for entry in ((results or {}).get("activeManifest") or {}).get("failure") or []:
@@ -205,12 +214,18 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
         report.status = NO_CREDENTIALS
         return report
     certs: dict[str, Any] = {}
+    bindings: dict[str, str] = {}
     if cr_json:
         for entry in json.loads(cr_json).get("manifests") or []:
             certs[entry.get("label")] = (entry.get("signature") or {}).get("certificateInfo")
+            binding = _hard_binding(entry.get("assertions"))
+            if binding:
+                bindings[entry.get("label")] = binding
     infos = {
         label: manifest_info(label, m, certs.get(label), report.embedded_clearances) for label, m in manifests.items()
     }
+    for label, info in infos.items():
+        info.hard_binding = bindings.get(label) or _hard_binding({a: None for a in info.assertions})
     results = store.get("validation_results") or {}
     deltas = _delta_failures(results)
     failures = _failures(results, "active manifest")

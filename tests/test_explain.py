@@ -529,6 +529,7 @@ def test_pipeline_narrative_text_reads_in_order_with_its_limits(world: World) ->
         "What cannot be known here",
     ]
     flat = " ".join(text.split())
+    flat = flat[flat.find("What the file is:") :]  # the narrative, after the verdict and problems that open the page
     positions = [flat.find(" ".join(marker.split())) for marker in order]
     assert -1 not in positions, [m for m, p in zip(order, positions, strict=True) if p == -1]
     assert positions == sorted(positions)
@@ -659,7 +660,7 @@ def test_malformed_disclosure_is_explained_without_crashing(world: World) -> Non
     assert stage.unknown_assertions == [
         "com.genai-provenance.disclosure (does not follow the disclosure schema; not read as a disclosure)"
     ]
-    cli = run(str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--home", str(world.home))
+    cli = run(str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--home", str(world.home), "--no-policy")
     assert cli.exit_code == 0, cli.output  # checking clearances and policy facts must not trip over it
     policy = ROOT / "genai_provenance" / "policies" / "default.yaml"
     cli = run(str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--policy", str(policy))
@@ -746,7 +747,9 @@ def run(*args: str) -> Any:
     ],
 )
 def test_cli_json_validates_against_the_schema(world: World, key: str, code: int, status: str) -> None:
-    result = run(str(world.files[key]), "--trust", str(world.anchors), "--home", str(world.home), "--format", "json")
+    result = run(
+        str(world.files[key]), "--trust", str(world.anchors), "--home", str(world.home), "--format", "json", "--no-policy"
+    )
     assert result.exit_code == code, result.output
     document = json.loads(result.stdout)
     validate("explain-report", document, key)
@@ -756,9 +759,13 @@ def test_cli_json_validates_against_the_schema(world: World, key: str, code: int
 
 
 def test_cli_text_and_exit_code(world: World) -> None:
-    result = run(str(world.files["grade"]), "--trust", str(world.anchors))
+    result = run(str(world.files["grade"]), "--trust", str(world.anchors), "--no-policy")
     assert result.exit_code == 0
     assert result.stdout.startswith("How this file was made: EP101_SH010_grade_v001.jpg")
+    # The built-in policy applies unless told otherwise: the comp's GenAI has no approval here.
+    policed = run(str(world.files["grade"]), "--trust", str(world.anchors))
+    assert policed.exit_code == 1
+    assert policed.stdout.splitlines()[2].startswith("VERDICT: BLOCKED by the policy (GP-FINAL-001")
     assert "Stage 3 of 3: EP101_SH010_grade_v001" in result.stdout
     without_trust = run(str(world.files["grade"]), "--home", str(world.base / "no-workspace"))
     assert without_trust.exit_code == 1

@@ -178,7 +178,8 @@ def test_page_is_self_contained(pages: Pages) -> None:
 
 
 def test_exit_codes_follow_the_verification(pages: Pages) -> None:
-    assert pages.exit_codes == {"grade": 0, "tampered": 1, "plain": 1, "photoshop_fill.jpg": 0, "hostile": 1}
+    # The built-in policy applies: the comp's GenAI has no approval, Photoshop's generative fill is undeclared.
+    assert pages.exit_codes == {"grade": 1, "tampered": 1, "plain": 1, "photoshop_fill.jpg": 1, "hostile": 1}
 
 
 @needs_chromium

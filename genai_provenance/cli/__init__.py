@@ -97,6 +97,7 @@ _COMMAND_MODULES = {
     "package": "package",
     "verify-package": "package",
     "explain": "explain",
+    "verify-report": "explain",
 }
 
 

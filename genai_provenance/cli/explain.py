@@ -1,8 +1,10 @@
-"""explain: how a file was made, in words (text or JSON), and optionally as one HTML page.
+"""explain: how a file was made, in words (text or JSON), and optionally as one HTML page;
+verify-report: check a report signed with `explain --format json --sign`.
 
-Exit codes: 0 the file verified as trusted (and, with --policy, nothing blocks it); 1 the file
-failed verification (invalid, no credentials, untrusted signer, unreadable) or the policy blocks
-it -- the explanation is still printed; 2 usage or input error.
+explain exit codes: 0 the file verified as trusted and the policy (the built-in one unless
+--policy FILE or --no-policy) blocks nothing; 1 the file failed verification (invalid, no
+credentials, untrusted signer, unreadable, broken history) or the policy blocks it -- the
+explanation is still printed; 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -24,19 +26,32 @@ from genai_provenance.cli import (
     main,
     trust_option,
 )
+from genai_provenance.disclosure import read_document
 from genai_provenance.explain import explain_file
 from genai_provenance.policy import load_policy
 from genai_provenance.reports import json_report
 from genai_provenance.reports.explain_text import explain_text
 from genai_provenance.reports.html import explain_html, write_html
-from genai_provenance.settings import resolve_clearances, resolve_trust
+from genai_provenance.settings import packager_anchors, packager_identity, resolve_clearances, resolve_trust
+from genai_provenance.signed_reports import sign_report, verify_signed_report
 from genai_provenance.thumbnails import collect_thumbnails
 
 
 @main.command(name="explain")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", type=FileArg, help="Also write a self-contained HTML report to this file.")
-@click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON): say what it finds.")
+@click.option(
+    "--policy",
+    type=FileArg,
+    help="A studio policy file (YAML or JSON), or 'default' for the built-in policy (applied unless --no-policy).",
+)
+@click.option("--no-policy", is_flag=True, help="Explain the credentials only; apply no policy.")
+@click.option(
+    "--sign",
+    "sign_report_",
+    is_flag=True,
+    help="With --format json: sign the report with the packager identity (check it later with verify-report).",
+)
 @trust_option
 @approver_trust_option
 @allow_remote_option
@@ -47,6 +62,8 @@ def explain_command(
     file: Path,
     html_out: Path | None,
     policy: Path | None,
+    no_policy: bool,
+    sign_report_: bool,
     trust: Path | None,
     approver_trust: Path | None,
     allow_remote: bool,
@@ -54,13 +71,19 @@ def explain_command(
     fmt: str,
 ) -> None:
     """Explain how FILE was made: who signed each stage, when, what was done, and what is not proven."""
+    if no_policy and policy:
+        raise click.UsageError("--policy and --no-policy exclude each other")
+    if sign_report_ and fmt != "json":
+        raise click.UsageError("--sign signs the JSON report: add --format json")
     settings = resolve_trust(trust, home, allow_remote)
-    rules = load_policy(policy) if policy else None
+    rules = None if no_policy else load_policy(policy)
+    packager = packager_identity(home)[0] if sign_report_ else None  # fail before any work when there is none
     result = explain_file(file, settings, resolve_clearances(approver_trust, home), rules)
     if html_out:
         write_html(html_out, explain_html(result.explanation, collect_thumbnails(file, settings)), file)
     if fmt == "json":
-        click.echo(json_report.dumps(result.to_document(html_out)))
+        document = result.to_document(html_out)
+        click.echo(json_report.dumps(sign_report(document, packager) if packager else document))
     else:
         if settings.anchors_pem is None:
             click.echo("note: no trust anchors (no --trust and no workspace): no signer can be trusted\n")
@@ -68,3 +91,23 @@ def explain_command(
         if html_out:
             click.echo(f"\nHTML report written to {html_out}")
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
+
+
+@main.command(name="verify-report")
+@click.argument("report", type=FileArg)
+@click.option(
+    "--packager-trust", type=FileArg, help="Packager roots (PEM) that may sign reports; default: the workspace's."
+)
+@home_option
+@format_option
+@handled
+def verify_report(report: Path, packager_trust: Path | None, home: Path | None, fmt: str) -> None:
+    """Check a report signed with `explain --format json --sign`: intact, and signed by a trusted packager."""
+    check = verify_signed_report(read_document(report), packager_anchors(packager_trust, home))
+    if fmt == "json":
+        click.echo(json_report.dumps(json_report.report_check_document(str(report), check)))
+    elif check.ok:
+        click.echo(f"{report}: VERIFIED: {check.reason}; signed by {check.signer} at {check.signed_at}")
+    else:
+        click.echo(f"{report}: FAILED: {check.reason}")
+    sys.exit(EXIT_OK if check.ok else EXIT_FAILED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from genai_provenance.explain_model import Activity, Explanation, Stage
+from genai_provenance.explain_model import Activity, AnchorView, EvidenceView, Explanation, Stage
 from genai_provenance.wording import input_sentence
 
 WIDTH = 100
@@ -67,15 +67,40 @@ def _stage(stage: Stage, total: int) -> list[str]:
             "Other records in this stage, not interpreted by this tool: " + ", ".join(stage.unknown_assertions) + ".",
             ind,
         )
+    if stage.binding:
+        lines += _para(f"Binding: {stage.binding}", ind)
     for text in stage.problems:
         lines += _para(f"Problem: {text}", ind)
     return lines
+
+
+def evidence_rows(evidence: EvidenceView) -> list[tuple[str, str]]:
+    """What the report rests on, as label and value pairs (text and HTML share them)."""
+
+    def anchors(items: list[AnchorView]) -> str:
+        return "; ".join(f"{a.subject} (SHA-256 {a.sha256})" for a in items) or "none"
+
+    size = f"{evidence.file_size:,} bytes" if evidence.file_size is not None else "unknown"
+    policy = f"{evidence.policy} (SHA-256 {evidence.policy_sha256})" if evidence.policy else "none applied"
+    return [
+        ("File SHA-256", evidence.file_sha256 or "could not be read"),
+        ("File size", size),
+        ("Report made", f"{evidence.made_at} by {evidence.tool}"),
+        ("Media trust anchors", anchors(evidence.trust_anchors)),
+        ("Approver roots", anchors(evidence.approver_anchors)),
+        ("Policy", policy),
+        ("Revocation", evidence.revocation),
+    ]
 
 
 def explain_text(explanation: Explanation) -> str:
     e = explanation
     title = f"How this file was made: {e.file_name}"
     lines = [title, "=" * len(title)]
+    lines += _para(f"VERDICT: {e.verdict_sentence}")
+    for problem in e.problems:
+        lines += _para((f"[{problem.rule}] " if problem.rule else "") + problem.sentence, "  ", "- ")
+    lines.append("")
     lines += _para(e.headline)
     lines.append("")
     lines += _para(f"What the file is: {e.file}, {e.format_words}.")
@@ -102,4 +127,8 @@ def explain_text(explanation: Explanation) -> str:
         lines += _heading("Notes")
         for text in e.notes:
             lines += _para(text, "", "- ")
+    if e.evidence:
+        lines += _heading("What this report rests on")
+        for label, value in evidence_rows(e.evidence):
+            lines += _para(f"{label}: {value}", "", "- ")
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from genai_provenance import __version__
 from genai_provenance.errors import InputError
 from genai_provenance.explain_model import Activity, Explanation, Stage
 from genai_provenance.files import write_text
+from genai_provenance.reports.explain_text import evidence_rows
 from genai_provenance.wording import input_sentence
 
 # status -> (css class, short label); anything else is shown as "unknown"
@@ -108,12 +109,23 @@ ol.timeline::before { content: ""; position: absolute; left: 17px; top: 8px; bot
 .limits h2 { margin-top: 12px; }
 code, .label { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; overflow-wrap: anywhere; }
 footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
+.verdict { border-radius: 10px; padding: 12px 20px; margin: 14px 0 16px; border: 2px solid var(--bad);
+  background: var(--bad-bg); }
+.verdict.clear { border-color: var(--ok); background: var(--ok-bg); }
+.verdict .verdict-line { font-size: 18px; font-weight: 700; color: var(--bad); margin: 2px 0 6px; }
+.verdict.clear .verdict-line { color: var(--ok); }
+.verdict li { color: var(--ink); }
+.verdict .rule { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-weight: 700; color: var(--bad); }
+.binding { color: var(--muted); font-size: 13px; }
+.evidence dd { overflow-wrap: anywhere; }
 @media print {
   @page { margin: 14mm; }
   html { background: #fff; font-size: 11pt; }
   main { max-width: none; padding: 0; }
   .summary, .card, .limits { border-color: #888; box-shadow: none; }
-  .card, .summary, .limits li, .activity { break-inside: avoid; page-break-inside: avoid; }
+  .card, .summary, .limits li, .activity, .verdict { break-inside: avoid; page-break-inside: avoid; }
+  .verdict { border-width: 3px; }
+  ol.flow { display: none; }
   h2 { break-after: avoid; page-break-after: avoid; }
   ol.timeline::before { background: #888; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -239,6 +251,8 @@ def _stage(stage: Stage, total: int, thumbnails: dict[str, bytes]) -> str:
     if stage.unknown_assertions:
         items = "".join(f'<li><code class="label">{_e(a)}</code></li>' for a in stage.unknown_assertions)
         parts.append(f"<h4>Other records, not interpreted by this tool</h4><ul>{items}</ul>")
+    if stage.binding:
+        parts.append(f'<p class="binding">{_e(stage.binding)}</p>')
     if stage.problems:
         parts.append(f'<div class="problems"><strong>Problems found</strong>{_list(stage.problems)}</div>')
     return (
@@ -260,6 +274,20 @@ def _flow(stages: list[Stage]) -> str:
     return f'<ol class="flow" aria-label="Stages at a glance, oldest first">{"".join(chips)}</ol>'
 
 
+def _verdict(e: Explanation) -> str:
+    """The top of the page: the verdict, then every problem, before anything reassuring."""
+    css = "clear" if e.verdict == "no-problem-found" else "alarm"
+    items = "".join(
+        "<li>" + (f'<span class="rule">{_e(p.rule)}</span> ' if p.rule else "") + f"{_e(p.sentence)}</li>"
+        for p in e.problems
+    )
+    listed = f'<ul class="top-problems">{items}</ul>' if items else ""
+    return (
+        f'<section class="verdict {css}" aria-label="Verdict" data-verdict="{_e(e.verdict)}">'
+        f'<p class="verdict-line">{_e(e.verdict_sentence)}</p>{listed}</section>'
+    )
+
+
 def explain_html(explanation: Explanation, thumbnails: dict[str, bytes] | None = None) -> str:
     """The whole report as one HTML document. `thumbnails` maps a stage's thumbnail key to JPEG bytes."""
     e, thumbs = explanation, thumbnails or {}
@@ -277,7 +305,7 @@ def explain_html(explanation: Explanation, thumbnails: dict[str, bytes] | None =
         '<dl class="facts-list">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts) + "</dl>"
         f"{_flow(e.stages) if e.stages else ''}</div></section>"
     )
-    body = [summary]
+    body = [_verdict(e), summary]
     if e.stages:
         n = len(e.stages)
         body.append(
@@ -304,6 +332,12 @@ def explain_html(explanation: Explanation, thumbnails: dict[str, bytes] | None =
     )
     if e.notes:
         body.append(f'<section class="limits notes"><h2>Notes</h2>{_list(e.notes)}</section>')
+    if e.evidence:
+        rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in evidence_rows(e.evidence))
+        body.append(
+            f'<section class="limits evidence"><h2>What this report rests on</h2><dl class="facts-list">{rows}</dl>'
+            "</section>"
+        )
     footer = (
         f"<footer>Made by genai-provenance {_e(__version__)} from the Content Credentials (C2PA) in the file. "
         "It restates what the signers recorded; read it with the two sections above.</footer>"

@@ -35,3 +35,16 @@ def sign_document(result: Any) -> dict[str, Any]:
         ],
         "asset": result.report.to_dict(),
     }
+
+
+def report_check_document(path: str, check: Any) -> dict[str, Any]:
+    """`verify-report --format json`."""
+    return {
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "report": path,
+        "ok": check.ok,
+        "reason": check.reason,
+        "signer": check.signer,
+        "signed_at": check.signed_at,
+        "report_tool": check.report_format,
+    }
