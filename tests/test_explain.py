@@ -660,7 +660,9 @@ def test_malformed_disclosure_is_explained_without_crashing(world: World) -> Non
     assert stage.unknown_assertions == [
         "com.genai-provenance.disclosure (does not follow the disclosure schema; not read as a disclosure)"
     ]
-    cli = run(str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--home", str(world.home), "--no-policy")
+    cli = run(
+        str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--home", str(world.home), "--no-policy"
+    )
     assert cli.exit_code == 0, cli.output  # checking clearances and policy facts must not trip over it
     policy = ROOT / "genai_provenance" / "policies" / "default.yaml"
     cli = run(str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--policy", str(policy))
@@ -748,7 +750,14 @@ def run(*args: str) -> Any:
 )
 def test_cli_json_validates_against_the_schema(world: World, key: str, code: int, status: str) -> None:
     result = run(
-        str(world.files[key]), "--trust", str(world.anchors), "--home", str(world.home), "--format", "json", "--no-policy"
+        str(world.files[key]),
+        "--trust",
+        str(world.anchors),
+        "--home",
+        str(world.home),
+        "--format",
+        "json",
+        "--no-policy",
     )
     assert result.exit_code == code, result.output
     document = json.loads(result.stdout)

@@ -44,7 +44,9 @@ def studio(cli: Any, tmp_path_factory: pytest.TempPathFactory) -> Studio:
     home, folder = base / "ws", base / "media"
     assert cli("init", "--home", home).code == 0
     common = ["--production", "PRJ-0042", "--asset", "EP101_SH010", "--home", home]
-    res = cli("approvals", "grant", "--id", "APR-2026-0042", "--covers", "background-element,final-deliverable", *common)
+    res = cli(
+        "approvals", "grant", "--id", "APR-2026-0042", "--covers", "background-element,final-deliverable", *common
+    )
     assert res.code == 0, res.stderr
     res = cli(
         "consents", "grant", "--id", "CNS-0007", "--covers", "background-element",
