@@ -92,7 +92,11 @@ def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str
         lines.append(f"genai[{use['index']}] {use['tool']} [{use['category']}]: {use['classification'].upper()}")
         lines.extend(f"    because {r}" for r in use["reasons"])
         lines.extend(f"    needs {n}" for n in use["needs"])
-        lines.extend(f"    request: {r}" for r in use["requests"])
-    if written_to:
-        lines += ["", f"declaration written to {written_to}"]
+        where = f"genai[{use['index']}]"
+        for field, ids in use["to_cite"].items():
+            lines.extend(f"    cites no {field[:-1]}: list {i} under {where}.{field} in the disclosure" for i in ids)
+    if declaration["requests"]:
+        lines += ["", "For legal, each once; then sign with the disclosure:"]
+        lines.extend(f"  request: {r}" for r in declaration["requests"])
+    lines += ["", f"declaration written to {written_to}" if written_to else "no declaration written (use -o FILE)"]
     return "\n".join(lines)
