@@ -31,7 +31,7 @@ from genai_provenance.schemas import terms
 from genai_provenance.settings import resolve_clearances, resolve_trust
 
 
-@main.command()
+@main.command(short_help="Verify assets and judge them against the policy.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @policy_option
 @click.option(
@@ -134,7 +134,7 @@ def _ask_or_explain() -> tuple[dict, Answers]:
         ) from None
 
 
-@main.command()
+@main.command(short_help="Classify intended GenAI uses; print what clears them.")
 @click.option("--disclosure", type=FileArg, help="The intended uses (YAML or JSON); without it, questions are asked.")
 @click.option(
     "-o",

@@ -33,7 +33,7 @@ from genai_provenance.settings import resolve_clearances, resolve_trust
 from genai_provenance.thumbnails import collect_thumbnails
 
 
-@main.command(name="explain")
+@main.command(name="explain", short_help="Tell in plain words how a file was made.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", type=FileArg, help="Also write a self-contained HTML report to this file.")
 @click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON): say what it finds.")
