@@ -236,4 +236,7 @@ def check_output(target: Path, *, force: bool, source: Path | None) -> None:
 def write_declaration(declaration: dict[str, Any], target: Path, *, force: bool, source: Path | None) -> None:
     """Write the declaration whole or not at all (see check_output for what is refused)."""
     check_output(target, force=force, source=source)
-    write_text(target, json.dumps(declaration, indent=2, ensure_ascii=False) + "\n")
+    try:
+        write_text(target, json.dumps(declaration, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write the declaration ({exc.strerror or exc})") from None

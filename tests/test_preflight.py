@@ -454,3 +454,12 @@ def test_an_existing_output_is_refused_before_any_question(tmp_path: Path) -> No
     assert done.returncode == 2
     assert done.stderr.splitlines() == [f"{ERROR_PREFIX}decl.json: already exists (use --force to replace it)"]
     assert "Asset title" not in done.stdout and out.read_text() == "keep\n"
+
+
+def test_an_unwritable_output_is_one_line(cli: Run, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    out = blocker / "decl.json"
+    res = cli("preflight", "--disclosure", DISCLOSURES / "bg_replace.json", "-o", out)
+    assert res.code == 2 and len(res.error_lines) == 1
+    assert res.error_lines[0].startswith(f"{ERROR_PREFIX}{out}: cannot write the declaration (")
