@@ -14,6 +14,7 @@ from genai_provenance import __version__
 from genai_provenance.clearances import iso, now_utc
 from genai_provenance.errors import InputError
 from genai_provenance.files import write_text
+from genai_provenance.grammar import article
 from genai_provenance.policy import CLASS_ORDER, AssetFacts, Policy, UseFacts, classify_use
 from genai_provenance.sourcetypes import classify
 
@@ -197,9 +198,7 @@ def declare(disclosure: dict[str, Any], policy: Policy, answers: Answers | None 
                 "classification": level,
                 "rules": [{"id": r.id, "title": r.title, "principle": r.principle} for r in rules],
                 "reasons": reasons or ["no rule asks for more than telling the studio contact"],
-                "needs": [
-                    f"{'an' if k == 'approval' else 'a'} {k} covering {', '.join(v)}" for k, v in needs.items() if v
-                ],
+                "needs": [f"{article(k)} covering {', '.join(v)}" for k, v in needs.items() if v],
             }
         )
         needed.append((index, use, needs))

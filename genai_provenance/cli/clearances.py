@@ -12,6 +12,7 @@ from genai_provenance.cli import FileArg, format_option, handled, home_option, m
 from genai_provenance.disclosure import read_document
 from genai_provenance.errors import InputError
 from genai_provenance.files import write_text
+from genai_provenance.grammar import article
 from genai_provenance.ledger import Grant, LedgerError, export_bundle, grant, import_document, revoke
 from genai_provenance.reports import json_report
 from genai_provenance.reports.clearance_report import entries_document, entry_lines
@@ -24,7 +25,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _group(kind: str, plural: str) -> click.Group:
-    a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    a_kind = article(kind)
 
     @click.group(name=plural, help=f"Signed {kind} records in the workspace ledger.")
     def group() -> None:
