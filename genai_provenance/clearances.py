@@ -133,7 +133,7 @@ def assess(
     """Check one referenced clearance against the use that cites it."""
     check = ClearanceCheck(ref, kind, MISSING, "", category=ctx.category, source=source)
     if envelope is None:
-        check.detail = f"{kind} {ref} is referenced but was not found (not embedded, not in the ledger)"
+        check.detail = f"{kind} {ref} is referenced but was not found: not embedded, not in the ledger"
         return check
     auth = authenticate(envelope, anchors)
     record = envelope.get("record") or {}
@@ -148,7 +148,7 @@ def assess(
         check.status, check.detail = FORGED, f"record carries id {record.get('id')!r}, not {ref!r}"
         return check
     if record["kind"] != kind:
-        check.status, check.detail = WRONG_KIND, f"{ref} is a {record['kind']}, referenced as a {kind}"
+        check.status, check.detail = WRONG_KIND, f"{ref} is listed under {kind}s but is of kind {record['kind']}"
         return check
     if revocation is not None:
         why = (revocation.get("record") or {}).get("reason", "")

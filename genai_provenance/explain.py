@@ -39,6 +39,7 @@ from genai_provenance.explain_model import (
 )
 from genai_provenance.explain_verdict import evidence_for, problems_of, verdict_of
 from genai_provenance.explanations import TRUST_ONLY
+from genai_provenance.grammar import plural
 from genai_provenance.policy import Policy
 from genai_provenance.provenance import (
     INVALID,
@@ -513,10 +514,10 @@ def _policy_items(findings: list[Any] | None, stages: list[Stage]) -> tuple[list
     blocking = [i for i in items if i.severity == "block"]
     open_items = [i for i in items if i.severity != "cleared"]
     if blocking:
-        return items, sentence(f"The policy blocks this file: {len(blocking)} finding(s) must be resolved")
+        return items, sentence(f"The policy blocks this file: {plural(len(blocking), 'finding')} must be resolved")
     if not open_items:
         return items, "The policy raises no open finding: every rule that applies is satisfied by a clearance."
-    return items, sentence(f"The policy raises {len(open_items)} finding(s); none blocks the file")
+    return items, sentence(f"The policy raises {plural(len(open_items), 'finding')}; none blocks the file")
 
 
 def explain(

@@ -131,7 +131,7 @@ def _disclosure_activity(
     time_range = f"{_s(span.get('start'))} to {_s(span.get('end'))}" if span else None
     text = _s(use.get("description")) or OUR_ACTION_LEAD.get(action or "", "Used")
     if tool_name:
-        text += f" with {tool_name}"
+        text += f" using {tool_name}"
     if model:
         text += f" (model {model})"
     if inputs:
@@ -186,7 +186,7 @@ def _action_activity(info: ManifestInfo, action: dict[str, Any], index: int) -> 
     text = ACTION_WORDS.get(name, f"Action {quote(name)}")
     agent = _agent_name(action.get("softwareAgent"))
     if agent:
-        text += f" with {agent}"
+        text += f" using {agent}"
     description = action.get("description")
     if isinstance(description, str) and description.strip() and description.strip().lower() != text.lower():
         text += f": {quote(description)}"

@@ -223,7 +223,7 @@ def revoke(ledger: Ledger, record_id: str, kind: str, reason: str, identity: Ide
     if entry is None:
         raise LedgerError(f"{record_id}: no such {kind} in the ledger {ledger.path}")
     if entry.record["kind"] != kind:
-        raise LedgerError(f"{record_id}: is a {entry.record['kind']}, not a {kind}")
+        raise LedgerError(f"{record_id}: is among the {entry.record['kind']}s, not the {kind}s")
     if entry.revocation:
         raise LedgerError(f"{record_id}: already revoked")
     record = {
@@ -282,7 +282,7 @@ def records_to_embed(disclosure: dict[str, Any], ledger: Ledger | None) -> tuple
         entry = ledger.get(ref) if ledger else None
         if entry is None:
             where = f"the ledger {ledger.path}" if ledger else "any ledger (none available)"
-            warnings.append(f"{ref} is not in {where}: not embedded; checks will need a ledger that has it")
+            warnings.append(f"{ref} is not in {where}, so it is not embedded; checks will need a ledger that has it")
             continue
         if entry.authenticity != VALID:  # the database file was edited behind the ledger's back
             warnings.append(f"{ref} in the ledger is {entry.authenticity}: not embedded")

@@ -41,7 +41,7 @@ def _action_for(use: dict[str, Any], index: int, rate: float, components: list[s
         "when": when,
         "softwareAgent": _agent(use),
         "digitalSourceType": to_uri(use["source_type"]),
-        "description": use.get("description") or f"{use['category']} ({kind} with {use['tool']['name']})",
+        "description": use.get("description") or f"{use['category']} ({kind} using {use['tool']['name']})",
     }
     params: dict[str, Any] = {PARAM + "use": index, PARAM + "category": use["category"]}
     if use.get("model"):

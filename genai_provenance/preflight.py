@@ -3,11 +3,18 @@ that studio legal can turn into approvals."""
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from genai_provenance import __version__
 from genai_provenance.clearances import iso, now_utc
+from genai_provenance.errors import InputError
+from genai_provenance.files import write_text
+from genai_provenance.grammar import article
 from genai_provenance.policy import CLASS_ORDER, AssetFacts, Policy, UseFacts, classify_use
 from genai_provenance.sourcetypes import classify
 
@@ -22,6 +29,8 @@ PRINCIPLES: dict[int, str] = {
     5: "Is GenAI kept from replacing or generating talent performances or union-covered work without consent?",
 }
 ANSWERS = ("yes", "no", "unsure")
+CITE_FIELD = {"approval": "approvals", "consent": "consents"}  # where a disclosure use lists each kind
+TALENT_PLACEHOLDER, TALENT_ID_PLACEHOLDER = "NAME", "TID"  # legal fills in the performer
 
 
 @dataclass
@@ -69,19 +78,67 @@ def _use_facts(use: dict[str, Any], index: int) -> UseFacts:
     )
 
 
-def _requests(asset: dict[str, Any], needs: dict[str, list[str]], index: int) -> list[str]:
-    out = []
-    for kind, covers in needs.items():
-        if not covers:
-            continue
-        group = "approvals" if kind == "approval" else "consents"
-        placeholder = "APR-NEW" if kind == "approval" else "CNS-NEW"
-        extra = " --talent NAME --talent-id TID" if kind == "consent" else ""
-        out.append(
-            f"genai-provenance {group} grant --id {placeholder}-{index + 1} --production {asset.get('production')} "
-            f"--asset {asset.get('asset_id')} --covers {','.join(covers)}{extra}"
-        )
-    return out
+@dataclass(frozen=True)
+class Request:
+    """One `approvals grant` or `consents grant` command legal can run as printed."""
+
+    kind: str  # "approval" or "consent"
+    id: str
+    production: str
+    asset_id: str
+    covers: tuple[str, ...]
+
+    def argv(self) -> list[str]:
+        group = "approvals" if self.kind == "approval" else "consents"
+        argv = ["genai-provenance", group, "grant", "--id", self.id, "--production", self.production]
+        argv += ["--asset", self.asset_id, "--covers", ",".join(self.covers)]
+        if self.kind == "consent":
+            argv += ["--talent", TALENT_PLACEHOLDER, "--talent-id", TALENT_ID_PLACEHOLDER]
+        return argv
+
+    def command(self) -> str:
+        """Shell-quoted: a production or asset ID can never smuggle a second command in."""
+        return shlex.join(self.argv())
+
+
+def new_id(kind: str, asset_id: str, index: int) -> str:
+    """An ID for a use that cites none, unique per asset and use (valid as a disclosure ID)."""
+    prefix = "APR" if kind == "approval" else "CNS"
+    stem = re.sub(r"[^A-Za-z0-9.:-]+", "-", asset_id).strip("-.:") or "ASSET"
+    return f"{prefix}-{stem[:100]}-{index + 1}"
+
+
+def _requests(
+    asset: dict[str, Any], uses: list[tuple[int, dict[str, Any], dict[str, list[str]]]]
+) -> tuple[dict[int, list[Request]], dict[int, dict[str, list[str]]]]:
+    """Requests per use, reusing the IDs each use cites; one request per ID, covering every use citing it.
+
+    Returns the requests of each use and, for uses that cite no ID of a needed kind, the new IDs
+    the disclosure must list before signing.
+    """
+    covers: dict[tuple[str, str], list[str]] = {}
+    chosen: dict[int, list[tuple[str, str]]] = {}
+    to_cite: dict[int, dict[str, list[str]]] = {}
+    for index, use, needs in uses:
+        for kind, needed in needs.items():
+            if not needed:
+                continue
+            field = CITE_FIELD[kind]
+            cited = [str(i) for i in use.get(field) or []]
+            record_id = cited[0] if cited else new_id(kind, str(asset.get("asset_id")), index)
+            if not cited:
+                to_cite.setdefault(index, {"approvals": [], "consents": []})[field].append(record_id)
+            merged = covers.setdefault((kind, record_id), [])
+            merged.extend(c for c in needed if c not in merged)
+            chosen.setdefault(index, []).append((kind, record_id))
+    out = {
+        index: [
+            Request(kind, rid, str(asset.get("production")), str(asset.get("asset_id")), tuple(covers[(kind, rid)]))
+            for kind, rid in keys
+        ]
+        for index, keys in chosen.items()
+    }
+    return out, to_cite
 
 
 def declare(disclosure: dict[str, Any], policy: Policy, answers: Answers | None = None) -> dict[str, Any]:
@@ -95,7 +152,8 @@ def declare(disclosure: dict[str, Any], policy: Policy, answers: Answers | None 
         asset.get("asset_id"),
         asset.get("production"),
     )
-    uses_out = []
+    uses_out: list[dict[str, Any]] = []
+    needed: list[tuple[int, dict[str, Any], dict[str, list[str]]]] = []
     for index, use in enumerate(disclosure.get("genai") or []):
         facts_use = _use_facts(use, index)
         if classify(use.get("source_type")) == "none":
@@ -109,7 +167,6 @@ def declare(disclosure: dict[str, Any], policy: Policy, answers: Answers | None 
                     "rules": [],
                     "reasons": ["the declared source type is not generative"],
                     "needs": [],
-                    "requests": [],
                 }
             )
             continue
@@ -141,12 +198,15 @@ def declare(disclosure: dict[str, Any], policy: Policy, answers: Answers | None 
                 "classification": level,
                 "rules": [{"id": r.id, "title": r.title, "principle": r.principle} for r in rules],
                 "reasons": reasons or ["no rule asks for more than telling the studio contact"],
-                "needs": [
-                    f"{'an' if k == 'approval' else 'a'} {k} covering {', '.join(v)}" for k, v in needs.items() if v
-                ],
-                "requests": _requests(asset, needs, index),
+                "needs": [f"{article(k)} covering {', '.join(v)}" for k, v in needs.items() if v],
             }
         )
+        needed.append((index, use, needs))
+    requests, to_cite = _requests(asset, needed)
+    for out in uses_out:
+        out["requests"] = [r.command() for r in requests.get(out["index"], [])]
+        out["to_cite"] = to_cite.get(out["index"], {"approvals": [], "consents": []})
+    unique = list(dict.fromkeys(r for rs in requests.values() for r in rs))
     overall = max((u["classification"] for u in uses_out), key=CLASS_ORDER.__getitem__, default="notify")
     return {
         "format": DECLARATION_FORMAT,
@@ -157,5 +217,25 @@ def declare(disclosure: dict[str, Any], policy: Policy, answers: Answers | None 
         "overall": overall,
         "principles": {str(k): v for k, v in sorted(answers.by_principle.items())} if answers else None,
         "uses": uses_out,
+        "requests": [r.command() for r in unique],
         "disclosure": disclosure,
     }
+
+
+def check_output(target: Path, *, force: bool, source: Path | None) -> None:
+    """Refuse a target that is the disclosure being read, a folder, or (without `force`) an existing file."""
+    if source is not None and target.resolve() == source.resolve():
+        raise InputError(f"{target}: is the disclosure being read; write the declaration to another file")
+    if target.is_dir():
+        raise InputError(f"{target}: is a folder, expected a file")
+    if target.exists() and not force:
+        raise InputError(f"{target}: already exists (use --force to replace it)")
+
+
+def write_declaration(declaration: dict[str, Any], target: Path, *, force: bool, source: Path | None) -> None:
+    """Write the declaration whole or not at all (see check_output for what is refused)."""
+    check_output(target, force=force, source=source)
+    try:
+        write_text(target, json.dumps(declaration, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write the declaration ({exc.strerror or exc})") from None

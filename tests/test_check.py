@@ -289,7 +289,7 @@ def test_temporary_ideation_passes_as_notify_only(shop: Shop, cli: Run) -> None:
     text = cli("check", shop.files["moodboard"], *shop.home)
     assert text.code == 0
     assert "PASSES POLICY" in text.stdout and "NOTIFY GP-NOTIFY-001, principle 4" in text.stdout
-    assert "0 blocking, 0 warnings, 1 notices" in text.stdout
+    assert "0 blocking, 0 warnings, 1 notice;" in text.stdout
 
 
 # --------------------------------------------------------------------------- third-party GenAI

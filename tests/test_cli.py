@@ -103,7 +103,7 @@ def test_verify_text_names_every_asset(cli: Any, workspace: Workspace, mixed_fol
     assert res.code == 1 and res.stderr == ""
     for path in expected:
         assert path in res.stdout
-    assert "5 asset(s): 1 trusted, 4 not passing, 1 with GenAI" in res.stdout
+    assert "5 assets: 1 trusted, 4 not passing, 1 with GenAI" in res.stdout
     assert SIGNATURE_LIMITS in res.stdout
 
 

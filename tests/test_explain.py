@@ -462,7 +462,7 @@ def test_pipeline_says_what_was_done_in_words(world: World) -> None:
     assert plate.genai == "none"
     genai = comp.activities[1]
     assert genai.summary == (
-        "Sky replaced with Runway Gen-4 4.0 (model gen4-turbo) from the production's own footage, "
+        "Sky replaced using Runway Gen-4 4.0 (model gen4-turbo) from the production's own footage, "
         "a text prompt and two copyrighted references between 00:00:01:00 and 00:00:03:12 "
         "(edited with generative AI)."
     )
@@ -521,7 +521,7 @@ def test_pipeline_narrative_text_reads_in_order_with_its_limits(world: World) ->
         "Stage 1 of 3: EP101_SH010_plate_v001",
         "Who: Signed by On-set DIT of Camera Department Ltd",
         "Stage 2 of 3: EP101_SH010_comp_v003",
-        "Sky replaced with Runway Gen-4 4.0",
+        "Sky replaced using Runway Gen-4 4.0",
         "Approval APR-2026-0042 is cited",
         "Stage 3 of 3: EP101_SH010_grade_v001",
         "Who: Signed by Senior Colourist of Grade House Ltd",
@@ -551,7 +551,7 @@ def test_policy_findings_are_stated_against_their_stage(world: World) -> None:
         ["an approval covering final-deliverable"],
     )
     e = explain(report, findings=[finding])
-    assert e.policy_sentence == "The policy blocks this file: 1 finding(s) must be resolved."
+    assert e.policy_sentence == "The policy blocks this file: 1 finding must be resolved."
     assert e.policy[0].stage == 2
     assert e.policy[0].sentence == (
         "BLOCK: GenAI in a final deliverable needs written approval (stage 2, EP101_SH010_comp_v003); "
@@ -571,7 +571,7 @@ def test_dalle_v1_string_agent_without_source_type(world: World) -> None:
     assert stage.signer.common_name == "Vendor Signing Service" and stage.status == "trusted"
     (activity,) = stage.activities
     assert activity.summary == (
-        "Created with DALL·E (the software named is a known generative AI product; no source type was recorded)."
+        "Created using DALL·E (the software named is a known generative AI product; no source type was recorded)."
     )
     assert activity.genai == "generative" and activity.tool == "DALL·E"
     assert e.genai == "generative"
@@ -580,7 +580,7 @@ def test_dalle_v1_string_agent_without_source_type(world: World) -> None:
 def test_firefly_https_source_type_and_unknown_assertions_listed(world: World) -> None:
     (stage,) = explained(world, "firefly_https.jpg").stages
     (activity,) = stage.activities
-    assert activity.summary == "Created with Adobe Firefly 3.0 (created by generative AI)."
+    assert activity.summary == "Created using Adobe Firefly 3.0 (created by generative AI)."
     assert activity.source_type == "trainedAlgorithmicMedia"
     assert stage.time.claimed_time == "2024-05-02T14:00:00Z"
     assert stage.unknown_assertions == ["stds.schema-org.CreativeWork"]
@@ -591,7 +591,7 @@ def test_adobe_legacy_generative_ai_assertion(world: World) -> None:
     (stage,) = e.stages
     summaries = [a.summary for a in stage.activities]
     assert summaries == [
-        "Created with Adobe Express 1.0.",
+        "Created using Adobe Express 1.0.",
         "Adobe's older generative AI record says generative AI was used (Adobe Firefly).",
     ]
     assert stage.genai == "generative" and e.genai == "generative"
@@ -609,8 +609,8 @@ def test_photoshop_generative_fill_on_a_file_without_credentials(world: World) -
     )
     assert stripped.used_by == ["Used by stage 2, photoshop_fill.jpg, as its parent (the asset it was made from)."]
     assert [a.summary for a in edit.activities] == [
-        "Opened an existing asset with Adobe Photoshop 25.9.",
-        "Edited with Adobe Photoshop 25.9: \u201cGenerative Fill\u201d (edited with generative AI).",
+        "Opened an existing asset using Adobe Photoshop 25.9.",
+        "Edited using Adobe Photoshop 25.9: \u201cGenerative Fill\u201d (edited with generative AI).",
     ]
     assert edit.ingredients == [
         "Used stage 1, holiday.jpg, as its parent (the asset it was made from); that file carried no Content "
@@ -629,7 +629,7 @@ def test_openai_style_genai_in_a_component_ingredient(world: World) -> None:
     assert outer.title == "chatgpt.jpg" and outer.genai == "none" and outer.current
     assert generated.used_by == ["Used by stage 2, chatgpt.jpg, as a component (an element placed into it)."]
     assert [a.summary for a in outer.activities] == [
-        "Converted to another format with OpenAI API.",
+        "Converted to another format using OpenAI API.",
         "Placed an element into it.",
     ]
     assert e.genai == "generative"
@@ -640,7 +640,7 @@ def test_camera_capture(world: World) -> None:
     e = explained(world, "camera.jpg")
     (stage,) = e.stages
     assert [a.summary for a in stage.activities] == [
-        "Created with Leica M11-P 2.0.1 (captured by a camera or recorder)."
+        "Created using Leica M11-P 2.0.1 (captured by a camera or recorder)."
     ]
     assert stage.genai == "none"
     assert stage.unknown_assertions == ["stds.exif", "com.leica.lens"]
@@ -716,7 +716,7 @@ def test_untrusted_signer_intact_but_unconfirmed(world: World) -> None:
     assert "Its signature is intact, so the record has not changed since it was signed" in note
     assert "who really signed it cannot be confirmed" in note
     assert e.stages[0].activities[0].summary == (
-        "Mood frame for the night market with Firefly Image 4 (Adobe) from a text prompt (created by generative AI)."
+        "Mood frame for the night market using Firefly Image 4 (Adobe) from a text prompt (created by generative AI)."
     )
     assert_calm(all_text(e))
 

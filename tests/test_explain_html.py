@@ -198,7 +198,7 @@ def test_pipeline_page_renders_stages_tools_statuses_and_thumbnails(pages: Pages
         "Signed by On-set DIT of Camera Department Ltd",
         "Signed by Zephyr Comp Artist of Zephyr VFX",
         "Signed by Senior Colourist of Grade House Ltd",
-        "Sky replaced with Runway Gen-4 4.0 (model gen4-turbo)",
+        "Sky replaced using Runway Gen-4 4.0 (model gen4-turbo)",
         "(edited with generative AI)",
         "Time-stamped at",
         "Approval APR-2026-0042",
@@ -233,7 +233,8 @@ def test_tampered_and_stripped_stages_are_shown_with_their_status(pages: Pages, 
     stripped = rendered(pages, "photoshop_fill.jpg", tmp_path)
     assert stripped.stages == [("1", "no-credentials"), ("2", "trusted")]
     assert stripped.titles == ["holiday.jpg", "photoshop_fill.jpg"]
-    assert "Edited with Adobe Photoshop 25.9: \u201cGenerative Fill\u201d (edited with generative AI)." in stripped.flat
+    edit = "Edited using Adobe Photoshop 25.9: \u201cGenerative Fill\u201d (edited with generative AI)."
+    assert edit in stripped.flat
     assert "com.adobe.layers" in stripped.flat
     assert len(stripped.images) == 3  # the file, the stripped parent's ingredient thumbnail, the edit
 

@@ -191,7 +191,7 @@ def test_revoke(studio: Workspace, cli: Run) -> None:
     one_line_error(cli("approvals", "revoke", "APR-REV", "--reason", "again", *home), "already revoked")
     one_line_error(cli("approvals", "revoke", "APR-NONE", "--reason", "x", *home), "APR-NONE", "no such approval")
     assert cli(*approval_args("APR-KIND"), *home).code == 0
-    one_line_error(cli("consents", "revoke", "APR-KIND", "--reason", "x", *home), "not a consent")
+    one_line_error(cli("consents", "revoke", "APR-KIND", "--reason", "x", *home), "not the consents")
     # The revocation is a signed record of its own, kept beside the approval.
     with Ledger(studio.ledger_path, load_anchors(studio.approver_anchors())) as ledger:
         entry = ledger.get("APR-REV")

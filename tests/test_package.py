@@ -339,7 +339,7 @@ def test_remedies_name_the_approval_needed_and_the_preflight_command(studio: Stu
     assert text.code == 1
     out = text.stdout
     assert "NOT PACKAGED: nothing was written" in out
-    assert "7 asset(s) checked: 2 cleared, 5 blocked" in out
+    assert "7 assets checked: 2 cleared, 5 blocked" in out
     for asset, rule in EXPECTED_BLOCKS:
         assert asset in out and f"BLOCK {rule}" in out
     assert PLATE not in out  # a clean asset is not listed among the problems
@@ -515,7 +515,7 @@ def test_verify_package_passes(packaged: Packaged, cli: Cli) -> None:
     assert sorted(a["path"] for a in doc["assets"]) == sorted(f"data/{rel}" for rel in PACKAGED)
     text = cli("verify-package", packaged.run.target, "--home", packaged.home)
     assert text.code == 0
-    assert "PACKAGE VERIFIED" in text.stdout and "4 asset(s) re-checked, 0 blocked; 0 package problem(s)" in text.stdout
+    assert "PACKAGE VERIFIED" in text.stdout and "4 assets re-checked, 0 blocked; 0 package problems" in text.stdout
 
 
 def _flip(bag: Path) -> str:

@@ -227,7 +227,7 @@ def test_a_run_after_the_kills_packages_everything(deliverable: Deliverable, tmp
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{COPIES} asset(s) checked: {COPIES} cleared, 0 blocked" in done.stdout
+    assert f"{COPIES} assets checked: {COPIES} cleared, 0 blocked" in done.stdout
     assert len((target / "manifest-sha256.txt").read_text(encoding="utf-8").splitlines()) == COPIES
     assert os.listdir(tmp_path) == [target.name]
     assert tree(deliverable.source) == deliverable.before

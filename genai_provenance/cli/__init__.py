@@ -24,7 +24,9 @@ home_option = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     help="Workspace folder (default: $GENAI_PROVENANCE_HOME, else ~/.local/share/genai-provenance).",
 )
-format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
 policy_option = click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON); default: built in.")
 trust_option = click.option(
     "--trust", type=FileArg, help="Trust anchors (PEM) for media signers; default: the workspace's."

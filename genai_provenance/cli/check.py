@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -23,16 +22,16 @@ from genai_provenance.cli import (
 )
 from genai_provenance.disclosure import check as check_disclosure
 from genai_provenance.disclosure import load as load_disclosure
-from genai_provenance.files import write_text
+from genai_provenance.errors import InputError
 from genai_provenance.policy import load_policy
-from genai_provenance.preflight import ANSWERS, PRINCIPLES, Answers, declare
+from genai_provenance.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
 from genai_provenance.reports import json_report
 from genai_provenance.reports.check_report import check_document, check_text, declaration_text
 from genai_provenance.schemas import terms
 from genai_provenance.settings import resolve_clearances, resolve_trust
 
 
-@main.command()
+@main.command(short_help="Verify assets and judge them against the policy.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @policy_option
 @click.option(
@@ -65,59 +64,102 @@ def check(
     sys.exit(EXIT_FAILED if any(v.blocked for v in verdicts) else EXIT_OK)
 
 
+class CommaChoices(click.ParamType):
+    """A comma-separated list of words from one vocabulary; a typo is refused, so the prompt asks again."""
+
+    name = "list"
+
+    def __init__(self, choices: list[str]) -> None:
+        self.choices = choices
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
+        if isinstance(value, list):
+            return value
+        words = [w.strip() for w in str(value).split(",") if w.strip()]
+        unknown = [w for w in words if w not in self.choices]
+        if unknown:
+            self.fail(f"{', '.join(map(repr, unknown))} is not one of: {', '.join(self.choices)}", param, ctx)
+        if not words:
+            self.fail("name at least one input kind", param, ctx)
+        return list(dict.fromkeys(words))
+
+
+def _choice(words: list[str] | tuple[str, ...]) -> click.Choice:
+    return click.Choice(list(words), case_sensitive=False)
+
+
 def _ask_disclosure() -> tuple[dict, Answers]:
     click.echo("Preflight: describe the intended GenAI use, then answer the five principle questions.")
     asset = {
         "title": click.prompt("Asset title"),
         "production": click.prompt("Production ID"),
         "asset_id": click.prompt("Asset or shot ID"),
-        "intended_use": click.prompt("Intended use", type=click.Choice(terms("intended_use"))),
+        "intended_use": click.prompt("Intended use", type=_choice(terms("intended_use"))),
     }
     use = {
-        "tool": {"name": click.prompt("GenAI tool name"), "vendor": click.prompt("Vendor", default="")},
-        "action": click.prompt("What will it do", type=click.Choice(terms("action"))),
+        "tool": {
+            "name": click.prompt("GenAI tool name"),
+            "vendor": click.prompt("Vendor (optional)", default="", show_default=False),
+        },
+        "action": click.prompt("What will it do", type=_choice(terms("action"))),
         "source_type": click.prompt(
             "Result",
-            type=click.Choice(
-                ["trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "compositeSynthetic"]
-            ),
+            type=_choice(["trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "compositeSynthetic"]),
         ),
-        "category": click.prompt("What is it for", type=click.Choice(terms("category"))),
+        "category": click.prompt("What is it for", type=_choice(terms("category"))),
         "description": click.prompt("Describe the use"),
         "inputs": [
             {"kind": k}
             for k in click.prompt(
-                f"Input kinds, comma-separated ({', '.join(terms('input_kind'))})", default="text-prompt"
-            ).split(",")
-            if k.strip()
+                f"Input kinds, comma-separated ({', '.join(terms('input_kind'))})",
+                default="text-prompt",
+                type=CommaChoices(terms("input_kind")),
+            )
         ],
     }
-    answers = Answers({n: click.prompt(f"{n}. {q}", type=click.Choice(ANSWERS)) for n, q in PRINCIPLES.items()})
+    answers = Answers({n: click.prompt(f"{n}. {q}", type=_choice(ANSWERS)) for n, q in PRINCIPLES.items()})
     return check_disclosure(answers.disclosure(asset, use), "answers"), answers
 
 
-@main.command()
+def _ask_or_explain() -> tuple[dict, Answers]:
+    """The questions; end of input or Ctrl-C becomes a one-line message, not click's bare "Aborted!"."""
+    try:
+        return _ask_disclosure()
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise InputError(
+            "preflight: input ended before every question was answered; nothing was written "
+            "(answer all questions, or pass --disclosure FILE)"
+        ) from None
+
+
+@main.command(short_help="Classify intended GenAI uses; print what clears them.")
 @click.option("--disclosure", type=FileArg, help="The intended uses (YAML or JSON); without it, questions are asked.")
 @click.option(
     "-o",
     "--output",
     type=FileArg,
-    help="Declaration to write (default: <asset_id>.declaration.json in the current folder).",
+    help="Write the declaration to this file (without -o nothing is written).",
 )
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @policy_option
 @format_option
 @handled
-def preflight(disclosure: Path | None, output: Path | None, policy: Path | None, fmt: str) -> None:
-    """Classify intended GenAI uses as notify, escalate or written-approval; write a declaration."""
+def preflight(disclosure: Path | None, output: Path | None, force: bool, policy: Path | None, fmt: str) -> None:
+    """Classify intended GenAI uses as notify, escalate or written-approval, and print the approval and
+    consent requests that clear them."""
     rules = load_policy(policy)
+    if output:  # before any question is asked
+        check_output(output, force=force, source=disclosure)
     if disclosure:
         document, answers = load_disclosure(disclosure), None
     else:
-        document, answers = _ask_disclosure()
+        document, answers = _ask_or_explain()
     declaration = declare(document, rules, answers)
-    target = output or Path(f"{document['asset']['asset_id']}.declaration.json")
-    write_text(target, json.dumps(declaration, indent=2, ensure_ascii=False) + "\n")
+    if output:
+        write_declaration(declaration, output, force=force, source=disclosure)
     if fmt == "json":
         click.echo(json_report.dumps(declaration))
     else:
-        click.echo(declaration_text(declaration, str(target)))
+        click.echo(declaration_text(declaration, str(output) if output else None))

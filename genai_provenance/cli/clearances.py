@@ -12,6 +12,7 @@ from genai_provenance.cli import FileArg, format_option, handled, home_option, m
 from genai_provenance.disclosure import read_document
 from genai_provenance.errors import InputError
 from genai_provenance.files import write_text
+from genai_provenance.grammar import article
 from genai_provenance.ledger import Grant, LedgerError, export_bundle, grant, import_document, revoke
 from genai_provenance.reports import json_report
 from genai_provenance.reports.clearance_report import entries_document, entry_lines
@@ -24,38 +25,52 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _group(kind: str, plural: str) -> click.Group:
-    a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    a_kind = article(kind)
 
     @click.group(name=plural, help=f"Signed {kind} records in the workspace ledger.")
     def group() -> None:
         pass
 
+    example = "APR-2026-0042" if kind == "approval" else "CNS-2026-0007"
+    covers = (
+        "Categories covered, plus final-deliverable for use in a final deliverable; comma-separated or repeated."
+        if kind == "approval"
+        else "Categories covered (e.g. digital-replica, voice); comma-separated or repeated."
+    )
     common = [
-        click.option("--id", "record_id", required=True, help=f"{kind.capitalize()} ID, e.g. APR-2026-0042."),
-        click.option("--production", required=True, help="Production ID."),
+        click.option("--id", "record_id", required=True, metavar="ID", help=f"{kind.capitalize()} ID, e.g. {example}."),
+        click.option("--production", required=True, metavar="ID", help="Production ID, e.g. PRJ-0042."),
         click.option(
             "--asset",
             "assets",
             multiple=True,
             required=True,
-            help="Asset IDs or patterns (EP101_SH0*), comma-separated or repeated.",
+            metavar="ASSET",
+            help="Asset IDs or patterns (EP101_SH0*); comma-separated or repeated.",
         ),
         click.option(
             "--covers",
             multiple=True,
             required=True,
-            help="Categories covered (and final-deliverable), comma-separated.",
+            metavar="CATEGORY",
+            help=covers,
         ),
-        click.option("--expires", help="Expiry date (YYYY-MM-DD) or ISO date-time."),
+        click.option("--expires", metavar="DATE", help="Expiry date (YYYY-MM-DD) or ISO date-time."),
         click.option("--note", help="Free text kept in the signed record."),
         click.option("--condition", "conditions", multiple=True, help="A condition of the clearance; repeatable."),
-        click.option("--content-hash", "hashes", multiple=True, help="sha256:<hex> of an exact delivered file."),
+        click.option(
+            "--content-hash",
+            "hashes",
+            multiple=True,
+            metavar="sha256:HEX",
+            help="Limit to this exact delivered file (its SHA-256); repeatable.",
+        ),
     ]
     if kind == "consent":
         common += [
-            click.option("--talent", required=True, help="The performer's name."),
-            click.option("--talent-id", required=True, help="A stable ID for the performer."),
-            click.option("--guild-ref", help="Guild agreement reference."),
+            click.option("--talent", required=True, metavar="NAME", help="The performer's name."),
+            click.option("--talent-id", required=True, metavar="ID", help="A stable ID for the performer."),
+            click.option("--guild-ref", metavar="REF", help="Guild agreement reference."),
         ]
 
     def grant_cmd(
@@ -148,7 +163,7 @@ def _group(kind: str, plural: str) -> click.Group:
 
     @group.command(name="export", help=f"Write {a_kind} (and its revocation, if any) to a file.")
     @click.argument("record_id", metavar="ID")
-    @click.option("-o", "--output", type=FileArg, required=True)
+    @click.option("-o", "--output", type=FileArg, required=True, help="File to write.")
     @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
     @home_option
     @handled
@@ -161,7 +176,7 @@ def _group(kind: str, plural: str) -> click.Group:
         click.echo(f"Exported {kind} {record_id} to {output}")
 
     @group.command(name="import", help=f"Verify {a_kind} file's signatures and add it to the ledger.")
-    @click.argument("path", type=FileArg)
+    @click.argument("path", type=FileArg, metavar="FILE")
     @home_option
     @handled
     def import_cmd(path: Path, home: Path | None) -> None:

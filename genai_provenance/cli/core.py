@@ -28,7 +28,7 @@ from genai_provenance.sign import SignRequest, sign_asset
 from genai_provenance.workspace import init_workspace
 
 
-@main.command()
+@main.command(short_help="Create the workspace and its development credentials.")
 @home_option
 @click.option("--org", default="Development Studio", show_default=True, help="Organisation named in the certificates.")
 @click.option("--force", is_flag=True, help="Replace an existing workspace.")
@@ -59,14 +59,14 @@ def init(home: Path | None, org: str, force: bool) -> None:
     help="Sign with a key in this PKCS#11 token (HSM) instead of --key; PIN from $GENAI_PROVENANCE_PKCS11_PIN.",
 )
 @click.option("--pkcs11-key", metavar="LABEL", help="Label of the signing key in --pkcs11-token.")
-@click.option("--pkcs11-key-id", metavar="HEX", help="Id (hex) of the signing key in --pkcs11-token.")
+@click.option("--pkcs11-key-id", metavar="HEX", help="ID (hex) of the signing key in --pkcs11-token.")
 @click.option(
     "--pkcs11-module",
     type=click.Path(path_type=Path, dir_okay=False),
     help=f"PKCS#11 module (default: {DEFAULT_MODULE}).",
 )
 @click.option("--trust", type=FileArg, help="Trust anchors (PEM) used to check what was written.")
-@click.option("--tsa-url", help="RFC 3161 time-stamp authority URL.")
+@click.option("--tsa-url", metavar="URL", help="RFC 3161 time-stamp authority to time-stamp the signature.")
 @click.option(
     "--record-broken-history",
     is_flag=True,
@@ -129,7 +129,7 @@ def sign(
         click.echo(f"  warning: {warning}")
 
 
-@main.command()
+@main.command(short_help="Check the Content Credentials of files and folders.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @trust_option
 @approver_trust_option
@@ -168,7 +168,7 @@ def _print_step(step: DemoStep) -> None:
     click.echo("")
 
 
-@main.command()
+@main.command(short_help="Run the main job end to end on bundled fixtures.")
 @handled
 def demo() -> None:
     """Run the main job end to end on bundled fixtures in a temporary workspace."""

@@ -37,7 +37,7 @@ from genai_provenance.signed_reports import sign_report, verify_signed_report
 from genai_provenance.thumbnails import collect_thumbnails
 
 
-@main.command(name="explain")
+@main.command(name="explain", short_help="Tell in plain words how a file was made.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", type=FileArg, help="Also write a self-contained HTML report to this file.")
 @click.option(
@@ -102,7 +102,10 @@ def explain_command(
 @format_option
 @handled
 def verify_report(report: Path, packager_trust: Path | None, home: Path | None, fmt: str) -> None:
-    """Check a report signed with `explain --format json --sign`: intact, and signed by a trusted packager."""
+    """Check a report made by explain --sign.
+
+    It must be intact and signed by a trusted packager (a report made with `explain --format json --sign`).
+    """
     check = verify_signed_report(read_document(report), packager_anchors(packager_trust, home))
     if fmt == "json":
         click.echo(json_report.dumps(json_report.report_check_document(str(report), check)))

@@ -41,15 +41,28 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
     click.echo(summary)
 
 
-@main.command()
+@main.command(short_help="The final-deliverable gate: package only cleared assets.")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "target", type=DirArg, required=True, help="Package folder to create.")
 @policy_option
 @trust_option
 @approver_trust_option
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
-@click.option("--exclude", "excludes", multiple=True, help="Leave out files matching GLOB (listed in the report).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Leave out files matching GLOB (listed in the report); repeatable.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--report", type=FileArg, help="Write the report to FILE instead of standard output.")
 @click.option("--force", is_flag=True, help="Replace an existing package at OUTPUT.")
 @home_option
@@ -100,13 +113,15 @@ def package(
     sys.exit(EXIT_FAILED if result.blocked else EXIT_OK)
 
 
-@main.command(name="verify-package")
+@main.command(name="verify-package", short_help="Re-check a package: checksums, signed report, assets.")
 @click.argument("path", type=click.Path(path_type=Path))
 @policy_option
 @trust_option
 @approver_trust_option
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
 @home_option
 @handled
 def verify_package_cmd(

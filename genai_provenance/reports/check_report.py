@@ -7,6 +7,7 @@ from typing import Any
 
 from genai_provenance import __version__
 from genai_provenance.check import AssetVerdict
+from genai_provenance.grammar import plural
 from genai_provenance.policy import BLOCK, NOTIFY, WARN, Policy
 from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text
 
@@ -68,14 +69,17 @@ def verdict_text(verdict: AssetVerdict) -> list[str]:
 
 
 def check_text(verdicts: list[AssetVerdict], policy: Policy) -> str:
-    lines = [f"policy: {policy.name} ({policy.source})", ""]
+    # The built-in policy's name already says "(default)"; a studio file is named by its path.
+    where = "" if policy.source == "default" else f" ({policy.source})"
+    lines = [f"policy: {policy.name}{where}", ""]
     for verdict in verdicts:
         lines.extend(verdict_text(verdict))
         lines.append("")
     s = summary(verdicts)
     lines.append(
-        f"{s['assets']} asset(s): {s['passed']} pass, {s['blocked']} blocked; findings: {s['block_findings']} "
-        f"blocking, {s['warnings']} warnings, {s['notices']} notices; {s['cleared']} cleared by clearances"
+        f"{plural(s['assets'], 'asset')}: {s['passed']} pass, {s['blocked']} blocked; findings: {s['block_findings']} "
+        f"blocking, {plural(s['warnings'], 'warning')}, {plural(s['notices'], 'notice')}; "
+        f"{plural(s['cleared'], 'rule')} cleared by clearances"
     )
     lines.append(SIGNATURE_LIMITS)
     return "\n".join(lines)
@@ -92,7 +96,11 @@ def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str
         lines.append(f"genai[{use['index']}] {use['tool']} [{use['category']}]: {use['classification'].upper()}")
         lines.extend(f"    because {r}" for r in use["reasons"])
         lines.extend(f"    needs {n}" for n in use["needs"])
-        lines.extend(f"    request: {r}" for r in use["requests"])
-    if written_to:
-        lines += ["", f"declaration written to {written_to}"]
+        where = f"genai[{use['index']}]"
+        for field, ids in use["to_cite"].items():
+            lines.extend(f"    cites no {field[:-1]}: list {i} under {where}.{field} in the disclosure" for i in ids)
+    if declaration["requests"]:
+        lines += ["", "For legal, each once; then sign with the disclosure:"]
+        lines.extend(f"  request: {r}" for r in declaration["requests"])
+    lines += ["", f"declaration written to {written_to}" if written_to else "no declaration written (use -o FILE)"]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from genai_provenance import __version__
+from genai_provenance.grammar import plural
 from genai_provenance.package import ALLOWLIST_RULE, PackageResult, PackageVerification
 from genai_provenance.policy import BLOCK
 from genai_provenance.reports.check_report import verdict_dict, verdict_text
@@ -62,8 +63,8 @@ def package_text(result: PackageResult) -> str:
     doc = package_document(result)["summary"]
     passed = doc["assets"] - sum(v.blocked for v in result.verdicts)
     lines.append(
-        f"{doc['assets']} asset(s) checked: {passed} cleared, {doc['blocked_assets']} blocked "
-        f"({doc['stray_files']} stray file(s)); {doc['cleared']} rule(s) cleared by approvals"
+        f"{plural(doc['assets'], 'asset')} checked: {passed} cleared, {doc['blocked_assets']} blocked "
+        f"({plural(doc['stray_files'], 'stray file')}); {plural(doc['cleared'], 'rule')} cleared by clearances"
     )
     if result.written:
         lines.append(f"PACKAGED: {result.target} (BagIt, SHA-256 + SHA-512, signed package report inside)")
@@ -128,7 +129,8 @@ def verification_text(check: PackageVerification) -> str:
             lines.extend(verdict_text(verdict))
     blocked = sum(v.blocked for v in check.verdicts)
     lines.append(
-        f"{len(check.verdicts)} asset(s) re-checked, {blocked} blocked; {len(check.problems)} package problem(s)"
+        f"{plural(len(check.verdicts), 'asset')} re-checked, {blocked} blocked; "
+        f"{plural(len(check.problems), 'package problem')}"
     )
     lines.append("PACKAGE VERIFIED" if check.ok else "PACKAGE FAILED VERIFICATION")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genai_provenance.grammar import plural
 from genai_provenance.provenance import (
     INVALID,
     NO_CREDENTIALS,
@@ -57,7 +58,7 @@ def asset_text(report: AssetReport) -> list[str]:
         lines.append(f"  GenAI: {ai}")
         for use in report.genai_uses:
             what = use.description or use.source_type or use.evidence
-            tool = f" with {use.tool}" if use.tool else ""
+            tool = f" using {use.tool}" if use.tool else ""
             cat = f" [{use.category}]" if use.category else ""
             lines.append(f"    - {what}{tool}{cat} ({use.certainty}; {use.evidence})")
     for failure in report.failures:
@@ -82,6 +83,8 @@ def verify_text(reports: list[AssetReport]) -> str:
         lines.extend(asset_text(report))
         lines.append("")
     s = summarise(reports)
-    lines.append(f"{s['assets']} asset(s): {s['passed']} trusted, {s['failed']} not passing, {s['genai']} with GenAI")
+    lines.append(
+        f"{plural(s['assets'], 'asset')}: {s['passed']} trusted, {s['failed']} not passing, {s['genai']} with GenAI"
+    )
     lines.append(SIGNATURE_LIMITS)
     return "\n".join(lines)
