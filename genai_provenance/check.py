@@ -171,7 +171,7 @@ def verify_assets(paths: Iterable[Path], trust: TrustSettings, source: Clearance
     context = trust.context()
     reports = []
     for path in discover(paths):
-        report = verify_file(path, context)
+        report = verify_file(path, context, trust=trust)
         check_clearances(report, path, source)
         reports.append(report)
     return reports
@@ -179,7 +179,7 @@ def verify_assets(paths: Iterable[Path], trust: TrustSettings, source: Clearance
 
 def check_paths(paths: Iterable[Path], settings: CheckSettings) -> list[AssetVerdict]:
     context = settings.trust.context()
-    return [verdict_for(verify_file(path, context), path, settings) for path in discover(paths)]
+    return [verdict_for(verify_file(path, context, trust=settings.trust), path, settings) for path in discover(paths)]
 
 
 @dataclass(frozen=True)
@@ -192,12 +192,14 @@ class CheckConfig:
     policy_path: str | None
     intended_use: str | None = None
     allow_remote: bool = False
+    packager_pem: str | None = None  # roots trusted to sign package reports (verify-package)
+    trust: TrustSettings | None = None  # the full media trust settings (else built from trust_pem)
 
     def build(self) -> CheckSettings:
         anchors = load_anchors(self.approver_pem) if self.approver_pem else []
         ledger = Ledger(Path(self.ledger_path), anchors) if self.ledger_path else None
         return CheckSettings(
-            TrustSettings(self.trust_pem, self.allow_remote),
+            self.trust or TrustSettings(self.trust_pem, self.allow_remote),
             load_policy(Path(self.policy_path) if self.policy_path else None),
             ClearanceSource(anchors, ledger),
             self.intended_use,
@@ -234,7 +236,9 @@ def _check_in_worker(item: tuple[str, str]) -> AssetVerdict:
     assert _WORKER is not None, "worker not initialised"
     settings, context = _WORKER
     path, display = item
-    return verdict_for(verify_file(Path(path), context, display=display), Path(path), settings)
+    return verdict_for(
+        verify_file(Path(path), context, display=display, trust=settings.trust), Path(path), settings
+    )
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -559,7 +559,7 @@ def read_asset(path: Path, trust: TrustSettings) -> AssetReport:
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: is not a file (explain takes one file)")
-    return verify_file(path, trust.context())
+    return verify_file(path, trust.context(), trust=trust)
 
 
 def explain_file(

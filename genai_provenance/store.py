@@ -218,6 +218,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     report.failures = failures + [f for _, f in deltas]
     trusted = state == "Trusted" or "signingCredential.trusted" in _successes(results)
     report.status = INVALID if state == "Invalid" else _status_of(report.failures, trusted)
+    report.time_stamp_trusted = report.time_stamped and "timeStamp.trusted" in _successes(results)
     if report.time_stamped and "timeStamp.untrusted" in _informational(results):
         report.notes.append(
             "the time-stamp authority is not among the trust anchors: the signing time is its claim, not verified"

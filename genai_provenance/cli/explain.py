@@ -17,12 +17,11 @@ from genai_provenance.cli import (
     EXIT_OK,
     FileArg,
     allow_remote_option,
-    approver_trust_option,
     format_option,
     handled,
     home_option,
     main,
-    trust_option,
+    trust_options,
 )
 from genai_provenance.explain import explain_file
 from genai_provenance.policy import load_policy
@@ -31,14 +30,14 @@ from genai_provenance.reports.explain_text import explain_text
 from genai_provenance.reports.html import explain_html, write_html
 from genai_provenance.settings import resolve_clearances, resolve_trust
 from genai_provenance.thumbnails import collect_thumbnails
+from genai_provenance.trust import TrustFlags
 
 
 @main.command(name="explain")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", type=FileArg, help="Also write a self-contained HTML report to this file.")
 @click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON): say what it finds.")
-@trust_option
-@approver_trust_option
+@trust_options()
 @allow_remote_option
 @home_option
 @format_option
@@ -47,16 +46,15 @@ def explain_command(
     file: Path,
     html_out: Path | None,
     policy: Path | None,
-    trust: Path | None,
-    approver_trust: Path | None,
+    trust_flags: TrustFlags,
     allow_remote: bool,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Explain how FILE was made: who signed each stage, when, what was done, and what is not proven."""
-    settings = resolve_trust(trust, home, allow_remote)
+    settings = resolve_trust(None, home, allow_remote, trust_flags)
     rules = load_policy(policy) if policy else None
-    result = explain_file(file, settings, resolve_clearances(approver_trust, home), rules)
+    result = explain_file(file, settings, resolve_clearances(trust_flags.approver, home), rules)
     if html_out:
         write_html(html_out, explain_html(result.explanation, collect_thumbnails(file, settings)), file)
     if fmt == "json":
