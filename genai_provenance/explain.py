@@ -43,6 +43,7 @@ from genai_provenance.provenance import (
     UNREADABLE,
     VALID_UNTRUSTED,
     AssetReport,
+    CawgIdentity,
     Failure,
     IngredientNode,
     ManifestInfo,
@@ -97,6 +98,18 @@ def _signer_view(signer: SignerInfo | None, status: str, failures: list[Failure]
     else:
         trust, why = "unchecked", "this record was not checked against the trust list"
     return SignerView(signer.common_name, signer.organisation, signer.issuer, trust, why, signed_by)
+
+
+def _identity_sentence(identity: CawgIdentity) -> str:
+    who = identity.name or "an unnamed identity"
+    issuer = f" (credential issued by {identity.issuer})" if identity.issuer else ""
+    if identity.trusted:
+        how = "its signature checks out and its credential is on a trust list"
+    elif identity.verified:
+        how = "its signature checks out, but its credential is not on a trust list, so who it names is unconfirmed"
+    else:
+        how = "it could not be verified"
+    return sentence(f"A CAWG identity assertion names {who}{issuer}; {how}")
 
 
 def _time_view(info: ManifestInfo, tsa_untrusted: bool) -> TimeView:
@@ -231,6 +244,7 @@ def _build_stages(report: AssetReport, clearances: dict[str, str] | None) -> lis
                 training_mining=training_words(info.training_mining),
                 unknown_assertions=unknown_assertions(info),
                 thumbnail=info.thumbnail,
+                identities=[_identity_sentence(i) for i in report.identities if i.manifest == info.label],
             )
         )
         number_of[info.label] = stage.number

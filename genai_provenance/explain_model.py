@@ -95,6 +95,7 @@ class Stage:
     training_mining: dict[str, str] = field(default_factory=dict)
     unknown_assertions: list[str] = field(default_factory=list)
     thumbnail: str | None = None
+    identities: list[str] = field(default_factory=list)  # CAWG identity assertions, in words
 
 
 @dataclass

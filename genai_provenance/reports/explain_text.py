@@ -67,6 +67,8 @@ def _stage(stage: Stage, total: int) -> list[str]:
             "Other records in this stage, not interpreted by this tool: " + ", ".join(stage.unknown_assertions) + ".",
             ind,
         )
+    for text in stage.identities:
+        lines += _para(f"Identity: {text}", ind)
     for text in stage.problems:
         lines += _para(f"Problem: {text}", ind)
     return lines

@@ -239,6 +239,8 @@ def _stage(stage: Stage, total: int, thumbnails: dict[str, bytes]) -> str:
     if stage.unknown_assertions:
         items = "".join(f'<li><code class="label">{_e(a)}</code></li>' for a in stage.unknown_assertions)
         parts.append(f"<h4>Other records, not interpreted by this tool</h4><ul>{items}</ul>")
+    if stage.identities:
+        parts.append(f"<p><strong>Identity</strong></p>{_list(stage.identities)}")
     if stage.problems:
         parts.append(f'<div class="problems"><strong>Problems found</strong>{_list(stage.problems)}</div>')
     return (

@@ -66,6 +66,15 @@ def asset_text(report: AssetReport) -> list[str]:
             tool = f" with {use.tool}" if use.tool else ""
             cat = f" [{use.category}]" if use.category else ""
             lines.append(f"    - {what}{tool}{cat} ({use.certainty}; {use.evidence})")
+    for identity in report.identities:
+        if identity.trusted:
+            state = "verified, credential trusted"
+        elif identity.verified:
+            state = "signature verified, but the credential is not on a trust list: who it names is unconfirmed"
+        else:
+            state = "NOT verified"
+        issuer = f", issued by {identity.issuer}" if identity.issuer else ""
+        lines.append(f"  CAWG identity: {identity.name or 'unnamed'}{issuer} ({state})")
     for failure in report.failures:
         lines.append(f"  ! {failure.code}: {failure.explanation} ({failure.where})")
     if report.error and not report.failures:
