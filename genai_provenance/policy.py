@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,11 +12,13 @@ from genai_provenance.disclosure import read_document
 from genai_provenance.errors import SchemaError
 from genai_provenance.provenance import ClearanceCheck
 from genai_provenance.schemas import validate
+from genai_provenance.signer_pins import SignerPin, load_signers, pins_from
 from genai_provenance.sourcetypes import normalise
 
 BLOCK, WARN, NOTIFY = "block", "warn", "notify"
 CLASS_ORDER = {"notify": 0, "escalate": 1, "written-approval": 2}
-ASSET_CONDITIONS = {"intended_use", "status", "non_fiction"}  # the `when` keys an asset-scope rule can test
+# The `when` keys an asset-scope rule can test.
+ASSET_CONDITIONS = {"intended_use", "status", "non_fiction", "signer_listed"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Policy:
     source: str
     rules: tuple[Rule, ...]
     assume_intended_use: str = "final"
+    signers: tuple[SignerPin, ...] = ()  # who may sign final deliverables (empty: no list)
 
 
 def _from_document(document: dict[str, Any], source: str) -> Policy:
@@ -54,7 +57,13 @@ def _from_document(document: dict[str, Any], source: str) -> Policy:
                 raise SchemaError(f"{source}: rules[{i}].when.{use_keys[0]}: describes a GenAI use; needs scope: use")
             if rule.require:
                 raise SchemaError(f"{source}: rules[{i}].require: only a rule with scope: use can require clearances")
-    return Policy(document["name"], source, rules, document.get("assume_intended_use", "final"))
+    return Policy(
+        document["name"],
+        source,
+        rules,
+        document.get("assume_intended_use", "final"),
+        pins_from(document.get("signers") or []),
+    )
 
 
 @cache
@@ -65,13 +74,18 @@ def default_policy() -> Policy:
     return _from_document(document, "default")
 
 
-def load_policy(path: Path | None) -> Policy:
-    """The default policy, or a studio's own file (YAML or JSON), validated field by field."""
+def load_policy(path: Path | None, signers: Path | None = None) -> Policy:
+    """The default policy, or a studio's own file (YAML or JSON), validated field by field.
+
+    `signers`: a --signers file; its list replaces the policy's `signers:` section.
+    """
     if path is None:
-        return default_policy()
-    document = read_document(path)
-    validate("policy", document, str(path))
-    return _from_document(document, str(path))
+        policy = default_policy()
+    else:
+        document = read_document(path)
+        validate("policy", document, str(path))
+        policy = _from_document(document, str(path))
+    return replace(policy, signers=load_signers(signers)) if signers else policy
 
 
 @dataclass
@@ -105,6 +119,7 @@ class AssetFacts:
     asset_id: str | None
     production: str | None
     uses: list[UseFacts] = field(default_factory=list)
+    signer_listed: bool | None = None  # None: no signer list applies
 
 
 @dataclass
@@ -148,6 +163,8 @@ def matches(rule: Rule, asset: AssetFacts, use: UseFacts | None) -> bool:
             ok = asset.status in want
         elif key == "non_fiction":
             ok = asset.non_fiction == want
+        elif key == "signer_listed":
+            ok = asset.signer_listed is not None and asset.signer_listed == want
         elif use is None:
             return False
         elif key == "certainty":

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from genai_provenance.check import CheckConfig, ClearanceSource
+from genai_provenance.check import CheckConfig, CheckSettings, ClearanceSource
 from genai_provenance.clearances import load_anchors
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.ledger import Ledger
 from genai_provenance.pkcs11 import TokenKey, load_token_identity
 from genai_provenance.policy import load_policy
+from genai_provenance.signer_pins import needs_fingerprints
 from genai_provenance.signing import Identity, SigningIdentity, load_identity
 from genai_provenance.trust import TrustConfig, TrustFlags, read_pem_certificates, resolve_trust_config
 from genai_provenance.verify import TrustSettings
@@ -98,6 +99,17 @@ def _pem_of(path: Path, what: str) -> str:
     return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in read_pem_certificates(path, what))
 
 
+def check_settings(
+    policy: Path | None, signers: Path | None, flags: TrustFlags, home: Path | None, intended_use: str | None
+) -> CheckSettings:
+    """What `check` runs with: the policy (and --signers list), trust, approver roots and ledger."""
+    rules = load_policy(policy, signers)
+    trust = dataclasses.replace(
+        resolve_trust(None, home, flags=flags), read_certificates=needs_fingerprints(rules.signers)
+    )
+    return CheckSettings(trust, rules, resolve_clearances(flags.approver, home), intended_use)
+
+
 def check_config(
     trust: Path | None,
     approver_trust: Path | None,
@@ -105,9 +117,10 @@ def check_config(
     policy: Path | None,
     intended_use: str | None,
     flags: TrustFlags | None = None,
+    signers: Path | None = None,
 ) -> CheckConfig:
     """A picklable CheckConfig for parallel checks, resolved like the other settings."""
-    load_policy(policy)  # validate the policy file once, up front, with a clear error
+    load_policy(policy, signers)  # validate the policy and signer files once, up front, with a clear error
     ws = _workspace(home)
     flags = flags or TrustFlags()
     flags = dataclasses.replace(flags, anchors=trust or flags.anchors, approver=approver_trust or flags.approver)
@@ -121,6 +134,7 @@ def check_config(
         intended_use,
         packager_pem=config.packager_pem,
         trust=trust_settings(config),
+        signers_path=str(signers) if signers else None,
     )
 
 

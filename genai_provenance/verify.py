@@ -44,11 +44,12 @@ class TrustSettings:
     tsa_pem: str | None = None
     allowed_list: tuple[str, ...] = ()
     ekus: tuple[str, ...] | None = None
+    read_certificates: bool = False  # read signer certificates anyway (fingerprints for signer pinning)
 
     @property
     def needs_certificates(self) -> bool:
         """Whether checking needs the signers' certificates, which c2pa's reports do not carry."""
-        return bool(self.tsa_pem or self.allowed_list or self.ekus)
+        return bool(self.tsa_pem or self.allowed_list or self.ekus or self.read_certificates)
 
     def settings(self) -> dict[str, Any]:
         """The c2pa settings: no network (remote manifests, OCSP) unless remote fetch is allowed."""

@@ -93,6 +93,11 @@ def trust_options(*, packager: bool = False) -> Callable[[Callable[..., Any]], C
     return decorate
 
 
+signers_option = click.option(
+    "--signers",
+    type=FileArg,
+    help="Identities allowed to sign final deliverables (YAML/JSON list); replaces the policy's signers.",
+)
 allow_remote_option = click.option(
     "--allow-remote", is_flag=True, help="Fetch remote manifests over the network (off by default)."
 )

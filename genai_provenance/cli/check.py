@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from genai_provenance.check import CheckSettings, check_paths
+from genai_provenance.check import check_paths
 from genai_provenance.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -18,6 +18,7 @@ from genai_provenance.cli import (
     home_option,
     main,
     policy_option,
+    signers_option,
     trust_options,
 )
 from genai_provenance.disclosure import check as check_disclosure
@@ -28,7 +29,7 @@ from genai_provenance.preflight import ANSWERS, PRINCIPLES, Answers, declare
 from genai_provenance.reports import json_report
 from genai_provenance.reports.check_report import check_document, check_text, declaration_text
 from genai_provenance.schemas import terms
-from genai_provenance.settings import resolve_clearances, resolve_trust
+from genai_provenance.settings import check_settings
 from genai_provenance.trust import TrustFlags
 
 
@@ -40,6 +41,7 @@ from genai_provenance.trust import TrustFlags
     type=click.Choice(terms("intended_use")),
     help="Judge every asset as this use instead of the one it declares.",
 )
+@signers_option
 @trust_options()
 @home_option
 @format_option
@@ -48,14 +50,14 @@ def check(
     paths: tuple[Path, ...],
     policy: Path | None,
     intended_use: str | None,
+    signers: Path | None,
     trust_flags: TrustFlags,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
-    rules = load_policy(policy)
-    trust = resolve_trust(None, home, flags=trust_flags)
-    settings = CheckSettings(trust, rules, resolve_clearances(trust_flags.approver, home), intended_use)
+    settings = check_settings(policy, signers, trust_flags, home, intended_use)
+    rules = settings.policy
     verdicts = check_paths(paths, settings)
     if fmt == "json":
         click.echo(json_report.dumps(check_document(verdicts, rules)))

@@ -15,6 +15,7 @@ from genai_provenance.cli import (
     home_option,
     main,
     policy_option,
+    signers_option,
     trust_options,
 )
 from genai_provenance.files import write_text
@@ -45,6 +46,7 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "target", type=DirArg, required=True, help="Package folder to create.")
 @policy_option
+@signers_option
 @trust_options(packager=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
 @click.option("--exclude", "excludes", multiple=True, help="Leave out files matching GLOB (listed in the report).")
@@ -57,6 +59,7 @@ def package(
     source: Path,
     target: Path,
     policy: Path | None,
+    signers: Path | None,
     trust_flags: TrustFlags,
     workers: int,
     excludes: tuple[str, ...],
@@ -72,7 +75,7 @@ def package(
     request = PackageRequest(
         source,
         target,
-        check_config(None, None, home, policy, "final", trust_flags),
+        check_config(None, None, home, policy, "final", trust_flags, signers),
         identity,
         organisation,
         workers,
@@ -101,6 +104,7 @@ def package(
 @main.command(name="verify-package")
 @click.argument("path", type=click.Path(path_type=Path))
 @policy_option
+@signers_option
 @trust_options(packager=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -109,13 +113,14 @@ def package(
 def verify_package_cmd(
     path: Path,
     policy: Path | None,
+    signers: Path | None,
     trust_flags: TrustFlags,
     workers: int,
     fmt: str,
     home: Path | None,
 ) -> None:
     """Re-check a package: full bag checksums, the signed report (packager roots only), every asset."""
-    check = verify_package(path, check_config(None, None, home, policy, "final", trust_flags), workers)
+    check = verify_package(path, check_config(None, None, home, policy, "final", trust_flags, signers), workers)
     if fmt == "json":
         click.echo(json_report.dumps(verification_document(check)))
     else:
