@@ -302,6 +302,13 @@ def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
         )
     if report.status == VALID_UNTRUSTED:
         untrusted = [s for s in signed if s.signer and s.signer.trust == "untrusted"]
+        unconfirmed = [i for i in report.identities if not i.trusted]
+        if not untrusted and unconfirmed:
+            return (
+                f"{name} carries intact Content Credentials recording {recorded}, signed by an identity on the trust "
+                f"list used here, but the CAWG identity it names ({unconfirmed[0].name or 'unnamed'}) cannot be "
+                f"confirmed: its credential is not on a trust list.{gap}"
+            )
         which = join([f"stage {s.number}" for s in untrusted]) or "a stage"
         verb = "was signed by an identity that is" if len(untrusted) <= 1 else "were signed by identities that are"
         return (

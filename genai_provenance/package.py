@@ -414,7 +414,10 @@ def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any 
         certs = verify_bytes(signature.get("signature") or {}, body)
         created = parse_time(str(out.report.get("created_at")))
         # Packager roots only: a media signer or an approver cannot vouch for a package.
-        problem = chain_problem(certs, load_anchors(config.packager_pem) if config.packager_pem else [], created)
+        if config.packager_pem:
+            problem = chain_problem(certs, load_anchors(config.packager_pem), created)
+        else:
+            problem = "no packager trust anchors (pass --packager-trust PEM, or re-create the workspace: init --force)"
         if problem:
             out.problems.append(f"package report signer not trusted as a packager: {problem}")
     except BadSignature as exc:

@@ -85,4 +85,5 @@ def test_check_and_explain_report_the_identity(with_identity: Path, workspace: W
     [stage] = doc["explanation"]["stages"]
     [sentence] = stage["identities"]
     assert "Jane Performer" in sentence and "not on a trust list" in sentence
+    assert "the CAWG identity it names (Jane Performer) cannot be confirmed" in doc["explanation"]["headline"]
     assert "Jane Performer" in cli("explain", with_identity, "--home", workspace.home).stdout

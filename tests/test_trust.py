@@ -193,6 +193,17 @@ def test_verify_package_with_a_foreign_packager_root_fails(
     assert res.code == 1 and "not trusted as a packager" in res.stdout
 
 
+def test_verify_package_without_packager_anchors_fails_closed(
+    home: Workspace, package: Path, cli: Cli, tmp_path: Path
+) -> None:
+    """A workspace from before packager roots (no trust/packager-anchors.pem): nothing vouches for the report."""
+    old_home = tmp_path / "old-ws"
+    shutil.copytree(home.home, old_home)
+    (old_home / PACKAGER_ANCHORS).unlink()
+    res = cli("verify-package", package, "--home", old_home)
+    assert res.code == 1 and "no packager trust anchors" in res.stdout
+
+
 def test_approval_signed_by_the_media_signer_is_issuer_untrusted(home: Workspace) -> None:
     from genai_provenance.clearances import ISSUER_UNTRUSTED, authenticate, load_anchors, sign_record
 
