@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from genai_provenance.verify import TrustSettings
 
 UNVERIFIED = "signingCredential.unverified"
-NOT_ALLOWED = "signingCredential.untrusted"
+UNTRUSTED = "signingCredential.untrusted"
 # Failures an allowed-list entry may lift: only "not under an anchor", nothing about integrity.
 _LIFTABLE = {"signingCredential.untrusted", "timeStamp.untrusted"}
 
@@ -101,7 +101,7 @@ def apply(
     if report.status == TRUSTED:
         problem = chain_problem(chain, media, at, ekus)
         if problem:
-            _downgrade(report, NOT_ALLOWED, f"not trusted as a media signer: {problem}")
+            _downgrade(report, UNTRUSTED, f"not trusted as a media signer: {problem}")
         return
     leaf_print = fingerprint(chain[0])
     if leaf_print not in trust.allowed_list:
@@ -116,7 +116,7 @@ def apply(
     if not {ObjectIdentifier(o) for o in _ekus(leaf)} & ekus:
         report.notes.append("the signer is on the allowed list but its extended key usage is not allowed")
         return
-    report.failures = [f for f in report.failures if f.code != "signingCredential.untrusted"]
+    report.failures = [f for f in report.failures if f.code != UNTRUSTED]
     report.signer.allowed_list = True
     report.status = TRUSTED if not report.failures else VALID_UNTRUSTED
     report.notes.append(f"signer trusted through the allowed list (certificate SHA-256 {leaf_print})")

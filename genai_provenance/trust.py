@@ -11,9 +11,9 @@ import datetime as dt
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 
 from cryptography import x509
@@ -119,7 +119,6 @@ class TrustConfig:
 
     `allowed_list`: SHA-256 fingerprints of end-entity certificates trusted even without an anchor
     (c2patool's allowed list). `ekus`: the EKU OIDs a media signer must carry (None: C2PA's set).
-    `sources`: where each part came from (flag, environment, workspace), for reports.
     """
 
     media_pem: str | None = None
@@ -128,20 +127,6 @@ class TrustConfig:
     tsa_pem: str | None = None
     allowed_list: tuple[str, ...] = ()
     ekus: tuple[str, ...] | None = None
-    sources: tuple[tuple[str, str], ...] = field(default=())
-
-    def anchors(self, role: Role) -> list[x509.Certificate]:
-        pem = {
-            Role.MEDIA: self.media_pem,
-            Role.APPROVER: self.approver_pem,
-            Role.PACKAGER: self.packager_pem,
-            Role.TSA: self.tsa_pem,
-        }[role]
-        return x509.load_pem_x509_certificates(pem.encode()) if pem else []
-
-    @cached_property
-    def eku_oids(self) -> frozenset[ObjectIdentifier]:
-        return frozenset(ObjectIdentifier(o) for o in self.ekus) if self.ekus else frozenset(C2PA_EKUS)
 
 
 @dataclass(frozen=True)
@@ -161,15 +146,14 @@ def _env_path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def _pick(flag: Path | None, env: str | None, ws_file: Path | None) -> tuple[Path | None, str]:
+def _pick(flag: Path | None, env: str | None, ws_file: Path | None) -> Path | None:
+    """The flag, else the environment variable, else the workspace file when it exists."""
     if flag is not None:
-        return flag, "flag"
+        return flag
     env_path = _env_path(env) if env else None
     if env_path is not None:
-        return env_path, f"${env}"
-    if ws_file is not None and ws_file.is_file():
-        return ws_file, "workspace"
-    return None, "none"
+        return env_path
+    return ws_file if ws_file is not None and ws_file.is_file() else None
 
 
 def resolve_trust_config(flags: TrustFlags, workspace_home: Path | None) -> TrustConfig:
@@ -178,7 +162,6 @@ def resolve_trust_config(flags: TrustFlags, workspace_home: Path | None) -> Trus
     def ws(rel: str) -> Path | None:
         return workspace_home / rel if workspace_home else None
 
-    sources = []
     pems: dict[Role, str | None] = {}
     for role, flag, env in (
         (Role.MEDIA, flags.anchors, ENV_ANCHORS),
@@ -186,18 +169,13 @@ def resolve_trust_config(flags: TrustFlags, workspace_home: Path | None) -> Trus
         (Role.PACKAGER, flags.packager, None),
         (Role.TSA, flags.tsa, ENV_TSA_TRUST),
     ):
-        path, source = _pick(flag, env, ws(WS_FILES[role]))
+        path = _pick(flag, env, ws(WS_FILES[role]))
         pems[role] = _pem(read_pem_certificates(path, f"{role} trust anchors")) if path else None
-        sources.append((f"{role}-anchors", f"{source}: {path}" if path else source))
-    path, source = _pick(flags.allowed_list, ENV_ALLOWED_LIST, ws(WS_ALLOWED_LIST))
+    path = _pick(flags.allowed_list, ENV_ALLOWED_LIST, ws(WS_ALLOWED_LIST))
     allowed = tuple(sorted({fingerprint(c) for c in read_pem_certificates(path, "allowed list")})) if path else ()
-    sources.append(("allowed-list", f"{source}: {path}" if path else source))
-    path, source = _pick(flags.trust_config, ENV_TRUST_CONFIG, ws(WS_TRUST_CONFIG))
+    path = _pick(flags.trust_config, ENV_TRUST_CONFIG, ws(WS_TRUST_CONFIG))
     ekus = read_trust_config(path) if path else None
-    sources.append(("trust-config", f"{source}: {path}" if path else source))
-    return TrustConfig(
-        pems[Role.MEDIA], pems[Role.APPROVER], pems[Role.PACKAGER], pems[Role.TSA], allowed, ekus, tuple(sources)
-    )
+    return TrustConfig(pems[Role.MEDIA], pems[Role.APPROVER], pems[Role.PACKAGER], pems[Role.TSA], allowed, ekus)
 
 
 # --------------------------------------------------------------------------- chain validation
@@ -206,7 +184,12 @@ def resolve_trust_config(flags: TrustFlags, workspace_home: Path | None) -> Trus
 RECORD_EKUS = frozenset(C2PA_EKUS)
 
 
-def _eku_validator(allowed: frozenset[ObjectIdentifier]):  # type: ignore[no-untyped-def]
+EkuValidator = Callable[[xv.Policy, x509.Certificate, x509.ExtendedKeyUsage | None], None]
+
+
+def _eku_validator(allowed: frozenset[ObjectIdentifier]) -> EkuValidator:
+    """Refuse an end-entity certificate without one of the `allowed` extended key usages."""
+
     def check(policy: xv.Policy, cert: x509.Certificate, ext: x509.ExtendedKeyUsage | None) -> None:
         if ext is None:
             raise ValueError("end-entity certificate has no extended key usage")

@@ -388,6 +388,9 @@ def test_tsa_anchors_make_the_time_stamp_trusted(stamped: tuple[Path, Path, Path
     assert not any("time-stamp authority is not among" in n for n in asset["notes"])
     res = cli("verify", out, "--home", home.home, "--tsa-trust", tsa_root)
     assert "[time-stamp authority trusted]" in res.stdout
+    explained = cli("explain", out, "--home", home.home, "--tsa-trust", tsa_root, "--format", "json")
+    assert explained.code == 0, explained.stdout
+    validate("explain-report", explained.json(), "explain --format json")
     # The same, from the environment variable.
     res = cli("verify", out, "--home", home.home, "--format", "json", env={ENV_TSA_TRUST: str(tsa_root)})
     assert res.json()["assets"][0]["time_stamp_trusted"] is True
