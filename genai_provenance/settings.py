@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-
 from genai_provenance.check import CheckConfig, CheckSettings, ClearanceSource
 from genai_provenance.clearances import load_anchors
 from genai_provenance.errors import IdentityError, ProvenanceError
@@ -17,8 +15,8 @@ from genai_provenance.ledger import Ledger
 from genai_provenance.pkcs11 import TokenKey, load_token_identity
 from genai_provenance.policy import load_policy
 from genai_provenance.signer_pins import needs_fingerprints
-from genai_provenance.signing import Identity, SigningIdentity, load_identity
-from genai_provenance.trust import TrustConfig, TrustFlags, read_pem_certificates, resolve_trust_config
+from genai_provenance.signing import Identity, SigningIdentity, load_identity, load_trust_anchors
+from genai_provenance.trust import TrustConfig, TrustFlags, resolve_trust_config
 from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import Workspace, open_workspace
 
@@ -86,17 +84,13 @@ def resolve_clearances(approver_trust: Path | None, home: Path | None) -> Cleara
     """Approver roots (--approver-trust, else the workspace's) and the ledger when there is one."""
     ws = _workspace(home)
     if approver_trust:
-        anchors = load_anchors(_pem_of(approver_trust, "approver trust anchors"))
+        anchors = load_anchors(load_trust_anchors(approver_trust, "approver trust anchors"))
     else:
         anchors = load_anchors(ws.approver_anchors()) if ws else []
     ledger = None
     if ws is not None and ws.ledger_path.exists():
         ledger = Ledger(ws.ledger_path, anchors)
     return ClearanceSource(anchors, ledger)
-
-
-def _pem_of(path: Path, what: str) -> str:
-    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in read_pem_certificates(path, what))
 
 
 def check_settings(
