@@ -13,7 +13,7 @@ from genai_provenance.clearances import load_anchors
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.ledger import Ledger
 from genai_provenance.pkcs11 import TokenKey, load_token_identity
-from genai_provenance.policy import load_policy
+from genai_provenance.policy import Policy, load_policy
 from genai_provenance.signer_pins import needs_fingerprints
 from genai_provenance.signing import Identity, SigningIdentity, load_identity, load_trust_anchors
 from genai_provenance.trust import TrustConfig, TrustFlags, resolve_trust_config
@@ -40,13 +40,21 @@ def trust_settings(config: TrustConfig, allow_remote: bool = False) -> TrustSett
 
 
 def resolve_trust(
-    trust: Path | None, home: Path | None, allow_remote: bool = False, flags: TrustFlags | None = None
+    trust: Path | None,
+    home: Path | None,
+    allow_remote: bool = False,
+    flags: TrustFlags | None = None,
+    policy: Policy | None = None,
 ) -> TrustSettings:
-    """--trust-anchors (alias --trust), else $GENAI_PROVENANCE_TRUST_ANCHORS, else the workspace's, else none."""
+    """--trust-anchors (alias --trust), else $GENAI_PROVENANCE_TRUST_ANCHORS, else the workspace's, else none.
+
+    A `policy` whose signer list names fingerprints makes the verifier read signer certificates.
+    """
     flags = flags or TrustFlags()
     if trust is not None:
         flags = dataclasses.replace(flags, anchors=trust)
-    return trust_settings(trust_config(flags, home), allow_remote)
+    settings = trust_settings(trust_config(flags, home), allow_remote)
+    return dataclasses.replace(settings, read_certificates=needs_fingerprints(policy.signers if policy else None))
 
 
 def resolve_identity(
@@ -98,9 +106,7 @@ def check_settings(
 ) -> CheckSettings:
     """What `check` runs with: the policy (and --signers list), trust, approver roots and ledger."""
     rules = load_policy(policy, signers)
-    trust = dataclasses.replace(
-        resolve_trust(None, home, flags=flags), read_certificates=needs_fingerprints(rules.signers)
-    )
+    trust = resolve_trust(None, home, flags=flags, policy=rules)
     return CheckSettings(trust, rules, resolve_clearances(flags.approver, home), intended_use)
 
 

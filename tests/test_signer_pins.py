@@ -109,6 +109,12 @@ def test_signers_file_by_fingerprint_and_production(
     other.write_text(json.dumps([{"sha256": fingerprint(leaf), "production": "PRJ-9999"}]))
     code, verdict = _check(cli, pinned.vendor, workspace, "--signers", other)
     assert code == 1 and _rules(verdict) == {"GP-SIGNER-001"}
+    # explain --policy reads the certificate too, so a fingerprint entry matches there as well.
+    policy = _policy_with(tmp_path, [{"sha256": fingerprint(leaf)}])
+    res = cli("explain", pinned.vendor, "--home", workspace.home, "--policy", policy, "--format", "json")
+    assert res.code == 0 and res.json()["policy_blocked"] is False
+    res = cli("explain", pinned.ours, "--home", workspace.home, "--policy", policy, "--format", "json")
+    assert res.code == 1 and res.json()["policy_blocked"] is True
     # --signers replaces the policy's list.
     policy = _policy_with(tmp_path, [{"common_name": "Nobody", "organisation": "Nowhere"}])
     code, verdict = _check(cli, pinned.vendor, workspace, "--policy", policy, "--signers", signers)

@@ -52,8 +52,8 @@ def explain_command(
     fmt: str,
 ) -> None:
     """Explain how FILE was made: who signed each stage, when, what was done, and what is not proven."""
-    settings = resolve_trust(None, home, allow_remote, trust_flags)
     rules = load_policy(policy) if policy else None
+    settings = resolve_trust(None, home, allow_remote, trust_flags, rules)
     result = explain_file(file, settings, resolve_clearances(trust_flags.approver, home), rules)
     if html_out:
         write_html(html_out, explain_html(result.explanation, collect_thumbnails(file, settings)), file)
