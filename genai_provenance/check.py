@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import multiprocessing
 import multiprocessing.connection
@@ -21,6 +22,7 @@ from genai_provenance.clearances import UseContext, assess, load_anchors
 from genai_provenance.ledger import Ledger
 from genai_provenance.policy import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.provenance import AssetReport, ClearanceCheck, ManifestInfo
+from genai_provenance.signer_pins import listed, needs_fingerprints
 from genai_provenance.verify import TrustSettings, discover, verify_file
 
 INTENDED_DECLARED, INTENDED_OVERRIDE, INTENDED_ASSUMED = "declared", "override", "assumed by policy"
@@ -114,6 +116,9 @@ def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -
         for info in report.manifests
         if info.disclosure_malformed
     ]
+    facts.signer_listed = listed(policy.signers, report.signer, top.get("production"))
+    if report.signer is not None:
+        report.signer.pinned = facts.signer_listed
     for info in report.manifests:
         stage, signer = _stage(info)
         disclosure = info.disclosure or {}
@@ -177,7 +182,7 @@ def verify_assets(paths: Iterable[Path], trust: TrustSettings, source: Clearance
     context = trust.context()
     reports = []
     for path in discover(paths):
-        report = verify_file(path, context)
+        report = verify_file(path, context, trust=trust)
         check_clearances(report, path, source)
         reports.append(report)
     return reports
@@ -185,7 +190,7 @@ def verify_assets(paths: Iterable[Path], trust: TrustSettings, source: Clearance
 
 def check_paths(paths: Iterable[Path], settings: CheckSettings) -> list[AssetVerdict]:
     context = settings.trust.context()
-    return [verdict_for(verify_file(path, context), path, settings) for path in discover(paths)]
+    return [verdict_for(verify_file(path, context, trust=settings.trust), path, settings) for path in discover(paths)]
 
 
 @dataclass(frozen=True)
@@ -198,13 +203,20 @@ class CheckConfig:
     policy_path: str | None
     intended_use: str | None = None
     allow_remote: bool = False
+    packager_pem: str | None = None  # roots trusted to sign package reports (verify-package)
+    trust: TrustSettings | None = None  # the full media trust settings (else built from trust_pem)
+    signers_path: str | None = None  # a --signers file (replaces the policy's signer list)
 
     def build(self) -> CheckSettings:
         anchors = load_anchors(self.approver_pem) if self.approver_pem else []
         ledger = Ledger(Path(self.ledger_path), anchors) if self.ledger_path else None
+        policy = load_policy(
+            Path(self.policy_path) if self.policy_path else None, Path(self.signers_path) if self.signers_path else None
+        )
+        trust = self.trust or TrustSettings(self.trust_pem, self.allow_remote)
         return CheckSettings(
-            TrustSettings(self.trust_pem, self.allow_remote),
-            load_policy(Path(self.policy_path) if self.policy_path else None),
+            dataclasses.replace(trust, read_certificates=needs_fingerprints(policy.signers)),
+            policy,
             ClearanceSource(anchors, ledger),
             self.intended_use,
         )
@@ -240,7 +252,7 @@ def _check_in_worker(item: tuple[str, str]) -> AssetVerdict:
     assert _WORKER is not None, "worker not initialised"
     settings, context = _WORKER
     path, display = item
-    return verdict_for(verify_file(Path(path), context, display=display), Path(path), settings)
+    return verdict_for(verify_file(Path(path), context, display=display, trust=settings.trust), Path(path), settings)
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -90,12 +90,15 @@ def authenticate(envelope: Any, approver_anchors: list[x509.Certificate]) -> Aut
     issuer = record.get("issuer") or {}
     if issuer.get("common_name") != name_attr(leaf.subject, NameOID.COMMON_NAME):
         return Authenticity(FORGED, "issuer named in the record is not the certificate that signed it")
-    problem = chain_problem(certs, approver_anchors)
-    if problem:
-        return Authenticity(ISSUER_UNTRUSTED, f"issuer {problem.replace('trusted roots', 'approver roots')}")
-    issued = parse_time(record["issued_at"])
+    try:
+        issued = parse_time(record["issued_at"])
+    except ValueError:
+        return Authenticity(FORGED, "record carries an unreadable issued_at time")
     if not leaf.not_valid_before_utc <= issued <= leaf.not_valid_after_utc:
         return Authenticity(ISSUER_UNTRUSTED, "record was issued outside the approver certificate's validity")
+    problem = chain_problem(certs, approver_anchors, issued)  # the whole chain, as it stood when issued
+    if problem:
+        return Authenticity(ISSUER_UNTRUSTED, f"issuer {problem.replace('trusted roots', 'approver roots')}")
     return Authenticity(VALID)
 
 

@@ -49,7 +49,8 @@ def flip_payload_byte(src: Path, dst: Path) -> int:
 
 def _gate(work: Path, ws: Workspace, out: Path, step: Callable[[DemoStep], None]) -> None:
     """The final-deliverable gate: blocked without approval, packaged with it, re-verified."""
-    config = CheckConfig(ws.trust_anchors(), ws.approver_anchors(), str(ws.ledger_path), None, "final")
+    anchors = ws.trust_anchors(), ws.approver_anchors()
+    config = CheckConfig(*anchors, str(ws.ledger_path), None, "final", packager_pem=ws.packager_anchors())
     target = work / "package" / "EP101_delivery"
 
     def attempt() -> PackageResult:

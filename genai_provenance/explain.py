@@ -48,6 +48,7 @@ from genai_provenance.provenance import (
     UNREADABLE,
     VALID_UNTRUSTED,
     AssetReport,
+    CawgIdentity,
     Failure,
     IngredientNode,
     ManifestInfo,
@@ -102,6 +103,18 @@ def _signer_view(signer: SignerInfo | None, status: str, failures: list[Failure]
     else:
         trust, why = "unchecked", "this record was not checked against the trust list"
     return SignerView(signer.common_name, signer.organisation, signer.issuer, trust, why, signed_by)
+
+
+def _identity_sentence(identity: CawgIdentity) -> str:
+    who = identity.name or "an unnamed identity"
+    issuer = f" (credential issued by {identity.issuer})" if identity.issuer else ""
+    if identity.trusted:
+        how = "its signature checks out and its credential is on a trust list"
+    elif identity.verified:
+        how = "its signature checks out, but its credential is not on a trust list, so who it names is unconfirmed"
+    else:
+        how = "it could not be verified"
+    return sentence(f"A CAWG identity assertion names {who}{issuer}; {how}")
 
 
 def _time_view(info: ManifestInfo, tsa_untrusted: bool) -> TimeView:
@@ -237,6 +250,7 @@ def _build_stages(report: AssetReport, clearances: dict[str, str] | None) -> lis
                 unknown_assertions=unknown_assertions(info),
                 thumbnail=info.thumbnail,
                 binding=binding_sentence(info.hard_binding, status, current, {f.code for f in failures}),
+                identities=[_identity_sentence(i) for i in report.identities if i.manifest == info.label],
             )
         )
         number_of[info.label] = stage.number
@@ -294,6 +308,13 @@ def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
         )
     if report.status == VALID_UNTRUSTED:
         untrusted = [s for s in signed if s.signer and s.signer.trust == "untrusted"]
+        unconfirmed = [i for i in report.identities if not i.trusted]
+        if not untrusted and unconfirmed:
+            return (
+                f"{name} carries intact Content Credentials recording {recorded}, signed by an identity on the trust "
+                f"list used here, but the CAWG identity it names ({unconfirmed[0].name or 'unnamed'}) cannot be "
+                f"confirmed: its credential is not on a trust list.{gap}"
+            )
         which = join([f"stage {s.number}" for s in untrusted]) or "a stage"
         verb = "was signed by an identity that is" if len(untrusted) <= 1 else "were signed by identities that are"
         return (
@@ -598,7 +619,7 @@ def read_asset(path: Path, trust: TrustSettings) -> AssetReport:
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: is not a file (explain takes one file)")
-    return verify_file(path, trust.context())
+    return verify_file(path, trust.context(), trust=trust)
 
 
 def explain_file(

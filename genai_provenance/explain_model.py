@@ -96,6 +96,7 @@ class Stage:
     unknown_assertions: list[str] = field(default_factory=list)
     thumbnail: str | None = None
     binding: str | None = None  # what ties this stage's record to the bytes it describes, in words
+    identities: list[str] = field(default_factory=list)  # CAWG identity assertions, in words
 
 
 @dataclass

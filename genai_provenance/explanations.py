@@ -28,10 +28,22 @@ CODES: dict[str, str] = {
     "timeStamp.outsideValidity": "the time-stamp lies outside the certificate's validity period",
     "algorithm.unsupported": "the signature algorithm is not supported",
     "general.error": "the C2PA library reported an error",
+    "signingCredential.unverified": "the signing certificate could not be checked against the trust configuration",
+    "cawg.x509.credential.untrusted": "the identity credential (who the CAWG identity assertion names) is not on a"
+    " trust list: the named identity is unconfirmed",
+    "cawg.x509.credential.invalid": "the identity credential of a CAWG identity assertion is not valid",
+    "cawg.x509.signature.mismatch": "the CAWG identity assertion's signature does not match: it was altered",
 }
 
 # Codes that say "we cannot vouch for who signed", not "the bytes or the claim are broken".
-TRUST_ONLY = {"signingCredential.untrusted", "timeStamp.untrusted", "signingCredential.ocsp.skipped"}
+# An identity credential that is merely not on a trust list is not tampering (c2pa keeps the state Valid).
+TRUST_ONLY = {
+    "signingCredential.untrusted",
+    "timeStamp.untrusted",
+    "signingCredential.ocsp.skipped",
+    "signingCredential.unverified",
+    "cawg.x509.credential.untrusted",
+}
 
 
 def explain(code: str, library_text: str | None = None) -> str:

@@ -28,7 +28,7 @@ import bagit
 
 from genai_provenance import __version__
 from genai_provenance.check import AssetVerdict, CheckConfig, check_many, check_pool
-from genai_provenance.clearances import iso, load_anchors, now_utc
+from genai_provenance.clearances import iso, load_anchors, now_utc, parse_time
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.formats import is_media
 from genai_provenance.policy import load_policy
@@ -412,11 +412,18 @@ def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any 
         return out
     try:
         certs = verify_bytes(signature.get("signature") or {}, body)
-        problem = chain_problem(certs, load_anchors(config.trust_pem) if config.trust_pem else [])
+        created = parse_time(str(out.report.get("created_at")))
+        # Packager roots only: a media signer or an approver cannot vouch for a package.
+        if config.packager_pem:
+            problem = chain_problem(certs, load_anchors(config.packager_pem), created)
+        else:
+            problem = "no packager trust anchors (pass --packager-trust PEM, or re-create the workspace: init --force)"
         if problem:
-            out.problems.append(f"package report signer not trusted: {problem}")
+            out.problems.append(f"package report signer not trusted as a packager: {problem}")
     except BadSignature as exc:
         out.problems.append(f"package report signature: {exc}")
+    except ValueError:
+        out.problems.append("package report signature: the report's created_at is not a date-time")
     payload = {p.relative_to(path / "data").as_posix() for p in (path / "data").rglob("*") if p.is_file()}
     listed = {}
     for asset in out.report.get("assets") or []:

@@ -45,9 +45,12 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def create_root(common_name: str, organisation: str, *, days: int = 3650) -> Issued:
+def create_root(
+    common_name: str, organisation: str, *, days: int = 3650, not_before: dt.datetime | None = None
+) -> Issued:
     """A self-signed P-256 certificate authority."""
     key = ec.generate_private_key(ec.SECP256R1())
+    start = not_before or (_now() - dt.timedelta(hours=1))
     name = _name(common_name, organisation)
     cert = (
         x509.CertificateBuilder()
@@ -55,8 +58,8 @@ def create_root(common_name: str, organisation: str, *, days: int = 3650) -> Iss
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - dt.timedelta(hours=1))
-        .not_valid_after(_now() + dt.timedelta(days=days))
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(

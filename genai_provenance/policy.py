@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,18 +13,21 @@ from genai_provenance.disclosure import read_document
 from genai_provenance.errors import SchemaError
 from genai_provenance.provenance import ClearanceCheck
 from genai_provenance.schemas import validate
+from genai_provenance.signer_pins import SignerPin, load_signers, pins_from
 from genai_provenance.sourcetypes import normalise
 
 BLOCK, WARN, NOTIFY = "block", "warn", "notify"
 DEFAULT_NAME = "default"  # `--policy default`: the policy built into the package
 CLASS_ORDER = {"notify": 0, "escalate": 1, "written-approval": 2}
+# The `when` keys an asset-scope rule can test.
 ASSET_CONDITIONS = {
     "intended_use",
     "status",
     "non_fiction",
+    "signer_listed",
     "history_intact",
     "disclosures_well_formed",
-}  # the `when` keys an asset-scope rule can test
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Policy:
     source: str
     rules: tuple[Rule, ...]
     assume_intended_use: str = "final"
+    signers: tuple[SignerPin, ...] = ()  # who may sign final deliverables (empty: no list)
     sha256: str = ""  # of the policy file as read, so a report can name exactly what it applied
 
 
@@ -63,7 +67,14 @@ def _from_document(document: dict[str, Any], source: str, sha256: str = "") -> P
                 raise SchemaError(f"{source}: rules[{i}].when.{use_keys[0]}: describes a GenAI use; needs scope: use")
             if rule.require:
                 raise SchemaError(f"{source}: rules[{i}].require: only a rule with scope: use can require clearances")
-    return Policy(document["name"], source, rules, document.get("assume_intended_use", "final"), sha256)
+    return Policy(
+        document["name"],
+        source,
+        rules,
+        document.get("assume_intended_use", "final"),
+        pins_from(document.get("signers") or []),
+        sha256,
+    )
 
 
 def _digest(path: Path) -> str:
@@ -81,13 +92,18 @@ def default_policy() -> Policy:
     return _from_document(document, "default", _digest(path))
 
 
-def load_policy(path: Path | None) -> Policy:
-    """The default policy, or a studio's own file (YAML or JSON), validated field by field."""
+def load_policy(path: Path | None, signers: Path | None = None) -> Policy:
+    """The default policy (`None` or `default`), or a studio's own file (YAML or JSON), validated field by field.
+
+    `signers`: a --signers file; its list replaces the policy's `signers:` section.
+    """
     if path is None or (str(path) == DEFAULT_NAME and not path.exists()):
-        return default_policy()
-    document = read_document(path)
-    validate("policy", document, str(path))
-    return _from_document(document, str(path), _digest(path))
+        policy = default_policy()
+    else:
+        document = read_document(path)
+        validate("policy", document, str(path))
+        policy = _from_document(document, str(path), _digest(path))
+    return replace(policy, signers=load_signers(signers)) if signers else policy
 
 
 @dataclass
@@ -123,6 +139,7 @@ class AssetFacts:
     uses: list[UseFacts] = field(default_factory=list)
     history_problems: list[str] = field(default_factory=list)  # tampered or unreadable stages in the history
     malformed_disclosures: list[str] = field(default_factory=list)  # stages whose disclosure breaks the schema
+    signer_listed: bool | None = None  # None: no signer list applies
 
 
 @dataclass
@@ -170,6 +187,8 @@ def matches(rule: Rule, asset: AssetFacts, use: UseFacts | None) -> bool:
             ok = (not asset.history_problems) == want
         elif key == "disclosures_well_formed":
             ok = (not asset.malformed_disclosures) == want
+        elif key == "signer_listed":
+            ok = asset.signer_listed is not None and asset.signer_listed == want
         elif use is None:
             return False
         elif key == "certainty":

@@ -25,6 +25,24 @@ class SignerInfo:
     serial: str | None = None
     not_after: str | None = None
     algorithm: str | None = None
+    fingerprint: str | None = None  # SHA-256 of the leaf certificate (when it was read; see signer_certs)
+    ekus: list[str] = field(default_factory=list)  # the leaf's extended key usages (dotted OIDs)
+    allowed_list: bool = False  # trusted through the allowed list rather than an anchor
+    pinned: bool | None = None  # on the signer list for this production (None: no list applies)
+
+
+@dataclass
+class CawgIdentity:
+    """A CAWG identity assertion: who the credential names, and whether it was verified."""
+
+    manifest: str
+    label: str
+    sig_type: str | None
+    name: str | None  # the credential's subject (CN, O) or the identity's display name
+    issuer: str | None
+    verified: bool  # the signature over the assertion checked out (c2pa reported no failure for it)
+    trusted: bool  # ... and the credential is on a trust list
+    problems: list[str] = field(default_factory=list)  # failure codes c2pa reported for it
 
 
 @dataclass
@@ -119,6 +137,7 @@ class AssetReport:
     signer: SignerInfo | None = None
     signed_at: str | None = None
     time_stamped: bool = False
+    time_stamp_trusted: bool = False  # the time-stamp authority chains to a configured TSA anchor
     failures: list[Failure] = field(default_factory=list)
     disclosures: list[dict[str, Any]] = field(default_factory=list)
     genai_uses: list[GenAIUse] = field(default_factory=list)
@@ -128,6 +147,7 @@ class AssetReport:
     notes: list[str] = field(default_factory=list)
     clearances: list[ClearanceCheck] = field(default_factory=list)
     history_problems: list[str] = field(default_factory=list)  # tampered or unreadable stages in the history
+    identities: list[CawgIdentity] = field(default_factory=list)  # CAWG identity assertions, every stage
     # Signed clearance envelopes found in the manifest store, by record id (not part of reports).
     embedded_clearances: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 

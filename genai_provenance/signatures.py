@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import itertools
+import datetime as dt
 from typing import Any
 
 from cryptography import x509
@@ -11,6 +11,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from genai_provenance import trust
 from genai_provenance.signing import Identity
 
 _ALGS = {"es256": "ES256", "es384": "ES384", "es512": "ES512", "ps256": "PS256", "ed25519": "Ed25519"}
@@ -64,31 +65,11 @@ def verify_bytes(block: dict[str, Any], data: bytes) -> list[x509.Certificate]:
     return certs
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-        return True
-    except (ValueError, TypeError, InvalidSignature):
-        return False
+def chain_problem(
+    certs: list[x509.Certificate], anchors: list[x509.Certificate], at: dt.datetime | None = None
+) -> str | None:
+    """None when the chain is valid at `at` (default now) and ends under one of `anchors`; else why not.
 
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
-def chain_problem(certs: list[x509.Certificate], anchors: list[x509.Certificate]) -> str | None:
-    """None when the chain is unbroken and ends at (or under) one of `anchors`; else why not."""
-    for child, parent in itertools.pairwise(certs):
-        if not _issued_by(child, parent):
-            return "certificate chain is broken"
-        if not _is_ca(parent):  # an end-entity key must not mint identities of its own
-            return f"certificate chain runs through {parent.subject.rfc4514_string()!r}, which is not a CA"
-    top = certs[-1]
-    if not any(top == anchor or _issued_by(top, anchor) for anchor in anchors):
-        issuer = top.issuer.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
-        who = str(issuer[0].value) if issuer else top.issuer.rfc4514_string()
-        return f"chain ends at {who!r}, which is not among the trusted roots"
-    return None
+    Validation is cryptography's X.509 path builder (see trust.chain_problem), not hand-written.
+    """
+    return trust.chain_problem(certs, anchors, at)

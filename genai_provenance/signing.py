@@ -157,7 +157,9 @@ def load_identity(cert_path: Path, key_path: Path, tsa_url: str | None = None) -
     return Identity(chain_pem=chain, key_pem=pkcs8, alg=alg, certificate=leaf, tsa_url=tsa_url)
 
 
-def load_trust_anchors(path: Path) -> str:
-    """Return the PEM text of a trust-anchor file after checking it holds certificates."""
-    certs = load_certificates(path, "trust anchors")
+def load_trust_anchors(path: Path, what: str = "trust anchors") -> str:
+    """Return the PEM text of a trust-anchor file after checking it holds certificates only."""
+    from genai_provenance.trust import read_pem_certificates  # trust.py builds on this module
+
+    certs = read_pem_certificates(path, what)
     return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)

@@ -14,6 +14,7 @@ from genai_provenance.provenance import (
     UNREADABLE,
     VALID_UNTRUSTED,
     AssetReport,
+    CawgIdentity,
     Failure,
     IngredientNode,
     ManifestInfo,
@@ -114,6 +115,54 @@ def _hard_binding(assertions: Any) -> str | None:
     """The label of the assertion that binds a manifest to its asset's bytes (crjson keys them by label)."""
     labels = list(assertions) if isinstance(assertions, dict | list) else []
     return next((str(a) for a in labels if isinstance(a, str) and a.startswith(_HARD_BINDINGS)), None)
+
+
+IDENTITY_LABEL = "cawg.identity"
+_IDENTITY_OK = {"cawg.x509.signature.validated", "cawg.identity.well-formed"}
+
+
+def _entries(results: dict[str, Any] | None, kind: str) -> list[dict[str, Any]]:
+    return [e for e in ((results or {}).get("activeManifest") or {}).get(kind) or [] if isinstance(e, dict)]
+
+
+def _codes_at(results: list[dict[str, Any]], kind: str, where: str) -> set[str]:
+    return {str(e.get("code")) for r in results for e in _entries(r, kind) if str(e.get("url", "")).endswith(where)}
+
+
+def identities(
+    label: str, manifest: dict[str, Any], cert: dict[str, Any] | None, results: list[dict[str, Any]]
+) -> list[CawgIdentity]:
+    """The CAWG identity assertions of one manifest, with what c2pa's validation said about each.
+
+    `results`: every validation_results object of the store (active manifest and ingredients).
+    """
+    del cert  # the identity's certificate summary is in the assertion's own signature_info
+    out = []
+    for assertion in manifest.get("assertions") or []:
+        name = str(assertion.get("label", ""))
+        if not (name == IDENTITY_LABEL or name.startswith(IDENTITY_LABEL + "__")):
+            continue
+        data = assertion.get("data") if isinstance(assertion.get("data"), dict) else {}
+        payload = data.get("signer_payload") if isinstance(data.get("signer_payload"), dict) else {}
+        info = data.get("signature_info") if isinstance(data.get("signature_info"), dict) else {}
+        where = f"/c2pa/{label}/c2pa.assertions/{name}"
+        codes_ok = _codes_at(results, "success", where)
+        problems = sorted(_codes_at(results, "failure", where))
+        verified = bool(codes_ok & _IDENTITY_OK) and all(p in TRUST_ONLY for p in problems)
+        who = str(info["common_name"]) if info.get("common_name") else None
+        out.append(
+            CawgIdentity(
+                manifest=label,
+                label=name,
+                sig_type=str(payload.get("sig_type")) if payload.get("sig_type") else None,
+                name=who,
+                issuer=str(info["issuer"]) if info.get("issuer") else None,
+                verified=verified,
+                trusted=verified and not problems,
+                problems=problems,
+            )
+        )
+    return out
 
 
 def _failures(results: dict[str, Any] | None, where: str) -> list[Failure]:
@@ -237,11 +286,22 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     report.failures = failures + [f for _, f in deltas]
     trusted = state == "Trusted" or "signingCredential.trusted" in _successes(results)
     report.status = INVALID if state == "Invalid" else _status_of(report.failures, trusted)
+    identity_only = all(f.code.startswith("cawg.") and f.code in TRUST_ONLY for f in report.failures)
+    if trusted and report.failures and identity_only:
+        report.notes.append(
+            "the C2PA signer is trusted; what is not trusted is the CAWG identity credential the manifest carries"
+        )
+    report.time_stamp_trusted = report.time_stamped and "timeStamp.trusted" in _successes(results)
     if report.time_stamped and "timeStamp.untrusted" in _informational(results):
         report.notes.append(
             "the time-stamp authority is not among the trust anchors: the signing time is its claim, not verified"
         )
     report.history_problems = history_problems(report)
+    every_result = [results] + [
+        ing.get("validation_results") or {} for m in manifests.values() for ing in m.get("ingredients") or []
+    ]
+    order = _history_order(active, manifests)
+    report.identities = [i for lbl in order for i in identities(lbl, manifests[lbl], certs.get(lbl), every_result)]
     report.genai_uses = [u for info in report.manifests for u in info.genai_uses]
     report.genai = any(u.certainty == "generative" for u in report.genai_uses)
     report.genai_possible = any(u.certainty == "maybe" for u in report.genai_uses)

@@ -14,6 +14,7 @@ from typing import Any
 import c2pa
 from PIL import Image
 
+from genai_provenance import signer_checks
 from genai_provenance.bmff import structure_problem
 from genai_provenance.errors import InputError
 from genai_provenance.explanations import explain
@@ -30,10 +31,25 @@ BACKING_STORE_MB = 16
 
 @dataclass(frozen=True)
 class TrustSettings:
-    """What the verifier trusts and whether it may touch the network."""
+    """What the verifier trusts and whether it may touch the network.
+
+    `anchors_pem`: media-signer roots. `tsa_pem`: time-stamp authority roots (given to c2pa so a
+    time-stamp can be trusted; a media signer under them only is refused by trust_checks).
+    `allowed_list`: SHA-256 fingerprints of end-entity certificates trusted without an anchor.
+    `ekus`: EKU OIDs a media signer must carry (None: the C2PA set).
+    """
 
     anchors_pem: str | None = None
     allow_remote: bool = False
+    tsa_pem: str | None = None
+    allowed_list: tuple[str, ...] = ()
+    ekus: tuple[str, ...] | None = None
+    read_certificates: bool = False  # read signer certificates anyway (fingerprints for signer pinning)
+
+    @property
+    def needs_certificates(self) -> bool:
+        """Whether checking needs the signers' certificates, which c2pa's reports do not carry."""
+        return bool(self.tsa_pem or self.allowed_list or self.ekus or self.read_certificates)
 
     def settings(self) -> dict[str, Any]:
         """The c2pa settings: no network (remote manifests, OCSP) unless remote fetch is allowed."""
@@ -41,8 +57,11 @@ class TrustSettings:
             "verify": {"remote_manifest_fetch": self.allow_remote, "ocsp_fetch": False},
             "core": {"backing_store_memory_threshold_in_mb": BACKING_STORE_MB},
         }
-        if self.anchors_pem:
-            settings["trust"] = {"trust_anchors": self.anchors_pem}
+        anchors = (self.anchors_pem or "") + (self.tsa_pem or "")
+        if anchors:
+            settings["trust"] = {"trust_anchors": anchors}
+        if self.ekus:  # c2pa 0.91 accepts and ignores it (checked): trust_checks enforces it
+            settings.setdefault("trust", {})["trust_config"] = "\n".join(self.ekus) + "\n"
         return settings
 
     def context(self) -> c2pa.Context:
@@ -86,9 +105,17 @@ def _failed(report: AssetReport, status: str, code: str, text: str) -> AssetRepo
 
 
 def verify_file(
-    path: Path, context: c2pa.Context, *, display: str | None = None, mime: str | None = None
+    path: Path,
+    context: c2pa.Context,
+    *,
+    display: str | None = None,
+    mime: str | None = None,
+    trust: TrustSettings | None = None,
 ) -> AssetReport:
-    """Check one file. `mime` overrides the format taken from the name (for staged files)."""
+    """Check one file. `mime` overrides the format taken from the name (for staged files).
+
+    `trust` (the settings `context` was made from) adds the checks c2pa does not make (signer_checks).
+    """
     fmt = media_format(path)
     mime = mime or (fmt.mime if fmt else None)
     report = AssetReport(path=display or str(path), format=mime, status=UNREADABLE)
@@ -135,7 +162,10 @@ def verify_file(
         return _failed(report, UNREADABLE, "manifest.inaccessible", _clean(exc))
     if sidecar:
         report.notes.append(f"credentials read from sidecar {sidecar.name}")
-    return report_from_store(report, store, cr, state)
+    report = report_from_store(report, store, cr, state)
+    if trust is not None:
+        report = signer_checks.confirm(report, path, mime, context, trust, store, manifest_data)
+    return report
 
 
 def media_problem(path: Path, mime: str) -> str | None:
@@ -161,4 +191,4 @@ def _clean(exc: Exception) -> str:
 
 def verify_paths(paths: Iterable[Path], trust: TrustSettings) -> list[AssetReport]:
     context = trust.context()
-    return [verify_file(p, context) for p in discover(paths)]
+    return [verify_file(p, context, trust=trust) for p in discover(paths)]

@@ -28,7 +28,9 @@ TRUST_ANCHORS = "trust/anchors.pem"
 APPROVER_ROOT_CERT, APPROVER_ROOT_KEY = "approver-ca/root.pem", "approver-ca/root.key"
 APPROVER_CHAIN, APPROVER_KEY = "approver/chain.pem", "approver/key.pem"
 APPROVER_ANCHORS = "trust/approver-anchors.pem"
+PACKAGER_ROOT_CERT, PACKAGER_ROOT_KEY = "packager-ca/root.pem", "packager-ca/root.key"
 PACKAGER_CHAIN, PACKAGER_KEY = "packager/chain.pem", "packager/key.pem"
+PACKAGER_ANCHORS = "trust/packager-anchors.pem"
 LEDGER = "ledger.sqlite"
 
 
@@ -59,8 +61,12 @@ class Workspace:
         return load_trust_anchors(self.path(TRUST_ANCHORS))
 
     def packager_identity(self) -> Identity:
-        """The identity that signs package reports (under the media-signing root)."""
+        """The identity that signs package reports (under its own packager root, not the media root)."""
         return load_identity(self.path(PACKAGER_CHAIN), self.path(PACKAGER_KEY))
+
+    def packager_anchors(self) -> str:
+        """Roots trusted to sign package reports; kept apart from media and approver anchors."""
+        return load_trust_anchors(self.path(PACKAGER_ANCHORS))
 
     def approver_identity(self) -> Identity:
         """The identity that signs approvals, consents and revocations (not media)."""
@@ -127,11 +133,15 @@ def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitR
     staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.init."))
     try:
         os.chmod(staging, 0o700)
-        # Media signing: one root for the signer and the packager, trusted by verify.
+        # Media signing: the root trusted by verify.
         ca = _write_root(staging, ROOT_CERT, ROOT_KEY, TRUST_ANCHORS, f"{org} Development Root CA", org)
         _write_identity(staging, SIGNER_CHAIN, SIGNER_KEY, issue_leaf(ca, f"{org} Media Signer (development)", org), ca)
-        packager = issue_leaf(ca, f"{org} Packager (development)", org)
-        _write_identity(staging, PACKAGER_CHAIN, PACKAGER_KEY, packager, ca)
+        # Package reports: a root of their own, so a media signer cannot sign a package report.
+        packager_ca = _write_root(
+            staging, PACKAGER_ROOT_CERT, PACKAGER_ROOT_KEY, PACKAGER_ANCHORS, f"{org} Development Packager Root CA", org
+        )
+        packager = issue_leaf(packager_ca, f"{org} Packager (development)", org)
+        _write_identity(staging, PACKAGER_CHAIN, PACKAGER_KEY, packager, packager_ca)
         # Clearances: a separate root, so a media-signing key can never issue an approval.
         approver_ca = _write_root(
             staging, APPROVER_ROOT_CERT, APPROVER_ROOT_KEY, APPROVER_ANCHORS, f"{org} Development Approver Root CA", org
@@ -165,6 +175,7 @@ def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitR
         "trust anchors": ws.path(TRUST_ANCHORS),
         "packager certificate chain": ws.path(PACKAGER_CHAIN),
         "packager key (0600)": ws.path(PACKAGER_KEY),
+        "packager trust anchors": ws.path(PACKAGER_ANCHORS),
         "approver certificate chain": ws.path(APPROVER_CHAIN),
         "approver key (0600)": ws.path(APPROVER_KEY),
         "approver trust anchors": ws.path(APPROVER_ANCHORS),

@@ -43,7 +43,7 @@ from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.genai_scan import CLEARANCES_LABEL
 from genai_provenance.ledger import Grant, Ledger, grant
 from genai_provenance.manifest import build_definition
-from genai_provenance.pki import Issued, issue_leaf
+from genai_provenance.pki import Issued, create_root, issue_leaf
 from genai_provenance.schemas import validator
 from genai_provenance.sign import SignRequest, sign_asset
 from genai_provenance.signing import load_identity
@@ -369,14 +369,21 @@ def matrix(
     )
 
     # Expired: issued last year by an approver whose certificate was valid then, imported through the CLI.
+    # The whole chain must be valid when the record was issued, so last year's approver comes from
+    # an approver root that already existed then (added to the studio's approver anchors).
     now = now_utc()
+    archive_root = create_root(
+        "Studio Legal Archive Root CA", "Studio Legal Test", not_before=now - dt.timedelta(days=800)
+    )
+    with studio.path(APPROVER_ANCHORS).open("ab") as anchors_file:
+        anchors_file.write(archive_root.cert_pem())
     lapsed_leaf = issue_leaf(
-        approver_root(studio),
+        archive_root,
         "Studio Legal Approver 2025",
         "Studio Legal Test",
         not_before=now - dt.timedelta(days=400),
     )
-    lapsed = write_identity(work / "approver-2025", lapsed_leaf, approver_root(studio))
+    lapsed = write_identity(work / "approver-2025", lapsed_leaf, archive_root)
     expired = sign_record(
         approval(
             "APR-EXPIRED",

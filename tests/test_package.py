@@ -477,8 +477,10 @@ def test_package_report_inside_the_bag_is_signed_and_complete(packaged: Packaged
     signature = json.loads((bag / "genai-provenance" / "package-report.sig.json").read_text(encoding="utf-8"))
     validate("package-manifest-report#/$defs/signature_file", signature, "package-report.sig.json")
     certs = verify_bytes(signature["signature"], body)
-    home_anchors = (packaged.home / "trust" / "anchors.pem").read_text(encoding="utf-8")
-    assert chain_problem(certs, load_anchors(home_anchors)) is None
+    packager_anchors = (packaged.home / "trust" / "packager-anchors.pem").read_text(encoding="utf-8")
+    assert chain_problem(certs, load_anchors(packager_anchors)) is None
+    media_anchors = (packaged.home / "trust" / "anchors.pem").read_text(encoding="utf-8")
+    assert chain_problem(certs, load_anchors(media_anchors)) is not None  # the packager has its own root
     assert "Packager" in report["packager"] and ORGANISATION in report["packager"]
     assert report["organisation"] == ORGANISATION and report["productions"] == [PRODUCTION]
     assert report["excluded"] == sorted([UNSIGNED, REVOKED])

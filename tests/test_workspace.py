@@ -21,6 +21,11 @@ from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import (
     ENV_HOME,
     MARKER,
+    PACKAGER_ANCHORS,
+    PACKAGER_CHAIN,
+    PACKAGER_KEY,
+    PACKAGER_ROOT_CERT,
+    PACKAGER_ROOT_KEY,
     ROOT_CERT,
     ROOT_KEY,
     SIGNER_CHAIN,
@@ -29,7 +34,19 @@ from genai_provenance.workspace import (
     Workspace,
 )
 
-CORE_FILES = [MARKER, ROOT_CERT, ROOT_KEY, SIGNER_CHAIN, SIGNER_KEY, TRUST_ANCHORS]
+CORE_FILES = [
+    MARKER,
+    ROOT_CERT,
+    ROOT_KEY,
+    SIGNER_CHAIN,
+    SIGNER_KEY,
+    TRUST_ANCHORS,
+    PACKAGER_ROOT_CERT,
+    PACKAGER_ROOT_KEY,
+    PACKAGER_CHAIN,
+    PACKAGER_KEY,
+    PACKAGER_ANCHORS,
+]
 
 
 def snapshot(home: Path) -> dict[str, str]:
@@ -47,8 +64,12 @@ def test_init_writes_a_usable_workspace(cli_process: Any, tmp_path: Path) -> Non
     assert str(home) in res.stdout and "DEVELOPMENT credentials" in res.stdout
     for rel in CORE_FILES:
         assert (home / rel).is_file(), rel
-    for rel in (ROOT_CERT, SIGNER_CHAIN, SIGNER_KEY, TRUST_ANCHORS):
+    for rel in (ROOT_CERT, SIGNER_CHAIN, SIGNER_KEY, TRUST_ANCHORS, PACKAGER_ANCHORS):
         assert str(home / rel) in res.stdout, rel
+    packager_root = x509.load_pem_x509_certificate((home / PACKAGER_ROOT_CERT).read_bytes())
+    assert x509.load_pem_x509_certificates((home / PACKAGER_ANCHORS).read_bytes()) == [packager_root]
+    assert x509.load_pem_x509_certificates((home / PACKAGER_CHAIN).read_bytes())[0].issuer == packager_root.subject
+    assert packager_root.subject != x509.load_pem_x509_certificate((home / ROOT_CERT).read_bytes()).subject
     chain = x509.load_pem_x509_certificates((home / SIGNER_CHAIN).read_bytes())
     root = x509.load_pem_x509_certificate((home / ROOT_CERT).read_bytes())
     anchors = x509.load_pem_x509_certificates((home / TRUST_ANCHORS).read_bytes())

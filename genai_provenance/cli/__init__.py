@@ -34,6 +34,72 @@ trust_option = click.option(
 approver_trust_option = click.option(
     "--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's."
 )
+
+
+def trust_options(*, packager: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The trust flags (named as c2patool's), gathered into one `trust_flags: TrustFlags` argument.
+
+    Each falls back to its environment variable, then to the workspace's trust/ folder (trust.py).
+    """
+    from genai_provenance.trust import TrustFlags
+
+    options = [
+        click.option(
+            "--trust-anchors",
+            "--trust",
+            "trust",
+            type=FileArg,
+            help="Media-signer trust anchors (PEM); else $GENAI_PROVENANCE_TRUST_ANCHORS, else the workspace's.",
+        ),
+        approver_trust_option,
+        click.option(
+            "--allowed-list",
+            type=FileArg,
+            help="End-entity certificates (PEM) trusted without an anchor; else $GENAI_PROVENANCE_ALLOWED_LIST.",
+        ),
+        click.option(
+            "--trust-config",
+            type=FileArg,
+            help="EKU OIDs a media signer must carry, one per line; else $GENAI_PROVENANCE_TRUST_CONFIG.",
+        ),
+        click.option(
+            "--tsa-trust",
+            type=FileArg,
+            help="Time-stamp authority roots (PEM); else $GENAI_PROVENANCE_TSA_TRUST, else the workspace's.",
+        ),
+    ]
+    if packager:
+        options.append(
+            click.option(
+                "--packager-trust", type=FileArg, help="Roots (PEM) trusted to sign package reports; default: workspace"
+            )
+        )
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs["trust_flags"] = TrustFlags(
+                anchors=kwargs.pop("trust"),
+                approver=kwargs.pop("approver_trust"),
+                packager=kwargs.pop("packager_trust", None),
+                tsa=kwargs.pop("tsa_trust"),
+                allowed_list=kwargs.pop("allowed_list"),
+                trust_config=kwargs.pop("trust_config"),
+            )
+            return fn(*args, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+signers_option = click.option(
+    "--signers",
+    type=FileArg,
+    help="Identities allowed to sign final deliverables (YAML/JSON list); replaces the policy's signers.",
+)
 allow_remote_option = click.option(
     "--allow-remote", is_flag=True, help="Fetch remote manifests over the network (off by default)."
 )

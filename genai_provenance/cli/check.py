@@ -7,18 +7,18 @@ from pathlib import Path
 
 import click
 
-from genai_provenance.check import CheckSettings, check_paths
+from genai_provenance.check import check_paths
 from genai_provenance.cli import (
     EXIT_FAILED,
     EXIT_OK,
     FileArg,
-    approver_trust_option,
     format_option,
     handled,
     home_option,
     main,
     policy_option,
-    trust_option,
+    signers_option,
+    trust_options,
 )
 from genai_provenance.disclosure import check as check_disclosure
 from genai_provenance.disclosure import load as load_disclosure
@@ -28,7 +28,8 @@ from genai_provenance.preflight import ANSWERS, PRINCIPLES, Answers, check_outpu
 from genai_provenance.reports import json_report
 from genai_provenance.reports.check_report import check_document, check_text, declaration_text
 from genai_provenance.schemas import terms
-from genai_provenance.settings import resolve_clearances, resolve_trust
+from genai_provenance.settings import check_settings
+from genai_provenance.trust import TrustFlags
 
 
 @main.command(short_help="Verify assets and judge them against the policy.")
@@ -39,8 +40,8 @@ from genai_provenance.settings import resolve_clearances, resolve_trust
     type=click.Choice(terms("intended_use")),
     help="Judge every asset as this use instead of the one it declares.",
 )
-@trust_option
-@approver_trust_option
+@signers_option
+@trust_options()
 @home_option
 @format_option
 @handled
@@ -48,14 +49,14 @@ def check(
     paths: tuple[Path, ...],
     policy: Path | None,
     intended_use: str | None,
-    trust: Path | None,
-    approver_trust: Path | None,
+    signers: Path | None,
+    trust_flags: TrustFlags,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
-    rules = load_policy(policy)
-    settings = CheckSettings(resolve_trust(trust, home), rules, resolve_clearances(approver_trust, home), intended_use)
+    settings = check_settings(policy, signers, trust_flags, home, intended_use)
+    rules = settings.policy
     verdicts = check_paths(paths, settings)
     if fmt == "json":
         click.echo(json_report.dumps(check_document(verdicts, rules)))

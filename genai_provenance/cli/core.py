@@ -13,18 +13,18 @@ from genai_provenance.cli import (
     EXIT_OK,
     FileArg,
     allow_remote_option,
-    approver_trust_option,
     format_option,
     handled,
     home_option,
     main,
-    trust_option,
+    trust_options,
 )
 from genai_provenance.demo import DemoStep, run_demo
 from genai_provenance.pkcs11 import DEFAULT_MODULE, token_key
 from genai_provenance.reports import json_report, text
 from genai_provenance.settings import open_ledger, resolve_clearances, resolve_identity, resolve_trust
 from genai_provenance.sign import SignRequest, sign_asset
+from genai_provenance.trust import TrustFlags
 from genai_provenance.workspace import init_workspace
 
 
@@ -131,23 +131,21 @@ def sign(
 
 @main.command(short_help="Check the Content Credentials of files and folders.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@trust_option
-@approver_trust_option
+@trust_options()
 @allow_remote_option
 @home_option
 @format_option
 @handled
 def verify(
     paths: tuple[Path, ...],
-    trust: Path | None,
-    approver_trust: Path | None,
+    trust_flags: TrustFlags,
     allow_remote: bool,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
-    settings = resolve_trust(trust, home, allow_remote)
-    reports = verify_assets(paths, settings, resolve_clearances(approver_trust, home))
+    settings = resolve_trust(None, home, allow_remote, trust_flags)
+    reports = verify_assets(paths, settings, resolve_clearances(trust_flags.approver, home))
     if fmt == "json":
         click.echo(json_report.dumps(json_report.verify_document(reports)))
     else:

@@ -19,12 +19,11 @@ from genai_provenance.cli import (
     EXIT_OK,
     FileArg,
     allow_remote_option,
-    approver_trust_option,
     format_option,
     handled,
     home_option,
     main,
-    trust_option,
+    trust_options,
 )
 from genai_provenance.disclosure import read_document
 from genai_provenance.explain import explain_file
@@ -35,6 +34,7 @@ from genai_provenance.reports.html import explain_html, write_html
 from genai_provenance.settings import packager_anchors, packager_identity, resolve_clearances, resolve_trust
 from genai_provenance.signed_reports import sign_report, verify_signed_report
 from genai_provenance.thumbnails import collect_thumbnails
+from genai_provenance.trust import TrustFlags
 
 
 @main.command(name="explain", short_help="Tell in plain words how a file was made.")
@@ -52,8 +52,7 @@ from genai_provenance.thumbnails import collect_thumbnails
     is_flag=True,
     help="With --format json: sign the report with the packager identity (check it later with verify-report).",
 )
-@trust_option
-@approver_trust_option
+@trust_options()
 @allow_remote_option
 @home_option
 @format_option
@@ -64,8 +63,7 @@ def explain_command(
     policy: Path | None,
     no_policy: bool,
     sign_report_: bool,
-    trust: Path | None,
-    approver_trust: Path | None,
+    trust_flags: TrustFlags,
     allow_remote: bool,
     home: Path | None,
     fmt: str,
@@ -75,10 +73,10 @@ def explain_command(
         raise click.UsageError("--policy and --no-policy exclude each other")
     if sign_report_ and fmt != "json":
         raise click.UsageError("--sign signs the JSON report: add --format json")
-    settings = resolve_trust(trust, home, allow_remote)
     rules = None if no_policy else load_policy(policy)
+    settings = resolve_trust(None, home, allow_remote, trust_flags, rules)
     packager = packager_identity(home)[0] if sign_report_ else None  # fail before any work when there is none
-    result = explain_file(file, settings, resolve_clearances(approver_trust, home), rules)
+    result = explain_file(file, settings, resolve_clearances(trust_flags.approver, home), rules)
     if html_out:
         write_html(html_out, explain_html(result.explanation, collect_thumbnails(file, settings)), file)
     if fmt == "json":

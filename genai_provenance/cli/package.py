@@ -11,12 +11,12 @@ from genai_provenance.cli import (
     EXIT_FAILED,
     EXIT_OK,
     FileArg,
-    approver_trust_option,
     handled,
     home_option,
     main,
     policy_option,
-    trust_option,
+    signers_option,
+    trust_options,
 )
 from genai_provenance.files import write_text
 from genai_provenance.package import PackageRequest, check_report_path, run_package, verify_package
@@ -29,6 +29,7 @@ from genai_provenance.reports.package_report import (
     verification_text,
 )
 from genai_provenance.settings import check_config, packager_identity
+from genai_provenance.trust import TrustFlags
 
 DirArg = click.Path(path_type=Path, file_okay=False)
 
@@ -45,8 +46,8 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "target", type=DirArg, required=True, help="Package folder to create.")
 @policy_option
-@trust_option
-@approver_trust_option
+@signers_option
+@trust_options(packager=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
 @click.option(
     "--exclude",
@@ -71,8 +72,8 @@ def package(
     source: Path,
     target: Path,
     policy: Path | None,
-    trust: Path | None,
-    approver_trust: Path | None,
+    signers: Path | None,
+    trust_flags: TrustFlags,
     workers: int,
     excludes: tuple[str, ...],
     fmt: str,
@@ -87,7 +88,7 @@ def package(
     request = PackageRequest(
         source,
         target,
-        check_config(trust, approver_trust, home, policy, "final"),
+        check_config(None, None, home, policy, "final", trust_flags, signers),
         identity,
         organisation,
         workers,
@@ -116,8 +117,8 @@ def package(
 @main.command(name="verify-package", short_help="Re-check a package: checksums, signed report, assets.")
 @click.argument("path", type=click.Path(path_type=Path))
 @policy_option
-@trust_option
-@approver_trust_option
+@signers_option
+@trust_options(packager=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
@@ -127,14 +128,14 @@ def package(
 def verify_package_cmd(
     path: Path,
     policy: Path | None,
-    trust: Path | None,
-    approver_trust: Path | None,
+    signers: Path | None,
+    trust_flags: TrustFlags,
     workers: int,
     fmt: str,
     home: Path | None,
 ) -> None:
-    """Re-check a package: full bag checksums, the signed report, every asset and clearance."""
-    check = verify_package(path, check_config(trust, approver_trust, home, policy, "final"), workers)
+    """Re-check a package: full bag checksums, the signed report (packager roots only), every asset."""
+    check = verify_package(path, check_config(None, None, home, policy, "final", trust_flags, signers), workers)
     if fmt == "json":
         click.echo(json_report.dumps(verification_document(check)))
     else:

@@ -69,6 +69,8 @@ def _stage(stage: Stage, total: int) -> list[str]:
         )
     if stage.binding:
         lines += _para(f"Binding: {stage.binding}", ind)
+    for text in stage.identities:
+        lines += _para(f"Identity: {text}", ind)
     for text in stage.problems:
         lines += _para(f"Problem: {text}", ind)
     return lines

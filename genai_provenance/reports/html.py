@@ -253,6 +253,8 @@ def _stage(stage: Stage, total: int, thumbnails: dict[str, bytes]) -> str:
         parts.append(f"<h4>Other records, not interpreted by this tool</h4><ul>{items}</ul>")
     if stage.binding:
         parts.append(f'<p class="binding">{_e(stage.binding)}</p>')
+    if stage.identities:
+        parts.append(f"<p><strong>Identity</strong></p>{_list(stage.identities)}")
     if stage.problems:
         parts.append(f'<div class="problems"><strong>Problems found</strong>{_list(stage.problems)}</div>')
     return (

@@ -51,8 +51,14 @@ def asset_text(report: AssetReport) -> list[str]:
     lines = [f"{report.path}", f"  status: {STATUS_TEXT[report.status]}"]
     if report.active_manifest:
         lines.append(f"  signer: {signer_line(report.signer)}")
+        if report.signer and report.signer.fingerprint:
+            lines.append(f"  signer certificate SHA-256: {report.signer.fingerprint}")
+        if report.signer and report.signer.pinned is not None:
+            listed = "on" if report.signer.pinned else "NOT on"
+            lines.append(f"  signer list: {listed} the signer list for this production")
         when = report.signed_at or "not time-stamped"
         stamp = " (time-stamped)" if report.time_stamped else ""
+        stamp += " [time-stamp authority trusted]" if report.time_stamp_trusted else ""
         lines.append(f"  signed: {when}{stamp}")
         ai = "yes" if report.genai else ("possibly" if report.genai_possible else "none declared or recorded")
         lines.append(f"  GenAI: {ai}")
@@ -61,6 +67,15 @@ def asset_text(report: AssetReport) -> list[str]:
             tool = f" using {use.tool}" if use.tool else ""
             cat = f" [{use.category}]" if use.category else ""
             lines.append(f"    - {what}{tool}{cat} ({use.certainty}; {use.evidence})")
+    for identity in report.identities:
+        if identity.trusted:
+            state = "verified, credential trusted"
+        elif identity.verified:
+            state = "signature verified, but the credential is not on a trust list: who it names is unconfirmed"
+        else:
+            state = "NOT verified"
+        issuer = f", issued by {identity.issuer}" if identity.issuer else ""
+        lines.append(f"  CAWG identity: {identity.name or 'unnamed'}{issuer} ({state})")
     for failure in report.failures:
         lines.append(f"  ! {failure.code}: {failure.explanation} ({failure.where})")
     lines.extend(f"  ! broken history: {problem}" for problem in report.history_problems)
