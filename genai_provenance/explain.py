@@ -302,19 +302,19 @@ def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
         gap = f" Earlier material, {names}, carried no credentials of its own."
     if report.status == TRUSTED:
         each = "each signed" if len(signed) > 1 else "signed"
+        unconfirmed = [i for i in report.identities if not i.trusted]
+        also = (
+            f" The CAWG identity it names ({unconfirmed[0].name or 'unnamed'}) cannot be confirmed: its credential "
+            "is not on a trust list."
+            if unconfirmed
+            else ""
+        )
         return (
             f"{name} carries intact Content Credentials recording {recorded}, {each} by an identity on the trust "
-            f"list used here.{gap}"
+            f"list used here.{also}{gap}"
         )
     if report.status == VALID_UNTRUSTED:
         untrusted = [s for s in signed if s.signer and s.signer.trust == "untrusted"]
-        unconfirmed = [i for i in report.identities if not i.trusted]
-        if not untrusted and unconfirmed:
-            return (
-                f"{name} carries intact Content Credentials recording {recorded}, signed by an identity on the trust "
-                f"list used here, but the CAWG identity it names ({unconfirmed[0].name or 'unnamed'}) cannot be "
-                f"confirmed: its credential is not on a trust list.{gap}"
-            )
         which = join([f"stage {s.number}" for s in untrusted]) or "a stage"
         verb = "was signed by an identity that is" if len(untrusted) <= 1 else "were signed by identities that are"
         return (

@@ -119,6 +119,7 @@ def _hard_binding(assertions: Any) -> str | None:
 
 IDENTITY_LABEL = "cawg.identity"
 _IDENTITY_OK = {"cawg.x509.signature.validated", "cawg.identity.well-formed"}
+_IDENTITY_UNTRUSTED = "cawg.x509.credential.untrusted"
 
 
 def _entries(results: dict[str, Any] | None, kind: str) -> list[dict[str, Any]]:
@@ -283,13 +284,16 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     top = infos[active]
     report.signer, report.signed_at, report.time_stamped = top.signer, top.signed_at, top.time_stamped
     report.ingredients = _ingredient_tree(manifests, infos, active, deltas, frozenset({active}))
-    report.failures = failures + [f for _, f in deltas]
+    # An identity credential merely not on a trust list is not a failure of the asset's credentials: the C2PA
+    # signer vouches for the asset; the CAWG identity is reported on its own (report.identities) as unconfirmed.
+    unconfirmed = [f for f in failures if f.code == _IDENTITY_UNTRUSTED]
+    report.failures = [f for f in failures if f.code != _IDENTITY_UNTRUSTED] + [f for _, f in deltas]
     trusted = state == "Trusted" or "signingCredential.trusted" in _successes(results)
     report.status = INVALID if state == "Invalid" else _status_of(report.failures, trusted)
-    identity_only = all(f.code.startswith("cawg.") and f.code in TRUST_ONLY for f in report.failures)
-    if trusted and report.failures and identity_only:
+    if unconfirmed:
         report.notes.append(
-            "the C2PA signer is trusted; what is not trusted is the CAWG identity credential the manifest carries"
+            "the CAWG identity credential the manifest carries is not on a trust list: who it names is unconfirmed"
+            + (" (the C2PA signer itself is trusted)" if report.status == TRUSTED else "")
         )
     report.time_stamp_trusted = report.time_stamped and "timeStamp.trusted" in _successes(results)
     if report.time_stamped and "timeStamp.untrusted" in _informational(results):
