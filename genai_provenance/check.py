@@ -21,6 +21,7 @@ from genai_provenance.clearances import UseContext, assess, load_anchors
 from genai_provenance.ledger import Ledger
 from genai_provenance.policy import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.provenance import AssetReport, ClearanceCheck, ManifestInfo
+from genai_provenance.revocations import RevocationList, RevocationStatus, read_list
 from genai_provenance.verify import TrustSettings, discover, verify_file
 
 INTENDED_DECLARED, INTENDED_OVERRIDE, INTENDED_ASSUMED = "declared", "override", "assumed by policy"
@@ -32,6 +33,31 @@ class ClearanceSource:
 
     approver_anchors: list[x509.Certificate] = field(default_factory=list)
     ledger: Ledger | None = None
+    revocation_list: RevocationList | None = None  # verified and fresh (--revocations, or the imported one)
+    list_problem: str | None = None  # why the workspace's imported list could not be used
+
+    def revocation_status(self, ref: str) -> RevocationStatus:
+        """Is `ref` revoked, according to every trustworthy source? Fail closed: none, not checked."""
+        sources: list[str] = []
+        problems: list[str] = []
+        revocation: dict[str, Any] | None = None
+        as_of: str | None = None
+        if self.ledger is None:
+            problems.append("no ledger available")
+        elif (problem := self.ledger.revocation_problem()) is not None:
+            problems.append(problem)
+        else:
+            sources.append(self.ledger.describe() or str(self.ledger.path))
+            revocation = self.ledger.revocation_for(ref)
+        if self.revocation_list is not None:
+            sources.append(self.revocation_list.describe())
+            revocation = revocation or self.revocation_list.revoked.get(ref)
+            as_of = None if len(sources) > 1 else self.revocation_list.issued_at
+        elif self.list_problem:
+            problems.append(self.list_problem)
+        if not sources:
+            return RevocationStatus(False, None, why_not="; ".join(problems))
+        return RevocationStatus(True, "; ".join(sources), revocation, as_of=as_of)
 
 
 def file_hash(path: Path) -> Callable[[], str]:
@@ -72,18 +98,21 @@ def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -
             for kind, refs in (("approval", use.get("approvals")), ("consent", use.get("consents"))):
                 for ref in refs or []:
                     envelope, where = _lookup(report, source, str(ref))
-                    revocation = source.ledger.revocation_for(str(ref)) if source.ledger else None
+                    revoked = source.revocation_status(str(ref))
                     check = assess(
                         str(ref),
                         kind,
                         envelope,
                         ctx,
                         anchors=source.approver_anchors,
-                        revocation=revocation,
+                        revocation=revoked.revocation,
                         source=where,
                     )
-                    if check.ok and source.ledger is None:
-                        check.detail += " (revocation not checked: no ledger available)"
+                    check.revocation_checked, check.revocation_source = revoked.checked, revoked.source
+                    if check.ok and not revoked.checked:
+                        check.detail += f" (revocation not checked: {revoked.why_not})"
+                    elif check.ok and revoked.as_of:
+                        check.detail += f"; not revoked as of {revoked.as_of}"
                     check.manifest, check.use = info.label, index
                     checks.append(check)
     report.clearances = checks
@@ -192,14 +221,17 @@ class CheckConfig:
     policy_path: str | None
     intended_use: str | None = None
     allow_remote: bool = False
+    revocations_path: str | None = None  # a revocation list already verified by the caller
+    list_problem: str | None = None
 
     def build(self) -> CheckSettings:
         anchors = load_anchors(self.approver_pem) if self.approver_pem else []
         ledger = Ledger(Path(self.ledger_path), anchors) if self.ledger_path else None
+        listed = read_list(Path(self.revocations_path), anchors) if self.revocations_path else None
         return CheckSettings(
             TrustSettings(self.trust_pem, self.allow_remote),
             load_policy(Path(self.policy_path) if self.policy_path else None),
-            ClearanceSource(anchors, ledger),
+            ClearanceSource(anchors, ledger, listed, self.list_problem),
             self.intended_use,
         )
 

@@ -13,6 +13,7 @@ from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.ledger import Ledger
 from genai_provenance.pkcs11 import TokenKey, load_token_identity
 from genai_provenance.policy import load_policy
+from genai_provenance.revocations import STORED_LIST, RevocationList, RevocationListError, check_not_older, read_list
 from genai_provenance.signing import Identity, SigningIdentity, load_identity, load_trust_anchors
 from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import Workspace, open_workspace
@@ -64,32 +65,72 @@ def workspace_ledger(home: Path | None) -> Ledger:
     return Ledger(ws.ledger_path, load_anchors(ws.approver_anchors()))
 
 
-def resolve_clearances(approver_trust: Path | None, home: Path | None) -> ClearanceSource:
-    """Approver roots (--approver-trust, else the workspace's) and the ledger when there is one."""
-    ws = _workspace(home)
+def _revocation_list(
+    anchors_pem: str | None, ws: Workspace | None, revocations: Path | None
+) -> tuple[RevocationList | None, str | None]:
+    """--revocations FILE (refused with exit 2 when unusable), else the workspace's imported list
+    (when unusable: None and why, so checks fail closed saying so)."""
+    anchors = load_anchors(anchors_pem) if anchors_pem else []
+    if revocations is not None:
+        listed = read_list(revocations, anchors)
+        if ws is not None:
+            check_not_older(ws.home, listed)
+        return listed, None
+    if ws is None or not ws.path(STORED_LIST).exists():
+        return None, None
+    try:
+        listed = read_list(ws.path(STORED_LIST), anchors)
+        check_not_older(ws.home, listed)
+    except RevocationListError as exc:
+        return None, f"imported revocation list {exc}"
+    return listed, None
+
+
+def _approver_pem(approver_trust: Path | None, ws: Workspace | None) -> str | None:
     if approver_trust:
-        anchors = load_anchors(load_trust_anchors(approver_trust))
-    else:
-        anchors = load_anchors(ws.approver_anchors()) if ws else []
+        return load_trust_anchors(approver_trust)
+    return ws.approver_anchors() if ws else None
+
+
+def resolve_clearances(
+    approver_trust: Path | None, home: Path | None, revocations: Path | None = None
+) -> ClearanceSource:
+    """Approver roots (--approver-trust, else the workspace's), the ledger when there is one, and a
+    revocation list (--revocations, else the one imported into the workspace)."""
+    ws = _workspace(home)
+    pem = _approver_pem(approver_trust, ws)
+    anchors = load_anchors(pem) if pem else []
     ledger = None
     if ws is not None and ws.ledger_path.exists():
         ledger = Ledger(ws.ledger_path, anchors)
-    return ClearanceSource(anchors, ledger)
+    listed, problem = _revocation_list(pem, ws, revocations)
+    return ClearanceSource(anchors, ledger, listed, problem)
 
 
 def check_config(
-    trust: Path | None, approver_trust: Path | None, home: Path | None, policy: Path | None, intended_use: str | None
+    trust: Path | None,
+    approver_trust: Path | None,
+    home: Path | None,
+    policy: Path | None,
+    intended_use: str | None,
+    revocations: Path | None = None,
 ) -> CheckConfig:
     """A picklable CheckConfig for parallel checks, resolved like the other settings."""
     load_policy(policy)  # validate the policy file once, up front, with a clear error
     ws = _workspace(home)
     trust_pem = resolve_trust(trust, home).anchors_pem
-    if approver_trust:
-        approver_pem: str | None = load_trust_anchors(approver_trust)
-    else:
-        approver_pem = ws.approver_anchors() if ws else None
+    approver_pem = _approver_pem(approver_trust, ws)
     ledger = str(ws.ledger_path) if ws and ws.ledger_path.exists() else None
-    return CheckConfig(trust_pem, approver_pem, ledger, str(policy) if policy else None, intended_use)
+    listed, problem = _revocation_list(approver_pem, ws, revocations)
+    return CheckConfig(
+        trust_pem,
+        approver_pem,
+        ledger,
+        str(policy) if policy else None,
+        intended_use,
+        revocations_path=listed.path if listed else None,
+        list_problem=problem,
+    )
 
 
 def packager_identity(home: Path | None) -> tuple[Identity, str]:

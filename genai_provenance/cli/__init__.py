@@ -32,6 +32,11 @@ trust_option = click.option(
 approver_trust_option = click.option(
     "--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's."
 )
+revocations_option = click.option(
+    "--revocations",
+    type=FileArg,
+    help="A signed revocation list (revocations export); default: the one imported into the workspace.",
+)
 allow_remote_option = click.option(
     "--allow-remote", is_flag=True, help="Fetch remote manifests over the network (off by default)."
 )
@@ -92,6 +97,7 @@ _COMMAND_MODULES = {
     "demo": "core",
     "approvals": "clearances",
     "consents": "clearances",
+    "revocations": "clearances",
     "check": "check",
     "preflight": "check",
     "package": "package",

@@ -19,6 +19,7 @@ from genai_provenance.cli import (
     home_option,
     main,
     policy_option,
+    revocations_option,
     trust_option,
 )
 from genai_provenance.disclosure import check as check_disclosure
@@ -42,6 +43,7 @@ from genai_provenance.settings import resolve_clearances, resolve_trust
 )
 @trust_option
 @approver_trust_option
+@revocations_option
 @home_option
 @format_option
 @handled
@@ -51,12 +53,14 @@ def check(
     intended_use: str | None,
     trust: Path | None,
     approver_trust: Path | None,
+    revocations: Path | None,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
     rules = load_policy(policy)
-    settings = CheckSettings(resolve_trust(trust, home), rules, resolve_clearances(approver_trust, home), intended_use)
+    clearances = resolve_clearances(approver_trust, home, revocations)
+    settings = CheckSettings(resolve_trust(trust, home), rules, clearances, intended_use)
     verdicts = check_paths(paths, settings)
     if fmt == "json":
         click.echo(json_report.dumps(check_document(verdicts, rules)))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import click
 
-from genai_provenance.clearances import parse_expiry
-from genai_provenance.cli import FileArg, format_option, handled, home_option, main
+from genai_provenance.clearances import load_anchors, parse_expiry
+from genai_provenance.cli import EXIT_FAILED, FileArg, format_option, handled, home_option, main
 from genai_provenance.disclosure import read_document
 from genai_provenance.errors import InputError
 from genai_provenance.files import write_text
 from genai_provenance.ledger import Grant, LedgerError, export_bundle, grant, import_document, revoke
 from genai_provenance.reports import json_report
-from genai_provenance.reports.clearance_report import entries_document, entry_lines
+from genai_provenance.reports.clearance_report import entries_document, entry_lines, ledger_line
+from genai_provenance.revocations import DEFAULT_VALID_DAYS, check_not_older, export_list, read_list, store_list
 from genai_provenance.settings import workspace_ledger
 from genai_provenance.workspace import open_workspace
 
@@ -123,13 +126,18 @@ def _group(kind: str, plural: str) -> click.Group:
     def list_cmd(home: Path | None, fmt: str) -> None:
         with workspace_ledger(home) as ledger:
             entries = ledger.entries(kind)
+        warning = ledger_line(ledger)
         if fmt == "json":
-            click.echo(json_report.dumps(entries_document(entries)))
-            return
-        if not entries:
-            click.echo(f"no {plural} in the ledger")
-        for entry in entries:
-            click.echo(entry_lines(entry)[0])
+            click.echo(json_report.dumps(entries_document(entries, ledger)))
+        else:
+            if warning:
+                click.echo(warning)
+            if not entries:
+                click.echo(f"no {plural} in the ledger")
+            for entry in entries:
+                click.echo(entry_lines(entry)[0])
+        if warning:
+            sys.exit(EXIT_FAILED)
 
     @group.command(name="show", help=f"Show one {kind}.")
     @click.argument("record_id", metavar="ID")
@@ -141,10 +149,13 @@ def _group(kind: str, plural: str) -> click.Group:
             entry = ledger.get(record_id)
         if entry is None or entry.record["kind"] != kind:
             raise LedgerError(f"{record_id}: no such {kind} in the ledger")
+        warning = ledger_line(ledger)
         if fmt == "json":
-            click.echo(json_report.dumps(entries_document([entry])))
+            click.echo(json_report.dumps(entries_document([entry], ledger)))
         else:
-            click.echo("\n".join(entry_lines(entry, full=True)))
+            click.echo("\n".join(([warning] if warning else []) + entry_lines(entry, full=True)))
+        if warning:
+            sys.exit(EXIT_FAILED)
 
     @group.command(name="export", help=f"Write {a_kind} (and its revocation, if any) to a file.")
     @click.argument("record_id", metavar="ID")
@@ -168,8 +179,9 @@ def _group(kind: str, plural: str) -> click.Group:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         document = read_document(path)
+        ws = open_workspace(home)
         with workspace_ledger(home) as ledger:
-            added = import_document(ledger, document, str(path))
+            added = import_document(ledger, document, str(path), ws.approver_identity())
         click.echo(f"Imported {', '.join(added)}" if added else "Already in the ledger; nothing to import")
 
     return group
@@ -177,3 +189,53 @@ def _group(kind: str, plural: str) -> click.Group:
 
 main.add_command(_group("approval", "approvals"))
 main.add_command(_group("consent", "consents"))
+
+
+@click.group(name="revocations", help="Signed revocation lists: check revocation where the studio ledger is not.")
+def revocations() -> None:
+    pass
+
+
+@revocations.command(name="export", help="Write every revocation in the ledger as one signed list.")
+@click.option("-o", "--output", type=FileArg, required=True)
+@click.option(
+    "--valid-for",
+    "valid_for",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_VALID_DAYS,
+    show_default=True,
+    help="Days until the list's next update; after that it is refused.",
+)
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@home_option
+@handled
+def revocations_export(output: Path, valid_for: float, force: bool, home: Path | None) -> None:
+    if output.exists() and not force:
+        raise InputError(f"{output}: already exists (use --force to replace it)")
+    ws = open_workspace(home)
+    with workspace_ledger(home) as ledger:
+        document = export_list(ledger, ws.approver_identity(), dt.timedelta(days=valid_for))
+    write_text(output, json.dumps(document, indent=2) + "\n")
+    body = document["list"]
+    click.echo(
+        f"Exported revocation list #{body['sequence']} ({len(body['revocations'])} revocation(s)) to {output}; "
+        f"issued {body['issued_at']}, next update {body['next_update']}"
+    )
+
+
+@revocations.command(name="import", help="Verify a revocation list and keep it in the workspace for checks.")
+@click.argument("path", type=FileArg)
+@home_option
+@handled
+def revocations_import(path: Path, home: Path | None) -> None:
+    ws = open_workspace(home)
+    listed = read_list(path, load_anchors(ws.approver_anchors()))  # the roots its checks will trust
+    check_not_older(ws.home, listed)
+    stored = store_list(ws.home, path)
+    click.echo(
+        f"Imported revocation list #{listed.sequence} from {listed.signer} ({len(listed.revoked)} revocation(s)), "
+        f"issued {listed.issued_at}, next update {listed.next_update}; kept as {stored}"
+    )
+
+
+main.add_command(revocations)

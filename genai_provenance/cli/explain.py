@@ -22,6 +22,7 @@ from genai_provenance.cli import (
     handled,
     home_option,
     main,
+    revocations_option,
     trust_option,
 )
 from genai_provenance.explain import explain_file
@@ -39,6 +40,7 @@ from genai_provenance.thumbnails import collect_thumbnails
 @click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON): say what it finds.")
 @trust_option
 @approver_trust_option
+@revocations_option
 @allow_remote_option
 @home_option
 @format_option
@@ -49,6 +51,7 @@ def explain_command(
     policy: Path | None,
     trust: Path | None,
     approver_trust: Path | None,
+    revocations: Path | None,
     allow_remote: bool,
     home: Path | None,
     fmt: str,
@@ -56,7 +59,7 @@ def explain_command(
     """Explain how FILE was made: who signed each stage, when, what was done, and what is not proven."""
     settings = resolve_trust(trust, home, allow_remote)
     rules = load_policy(policy) if policy else None
-    result = explain_file(file, settings, resolve_clearances(approver_trust, home), rules)
+    result = explain_file(file, settings, resolve_clearances(approver_trust, home, revocations), rules)
     if html_out:
         write_html(html_out, explain_html(result.explanation, collect_thumbnails(file, settings)), file)
     if fmt == "json":

@@ -16,6 +16,7 @@ from genai_provenance.cli import (
     home_option,
     main,
     policy_option,
+    revocations_option,
     trust_option,
 )
 from genai_provenance.files import write_text
@@ -47,6 +48,7 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
 @policy_option
 @trust_option
 @approver_trust_option
+@revocations_option
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
 @click.option("--exclude", "excludes", multiple=True, help="Leave out files matching GLOB (listed in the report).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
@@ -60,6 +62,7 @@ def package(
     policy: Path | None,
     trust: Path | None,
     approver_trust: Path | None,
+    revocations: Path | None,
     workers: int,
     excludes: tuple[str, ...],
     fmt: str,
@@ -74,7 +77,7 @@ def package(
     request = PackageRequest(
         source,
         target,
-        check_config(trust, approver_trust, home, policy, "final"),
+        check_config(trust, approver_trust, home, policy, "final", revocations),
         identity,
         organisation,
         workers,
@@ -105,6 +108,7 @@ def package(
 @policy_option
 @trust_option
 @approver_trust_option
+@revocations_option
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @home_option
@@ -114,12 +118,13 @@ def verify_package_cmd(
     policy: Path | None,
     trust: Path | None,
     approver_trust: Path | None,
+    revocations: Path | None,
     workers: int,
     fmt: str,
     home: Path | None,
 ) -> None:
     """Re-check a package: full bag checksums, the signed report, every asset and clearance."""
-    check = verify_package(path, check_config(trust, approver_trust, home, policy, "final"), workers)
+    check = verify_package(path, check_config(trust, approver_trust, home, policy, "final", revocations), workers)
     if fmt == "json":
         click.echo(json_report.dumps(verification_document(check)))
     else:

@@ -1,0 +1,196 @@
+"""Attacks on revocation (issue 8, holes 4 and 5), each reproduced on a real SQLite ledger, then blocked.
+
+A revoked approval must never pass because someone edited, truncated, rolled back or deleted the
+ledger: the ledger is a signed hash chain, and a clearance whose revocation cannot be checked does
+not clear a final deliverable (GP-REVOCATION-001).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult
+
+from genai_provenance.schemas import validator
+from genai_provenance.workspace import Workspace, init_workspace
+
+Run = Callable[..., CliResult]
+PRODUCTION, SHOT, APPROVAL = "PRJ-0042", "EP101_SH010", "APR-REV-1"
+REVOCATION_RULE, REVOCATION_WARN = "GP-REVOCATION-001", "GP-REVOCATION-002"
+
+
+@dataclass
+class Setup:
+    ws: Workspace
+    media: Path  # signed, with the (now revoked) approval embedded
+    before_revocation: Path  # a copy of the ledger taken while the approval was still active
+    folder: Path
+
+    @property
+    def home(self) -> list[Any]:
+        return ["--home", self.ws.home]
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    """A consistent copy of a WAL database (what a backup tool or an attacker would keep)."""
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
+
+
+def _disclosure(folder: Path, approvals: list[str]) -> Path:
+    doc = json.loads((DISCLOSURES / "bg_replace.json").read_text())
+    doc["genai"][0]["approvals"], doc["genai"][0]["consents"] = approvals, []
+    path = folder / "disclosure.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def setup(cli: Run, tmp_path: Path) -> Setup:
+    ws = init_workspace(tmp_path / "ws", "Tamper Studio").workspace
+    home = ["--home", ws.home]
+    grant = ["approvals", "grant", "--production", PRODUCTION, "--asset", "EP101_SH0*"]
+    assert cli(*grant, "--id", APPROVAL, "--covers", "background-element,final-deliverable", *home).code == 0
+    assert cli(*grant, "--id", "APR-OTHER", "--covers", "ideation", *home).code == 0
+    media = tmp_path / "delivery" / "shot.jpg"
+    media.parent.mkdir()
+    res = cli("sign", MEDIA / "plate.jpg", "-o", media, "--disclosure", _disclosure(tmp_path, [APPROVAL]), *home)
+    assert res.code == 0 and APPROVAL in res.stdout, res.stderr
+    assert cli("check", media, *home).code == 0  # approved and not (yet) revoked: passes
+    before = tmp_path / "ledger-before-revocation.sqlite"
+    _copy_db(ws.ledger_path, before)
+    assert cli("approvals", "revoke", APPROVAL, "--reason", "talent withdrew", *home).code == 0
+    return Setup(ws, media, before, tmp_path)
+
+
+def _check(setup: Setup, cli: Run, *extra: Any) -> tuple[int, dict[str, Any]]:
+    res = cli("check", setup.media, *setup.home, "--format", "json", *extra)
+    assert res.code in (0, 1), res.stderr
+    doc = res.json()
+    validator("check-report").validate(doc)
+    return res.code, doc["assets"][0]
+
+
+def _rules(verdict: dict[str, Any]) -> dict[str, str]:
+    return {f["rule_id"]: f["severity"] for f in verdict["findings"]}
+
+
+def _sql(setup: Setup, *statements: str) -> None:
+    db = sqlite3.connect(setup.ws.ledger_path)
+    with db:
+        for statement in statements:
+            db.execute(statement)
+    db.close()
+
+
+def assert_fails_closed(setup: Setup, cli: Run, *why: str) -> dict[str, Any]:
+    """The revoked approval must not clear the final deliverable; the reason names the problem."""
+    code, verdict = _check(setup, cli)
+    assert code == 1 and verdict["blocked"], verdict["findings"]
+    assert _rules(verdict).get(REVOCATION_RULE) == "block", _rules(verdict)
+    [clearance] = verdict["verification"]["clearances"]
+    assert clearance["revocation_checked"] is False and clearance["revocation_source"] is None
+    assert "revocation not checked" in clearance["detail"], clearance
+    for needle in why:
+        assert needle in clearance["detail"], (needle, clearance["detail"])
+    [finding] = [f for f in verdict["findings"] if f["rule_id"] == REVOCATION_RULE]
+    assert "--revocations" in finding["remedy"]
+    return verdict
+
+
+def test_untouched_ledger_reports_the_revocation_and_its_signed_source(setup: Setup, cli: Run) -> None:
+    code, verdict = _check(setup, cli)
+    assert code == 1
+    [clearance] = verdict["verification"]["clearances"]
+    assert clearance["status"] == "revoked" and clearance["revocation_checked"] is True
+    assert clearance["revocation_source"].startswith(f"ledger:{setup.ws.ledger_path} head #")
+    assert "signed by Tamper Studio Legal Approver" in clearance["revocation_source"]
+    assert REVOCATION_RULE not in _rules(verdict)
+
+
+def test_update_of_the_revokes_column_is_detected(setup: Setup, cli: Run) -> None:
+    _sql(setup, "UPDATE records SET revokes = 'X' WHERE revokes IS NOT NULL")
+    assert_fails_closed(setup, cli, "tampered", str(setup.ws.ledger_path))
+
+
+def test_delete_of_the_revocation_row_is_detected(setup: Setup, cli: Run) -> None:
+    _sql(setup, "DELETE FROM records WHERE kind = 'revocation'")
+    assert_fails_closed(setup, cli, "tampered")
+
+
+def test_edited_envelope_is_detected(setup: Setup, cli: Run) -> None:
+    db = sqlite3.connect(setup.ws.ledger_path)
+    [(text,)] = db.execute("SELECT envelope FROM records WHERE id = 'APR-OTHER'")
+    envelope = json.loads(text)
+    envelope["record"]["covers"] = ["background-element", "final-deliverable"]
+    with db:
+        db.execute("UPDATE records SET envelope = ? WHERE id = 'APR-OTHER'", (json.dumps(envelope),))
+    db.close()
+    assert_fails_closed(setup, cli, "tampered")
+
+
+def test_deleting_the_last_row_is_detected(setup: Setup, cli: Run) -> None:
+    db = sqlite3.connect(setup.ws.ledger_path)
+    [(last,)] = db.execute("SELECT id FROM records ORDER BY rowid DESC LIMIT 1")
+    with db:
+        db.execute("DELETE FROM records WHERE id = ?", (last,))
+    db.close()
+    assert_fails_closed(setup, cli, "tampered")
+
+
+def test_replacing_the_ledger_by_an_older_copy_is_detected(setup: Setup, cli: Run) -> None:
+    setup.ws.ledger_path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(setup.before_revocation, setup.ws.ledger_path)
+    assert_fails_closed(setup, cli, "rolled back")
+
+
+def test_deleted_ledger_fails_closed_in_check_and_package(setup: Setup, cli: Run) -> None:
+    setup.ws.ledger_path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
+    assert_fails_closed(setup, cli, "no ledger available")
+    # verify still reports the clearance, saying what could not be checked.
+    doc = cli("verify", setup.media, *setup.home, "--format", "json").json()
+    [clearance] = doc["assets"][0]["clearances"]
+    assert clearance["status"] == "valid" and "revocation not checked: no ledger available" in clearance["detail"]
+    # temporary material: a warning, not a block.
+    _code, verdict = _check(setup, cli, "--intended-use", "temporary")
+    assert _rules(verdict).get(REVOCATION_WARN) == "warn" and REVOCATION_RULE not in _rules(verdict)
+    # the gate writes nothing.
+    target = setup.folder / "out" / "pkg"
+    target.parent.mkdir()
+    res = cli("package", setup.media.parent, "-o", target, "--home", setup.ws.home, "--format", "json")
+    assert res.code == 1, res.stdout
+    doc = res.json()
+    validator("package-report").validate(doc)
+    assert doc["written"] is False and REVOCATION_RULE in {f["rule_id"] for f in doc["assets"][0]["findings"]}
+    assert list(target.parent.iterdir()) == []
+
+
+def test_emptied_ledger_fails_closed(setup: Setup, cli: Run) -> None:
+    _sql(setup, "DELETE FROM records")
+    assert_fails_closed(setup, cli)
+
+
+def test_tampered_ledger_is_named_by_approvals_list_and_refuses_writes(setup: Setup, cli: Run) -> None:
+    _sql(setup, "DELETE FROM records WHERE kind = 'revocation'")
+    res = cli("approvals", "list", *setup.home)
+    assert res.code == 1 and "tampered" in res.stdout and str(setup.ws.ledger_path) in res.stdout
+    doc = cli("approvals", "list", *setup.home, "--format", "json").json()
+    validator("clearances-report").validate(doc)
+    assert doc["ledger"]["verified"] is False and "tampered" in doc["ledger"]["problem"]
+    grant = ["approvals", "grant", "--production", PRODUCTION, "--asset", "X", "--covers", "ideation"]
+    res = cli(*grant, "--id", "APR-NEW", *setup.home)
+    assert res.code == 2 and res.stderr.startswith(ERROR_PREFIX) and len(res.error_lines) == 1, res.stderr
+    assert "tampered" in res.stderr and str(setup.ws.ledger_path) in res.stderr
