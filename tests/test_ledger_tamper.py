@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult
+from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, IdentityFiles
 
+from genai_provenance.clearances import load_anchors
+from genai_provenance.ledger import Ledger
+from genai_provenance.ledger_chain import sign_head
 from genai_provenance.schemas import validator
 from genai_provenance.workspace import Workspace, init_workspace
 
@@ -194,3 +197,86 @@ def test_tampered_ledger_is_named_by_approvals_list_and_refuses_writes(setup: Se
     res = cli(*grant, "--id", "APR-NEW", *setup.home)
     assert res.code == 2 and res.stderr.startswith(ERROR_PREFIX) and len(res.error_lines) == 1, res.stderr
     assert "tampered" in res.stderr and str(setup.ws.ledger_path) in res.stderr
+
+
+# --------------------------------------------------------------------------- the chain and its head, directly
+
+
+def _ledger(setup: Setup) -> Ledger:
+    return Ledger(setup.ws.ledger_path, load_anchors(setup.ws.approver_anchors()))
+
+
+def test_intact_ledger_verifies_and_lists_its_signed_head(setup: Setup, cli: Run) -> None:
+    with _ledger(setup) as ledger:
+        assert ledger.integrity.verified and ledger.revocation_problem() is None
+        head = ledger.integrity.head
+        assert head is not None and (head.sequence, head.entries) == (3, 3)  # two grants and a revocation
+        assert head.signer == setup.ws.approver_identity().subject
+    doc = cli("approvals", "list", *setup.home, "--format", "json").json()
+    validator("clearances-report").validate(doc)
+    assert doc["ledger"]["verified"] is True and doc["ledger"]["head"]["entries"] == 3
+    assert cli("approvals", "list", *setup.home).code == 0
+
+
+def test_missing_head_is_detected(setup: Setup) -> None:
+    _sql(setup, "DELETE FROM head")
+    with _ledger(setup) as ledger:
+        assert ledger.integrity.problem and "no signed head" in ledger.integrity.problem
+
+
+def test_head_signed_by_an_outsider_is_detected(setup: Setup, outsider: IdentityFiles) -> None:
+    with _ledger(setup) as ledger:
+        head = ledger.integrity.head
+        assert head is not None
+        forged = sign_head(head.ledger_id, head.sequence + 1, head.entries, head.head_hash, outsider.identity)
+    _sql(setup, f"UPDATE head SET document = '{forged}'")
+    with _ledger(setup) as ledger:
+        assert ledger.integrity.problem and "approver roots" in ledger.integrity.problem
+
+
+def test_head_with_an_edited_count_is_detected(setup: Setup) -> None:
+    db = sqlite3.connect(setup.ws.ledger_path)
+    [(text,)] = db.execute("SELECT document FROM head")
+    document = json.loads(text)
+    document["head"]["entries"] = 2
+    with db:
+        db.execute("UPDATE head SET document = ?", (json.dumps(document),))
+    db.close()
+    with _ledger(setup) as ledger:
+        assert ledger.integrity.problem and "does not verify" in ledger.integrity.problem
+
+
+def test_reordered_rows_are_detected(setup: Setup) -> None:
+    _sql(
+        setup,
+        "UPDATE records SET seq = 100 WHERE seq = 1",
+        "UPDATE records SET seq = 1 WHERE seq = 2",
+        "UPDATE records SET seq = 2 WHERE seq = 100",
+    )
+    with _ledger(setup) as ledger:
+        assert ledger.integrity.problem and "does not follow" in ledger.integrity.problem
+
+
+def test_a_deleted_ledger_is_not_silently_recreated(setup: Setup, cli: Run) -> None:
+    setup.ws.ledger_path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
+    grant = ["approvals", "grant", "--production", PRODUCTION, "--asset", "X", "--covers", "ideation"]
+    res = cli(*grant, "--id", "APR-NEW", *setup.home)
+    assert res.code == 2 and len(res.error_lines) == 1, res.stderr
+    assert "replaced by a different ledger" in res.stderr and "ledger.sqlite.head.json" in res.stderr
+
+
+def test_ledger_of_the_old_format_is_refused(cli: Run, tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws", "Old Studio").workspace
+    db = sqlite3.connect(ws.ledger_path)
+    with db:
+        db.execute(
+            "CREATE TABLE records (id TEXT PRIMARY KEY, kind TEXT NOT NULL, production TEXT, revokes TEXT, "
+            "issued_at TEXT NOT NULL, expires_at TEXT, digest TEXT NOT NULL, envelope TEXT NOT NULL, added_at TEXT)"
+        )
+    db.close()
+    res = cli("approvals", "list", "--home", ws.home)
+    assert res.code == 2 and len(res.error_lines) == 1 and "older version" in res.stderr, res.stderr
+    code = cli("check", MEDIA / "plate.jpg", "--home", ws.home).code
+    assert code == 2
