@@ -11,7 +11,7 @@ import fnmatch
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -21,6 +21,9 @@ from genai_provenance.provenance import ClearanceCheck
 from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity, name_attr
+
+if TYPE_CHECKING:
+    from genai_provenance.pkcs11 import TokenIdentity
 
 FORMAT = "genai-provenance/signed-record/v1"
 
@@ -54,7 +57,7 @@ def canonical(record: dict[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def sign_record(record: dict[str, Any], identity: Identity) -> dict[str, Any]:
+def sign_record(record: dict[str, Any], identity: Identity | TokenIdentity) -> dict[str, Any]:
     """Wrap `record` in a signed envelope. The issuer is taken from the identity's certificate."""
     cert = identity.certificate
     record = dict(record)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
@@ -42,6 +42,9 @@ from genai_provenance.ledger_chain import (
     verify_head,
 )
 from genai_provenance.signing import Identity
+
+if TYPE_CHECKING:
+    from genai_provenance.pkcs11 import TokenIdentity
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,7 +106,9 @@ class Integrity:
 class Ledger:
     """The workspace ledger. `signer` signs the head at each write (grant/revoke pass their own)."""
 
-    def __init__(self, path: Path, anchors: list[x509.Certificate], signer: Identity | None = None) -> None:
+    def __init__(
+        self, path: Path, anchors: list[x509.Certificate], signer: Identity | TokenIdentity | None = None
+    ) -> None:
         self.path = path
         self.anchors = anchors
         self.signer = signer
@@ -224,7 +229,9 @@ class Ledger:
         head = self.integrity.head
         return head.describe(self.path) if head is not None and self.integrity.verified else None
 
-    def add(self, envelope: dict[str, Any], source: str = "record", signer: Identity | None = None) -> bool:
+    def add(
+        self, envelope: dict[str, Any], source: str = "record", signer: Identity | TokenIdentity | None = None
+    ) -> bool:
         """Store an authentic record and sign the new head. False when the identical record is already there."""
         auth = authenticate(envelope, self.anchors)
         if auth.status != VALID:
@@ -326,7 +333,7 @@ class Grant:
     guild_reference: str | None = None
 
 
-def grant(ledger: Ledger, request: Grant, identity: Identity) -> dict[str, Any]:
+def grant(ledger: Ledger, request: Grant, identity: Identity | TokenIdentity) -> dict[str, Any]:
     """Sign and store a new approval or consent."""
     if ledger.get(request.id) is not None:
         raise LedgerError(f"{request.id}: already in the ledger {ledger.path}")
@@ -354,7 +361,9 @@ def grant(ledger: Ledger, request: Grant, identity: Identity) -> dict[str, Any]:
     return envelope
 
 
-def revoke(ledger: Ledger, record_id: str, kind: str, reason: str, identity: Identity) -> dict[str, Any]:
+def revoke(
+    ledger: Ledger, record_id: str, kind: str, reason: str, identity: Identity | TokenIdentity
+) -> dict[str, Any]:
     """Sign and store a revocation of an existing approval or consent."""
     entry = ledger.get(record_id)
     if entry is None:
@@ -387,7 +396,9 @@ def export_bundle(ledger: Ledger, record_id: str, kind: str) -> dict[str, Any]:
     return {"format": BUNDLE_FORMAT, "records": records}
 
 
-def import_document(ledger: Ledger, document: Any, source: str, signer: Identity | None = None) -> list[str]:
+def import_document(
+    ledger: Ledger, document: Any, source: str, signer: Identity | TokenIdentity | None = None
+) -> list[str]:
     """Verify and store every record of a bundle or single envelope; all or nothing per record."""
     if isinstance(document, dict) and document.get("format") == BUNDLE_FORMAT:
         envelopes = document.get("records") or []

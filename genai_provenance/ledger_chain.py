@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -23,6 +23,9 @@ from cryptography.x509.oid import NameOID
 from genai_provenance.clearances import canonical, iso, now_utc
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity, name_attr
+
+if TYPE_CHECKING:
+    from genai_provenance.pkcs11 import TokenIdentity
 
 HEAD_FORMAT = "genai-provenance/ledger-head/v1"
 GENESIS = "0" * 64
@@ -48,7 +51,7 @@ class LedgerHead:
         return f"ledger:{path} head #{self.sequence} ({self.entries} entries) signed by {self.signer} at {self.time}"
 
 
-def sign_head(ledger_id: str, sequence: int, entries: int, head_hash: str, identity: Identity) -> str:
+def sign_head(ledger_id: str, sequence: int, entries: int, head_hash: str, identity: Identity | TokenIdentity) -> str:
     """A signed head document (JSON text) for the ledger's `head` table."""
     head = {
         "ledger_id": ledger_id,

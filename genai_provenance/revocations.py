@@ -28,6 +28,7 @@ from genai_provenance.signing import Identity, name_attr
 
 if TYPE_CHECKING:
     from genai_provenance.ledger import Ledger
+    from genai_provenance.pkcs11 import TokenIdentity
 
 LIST_FORMAT = "genai-provenance/revocation-list/v1"
 DEFAULT_VALID_DAYS = 7
@@ -60,7 +61,7 @@ class RevocationList:
 
 
 def export_list(
-    ledger: Ledger, identity: Identity, valid_for: dt.timedelta, *, now: dt.datetime | None = None
+    ledger: Ledger, identity: Identity | TokenIdentity, valid_for: dt.timedelta, *, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Every revocation in a verified ledger as one signed list. `now` is the issue time (tests)."""
     if ledger.integrity.problem:

@@ -5,13 +5,15 @@ Explicit flags win; otherwise the workspace (the embedded default) supplies them
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from genai_provenance.check import CheckConfig, ClearanceSource
 from genai_provenance.clearances import load_anchors
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.ledger import Ledger
-from genai_provenance.pkcs11 import TokenKey, load_token_identity
+from genai_provenance.pkcs11 import TokenIdentity, TokenKey, load_token_identity, token_key
 from genai_provenance.policy import load_policy
 from genai_provenance.revocations import STORED_LIST, RevocationList, RevocationListError, check_not_older, read_list
 from genai_provenance.signing import Identity, SigningIdentity, load_identity, load_trust_anchors
@@ -49,6 +51,25 @@ def resolve_identity(
     if cert and key:
         return load_identity(cert, key, tsa_url)
     return open_workspace(home).identity(tsa_url)
+
+
+@dataclass(frozen=True)
+class ApproverKeyOptions:
+    """--cert/--key or --cert + --pkcs11-token/--pkcs11-key[/--pkcs11-module] for clearance records."""
+
+    cert: Path | None = None
+    key: Path | None = None
+    token_label: str | None = None
+    key_label: str | None = None
+    module: Path | None = None
+
+
+def resolve_approver(options: ApproverKeyOptions, home: Path | None) -> Identity | TokenIdentity:
+    """The identity that signs clearance records and the ledger head: given, in a token, or the workspace's."""
+    token = token_key(options.token_label, options.key_label, None, options.module)
+    if token is None and options.cert is None and options.key is None:
+        return open_workspace(home).approver_identity()
+    return cast(Identity | TokenIdentity, resolve_identity(options.cert, options.key, home, None, token))
 
 
 def open_ledger(home: Path | None) -> Ledger | None:
