@@ -6,6 +6,7 @@ configured apart from the media-signing trust anchors. Any change to the record 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import fnmatch
 import json
@@ -21,6 +22,7 @@ from genai_provenance.provenance import ClearanceCheck
 from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity, name_attr
+from genai_provenance.timestamps import BACKDATE_TOLERANCE, BadTimeStamp, TimeStamp, request_token, verify_token
 
 if TYPE_CHECKING:
     from genai_provenance.pkcs11 import TokenIdentity
@@ -67,7 +69,25 @@ def sign_record(record: dict[str, Any], identity: Identity | TokenIdentity) -> d
     }
     record.setdefault("issued_at", iso(now_utc()))
     validate("clearance#/$defs/record", record, f"record {record.get('id')}")
-    return {"format": FORMAT, "record": record, "signature": sign_bytes(canonical(record), identity)}
+    envelope = {"format": FORMAT, "record": record, "signature": sign_bytes(canonical(record), identity)}
+    if identity.tsa_url:  # the issue time cannot be backdated: a TSA vouches the signature existed then
+        envelope["timestamp"] = {"token": request_token(identity.tsa_url, signature_value(envelope["signature"]))}
+    return envelope
+
+
+def signature_value(block: dict[str, Any]) -> bytes:
+    """The signature bytes a time-stamp covers."""
+    return base64.b64decode(str(block.get("value", "")))
+
+
+def check_time_stamp(holder: dict[str, Any], claimed: str | None) -> TimeStamp | None:
+    """Verify `holder`'s time-stamp (if any) over its signature; a claimed time before it is backdated."""
+    if "timestamp" not in holder:
+        return None
+    stamp = verify_token(holder["timestamp"]["token"], signature_value(holder["signature"]))
+    if claimed and parse_time(claimed) < stamp.time - BACKDATE_TOLERANCE:
+        raise BadTimeStamp(f"backdated: claims {claimed}, but was time-stamped {iso(stamp.time)} by {stamp.tsa}")
+    return stamp
 
 
 @dataclass
@@ -76,6 +96,7 @@ class Authenticity:
 
     status: str  # valid | forged | issuer-untrusted
     detail: str = ""
+    time_stamp: TimeStamp | None = None
 
 
 def authenticate(envelope: Any, approver_anchors: list[x509.Certificate]) -> Authenticity:
@@ -99,7 +120,11 @@ def authenticate(envelope: Any, approver_anchors: list[x509.Certificate]) -> Aut
     issued = parse_time(record["issued_at"])
     if not leaf.not_valid_before_utc <= issued <= leaf.not_valid_after_utc:
         return Authenticity(ISSUER_UNTRUSTED, "record was issued outside the approver certificate's validity")
-    return Authenticity(VALID)
+    try:
+        stamp = check_time_stamp(envelope, record["issued_at"])
+    except BadTimeStamp as exc:
+        return Authenticity(FORGED, f"time-stamp: {exc}")
+    return Authenticity(VALID, time_stamp=stamp)
 
 
 @dataclass(frozen=True)
@@ -175,6 +200,8 @@ def assess(
         check.detail = f"covers {', '.join(check.covers)}, not {ctx.category}"
         return check
     check.status, check.detail = VALID, f"issued by {check.issuer}; covers {', '.join(check.covers)}"
+    if auth.time_stamp:
+        check.detail += f"; time-stamped {iso(auth.time_stamp.time)} by {auth.time_stamp.tsa}"
     return check
 
 

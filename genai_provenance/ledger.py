@@ -42,6 +42,7 @@ from genai_provenance.ledger_chain import (
     verify_head,
 )
 from genai_provenance.signing import Identity
+from genai_provenance.timestamps import TimeStamp
 
 if TYPE_CHECKING:
     from genai_provenance.pkcs11 import TokenIdentity
@@ -76,6 +77,7 @@ class Entry:
     envelope: dict[str, Any]
     revocation: dict[str, Any] | None
     authenticity: str = VALID  # re-checked on every read: a row edited in the database shows as forged
+    time_stamp: TimeStamp | None = None  # when an RFC 3161 time-stamp vouches for the issue time
 
     @property
     def record(self) -> dict[str, Any]:
@@ -286,7 +288,8 @@ class Ledger:
         envelope = self._records.get(record_id)
         if envelope is None:
             return None
-        return Entry(envelope, self.revocation_for(record_id), authenticate(envelope, self.anchors).status)
+        auth = authenticate(envelope, self.anchors)
+        return Entry(envelope, self.revocation_for(record_id), auth.status, auth.time_stamp)
 
     def revocation_for(self, record_id: str) -> dict[str, Any] | None:
         return self._revocations.get(record_id)

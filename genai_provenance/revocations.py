@@ -19,12 +19,23 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from genai_provenance.clearances import VALID, authenticate, canonical, iso, now_utc, parse_time, revocation_target
+from genai_provenance.clearances import (
+    VALID,
+    authenticate,
+    canonical,
+    check_time_stamp,
+    iso,
+    now_utc,
+    parse_time,
+    revocation_target,
+    signature_value,
+)
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.files import write_text
 from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity, name_attr
+from genai_provenance.timestamps import BadTimeStamp, request_token
 
 if TYPE_CHECKING:
     from genai_provenance.ledger import Ledger
@@ -52,10 +63,12 @@ class RevocationList:
     signer_key: str  # the signer certificate's subject: sequence numbers are per signer
     digest: str
     revoked: dict[str, dict[str, Any]] = field(default_factory=dict)  # revoked ID -> signed revocation
+    time_stamped: str | None = None  # "<time> by <TSA>" when the list carries an RFC 3161 time-stamp
 
     def describe(self) -> str:
+        stamp = f" (time-stamped {self.time_stamped})" if self.time_stamped else ""
         return (
-            f"list:{self.path} #{self.sequence} signed by {self.signer}, issued {self.issued_at}, "
+            f"list:{self.path} #{self.sequence} signed by {self.signer}, issued {self.issued_at}{stamp}, "
             f"next update {self.next_update}"
         )
 
@@ -77,7 +90,10 @@ def export_list(
         "ledger_head": {"sequence": head.sequence, "head_hash": head.head_hash} if head else None,
         "revocations": ledger.revocations(),
     }
-    return {"format": LIST_FORMAT, "list": body, "signature": sign_bytes(canonical(body), identity)}
+    document = {"format": LIST_FORMAT, "list": body, "signature": sign_bytes(canonical(body), identity)}
+    if identity.tsa_url:
+        document["timestamp"] = {"token": request_token(identity.tsa_url, signature_value(document["signature"]))}
+    return document
 
 
 def verify_list(
@@ -96,6 +112,10 @@ def verify_list(
     problem = chain_problem(certs, anchors)
     if problem:
         raise RevocationListError(f"{source}: refused, signer {problem.replace('trusted roots', 'approver roots')}")
+    try:
+        stamp = check_time_stamp(document, body["issued_at"])
+    except BadTimeStamp as exc:
+        raise RevocationListError(f"{source}: refused, forged time-stamp: {exc}") from None
     revoked: dict[str, dict[str, Any]] = {}
     for envelope in body["revocations"]:
         auth = authenticate(envelope, anchors)
@@ -121,6 +141,7 @@ def verify_list(
         leaf.subject.rfc4514_string(),
         hashlib.sha256(canonical(document)).hexdigest(),
         revoked,
+        f"{iso(stamp.time)} by {stamp.tsa}" if stamp else None,
     )
 
 

@@ -5,6 +5,7 @@ Explicit flags win; otherwise the workspace (the embedded default) supplies them
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -62,14 +63,17 @@ class ApproverKeyOptions:
     token_label: str | None = None
     key_label: str | None = None
     module: Path | None = None
+    tsa_url: str | None = None
 
 
 def resolve_approver(options: ApproverKeyOptions, home: Path | None) -> Identity | TokenIdentity:
-    """The identity that signs clearance records and the ledger head: given, in a token, or the workspace's."""
+    """The identity that signs clearance records and the ledger head: given, in a token, or the
+    workspace's; records are time-stamped by --tsa-url, else the workspace's TSA, when there is one."""
     token = token_key(options.token_label, options.key_label, None, options.module)
+    tsa_url = options.tsa_url or (ws.tsa_url if (ws := _workspace(home)) else None)
     if token is None and options.cert is None and options.key is None:
-        return open_workspace(home).approver_identity()
-    return cast(Identity | TokenIdentity, resolve_identity(options.cert, options.key, home, None, token))
+        return dataclasses.replace(open_workspace(home).approver_identity(), tsa_url=tsa_url)
+    return cast(Identity | TokenIdentity, resolve_identity(options.cert, options.key, home, tsa_url, token))
 
 
 def open_ledger(home: Path | None) -> Ledger | None:

@@ -37,9 +37,10 @@ def approver_key_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         pkcs11_token: str | None,
         pkcs11_key: str | None,
         pkcs11_module: Path | None,
+        tsa_url: str | None,
         **kwargs: Any,
     ) -> Any:
-        kwargs["approver"] = ApproverKeyOptions(cert, key, pkcs11_token, pkcs11_key, pkcs11_module)
+        kwargs["approver"] = ApproverKeyOptions(cert, key, pkcs11_token, pkcs11_key, pkcs11_module, tsa_url)
         return fn(*args, **kwargs)
 
     options = [
@@ -50,6 +51,7 @@ def approver_key_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--pkcs11-key", metavar="LABEL", help="Label of the approver key in --pkcs11-token."),
         click.option("--pkcs11-module", type=FileArg, help=f"PKCS#11 module (default {DEFAULT_MODULE})."),
+        click.option("--tsa-url", help="RFC 3161 time-stamp authority; default: the workspace's, if any."),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from genai_provenance import __version__
+from genai_provenance.clearances import iso
 from genai_provenance.ledger import Entry, Ledger
 
 
@@ -26,6 +27,7 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
         "conditions": record.get("conditions", []),
         "note": record.get("note"),
         "revoked": {"at": revocation["issued_at"], "reason": revocation["reason"]} if revocation else None,
+        "time_stamped": {"at": iso(entry.time_stamp.time), "tsa": entry.time_stamp.tsa} if entry.time_stamp else None,
     }
 
 
@@ -68,7 +70,8 @@ def entry_lines(entry: Entry, full: bool = False) -> list[str]:
         return [line]
     lines = [
         line,
-        f"  issued {d['issued_at']} by {d['issuer']['common_name']}",
+        f"  issued {d['issued_at']} by {d['issuer']['common_name']}"
+        + (f"; time-stamped {d['time_stamped']['at']} by {d['time_stamped']['tsa']}" if d["time_stamped"] else ""),
         f"  expires {d['expires_at'] or 'never'}",
     ]
     if d["guild_reference"]:
