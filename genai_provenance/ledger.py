@@ -9,6 +9,7 @@ processes granting at once serialise, and the chain append happens inside that t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -215,7 +216,8 @@ class Ledger:
                 problem = f"tampered: the chain does not end at the signed head hash (entry #{count})"
         problem = problem or rollback_problem(self.path, self.ledger_id, head)
         if head is not None and problem is None:
-            remember(self.path, head)
+            with contextlib.suppress(OSError):  # a read-only reader still verifies; writers can record it
+                remember(self.path, head)
         self.integrity = Integrity(head, problem)
 
     def revocation_problem(self) -> str | None:

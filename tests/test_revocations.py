@@ -242,6 +242,7 @@ def test_package_and_verify_package_record_the_list(world: World, cli: Run) -> N
     target = world.folder / "out" / "pkg"
     res = cli("package", world.media.parent, "-o", target, *world.at(world.vendor), "--revocations", listed)
     assert res.code == 0, res.stdout + res.stderr
+    assert f"revocation checked against list:{listed} #1" in res.stdout
     report = json.loads((target / "genai-provenance" / "package-report.json").read_text())
     validator("package-manifest-report").validate(report)
     [asset] = report["assets"]
@@ -250,5 +251,8 @@ def test_package_and_verify_package_record_the_list(world: World, cli: Run) -> N
     res = cli("verify-package", target, *world.at(world.vendor), "--revocations", listed, "--format", "json")
     assert res.code == 0, res.stdout
     validator("package-verification").validate(res.json())
-    res = cli("verify-package", target, "--home", world.folder / "nowhere", "--format", "json")
-    assert res.code == 1  # nowhere to check revocation: fails closed
+    text = cli("verify-package", target, *world.at(world.vendor), "--revocations", listed).stdout
+    assert f"revocation checked against list:{listed} #1" in text and "PACKAGE VERIFIED" in text
+    trust = ["--trust", world.vendor.path("trust/anchors.pem"), "--approver-trust", world.vendor.path(APPROVER_ANCHORS)]
+    res = cli("verify-package", target, "--home", world.folder / "nowhere", *trust)
+    assert res.code == 1 and "revocation NOT checked for 2 valid clearance(s)" in res.stdout  # fails closed
