@@ -36,7 +36,9 @@ from genai_provenance.ledger_chain import (
     GENESIS,
     HeadProblem,
     LedgerHead,
+    SeenHead,
     entry_hash,
+    read_seen,
     remember,
     rollback_problem,
     sign_head,
@@ -158,9 +160,10 @@ class Ledger:
 
     def _reload(self) -> None:
         """_load in one read transaction, so a concurrent writer's commit is seen whole or not at all."""
+        seen = read_seen(self.path)  # before the snapshot: a head seen by now is committed and in it
         self._db.execute("BEGIN")
         try:
-            self._load()
+            self._load(seen)
         finally:
             self._db.execute("COMMIT")
 
@@ -169,8 +172,11 @@ class Ledger:
         row = self._db.execute("SELECT value FROM ledger_info WHERE key = 'ledger_id'").fetchone()
         return str(row[0]) if row else ""
 
-    def _load(self) -> None:
-        """Read every entry, verify the chain and the signed head, and index the records."""
+    def _load(self, seen: SeenHead | None) -> None:
+        """Read every entry, verify the chain and the signed head, and index the records.
+
+        `seen` is the rollback guard, read before this read's snapshot was taken (or inside the
+        write lock), so a concurrent writer's newer head is never mistaken for a rollback."""
         self._records, self._revocations = {}, {}
         problem: str | None = None
         prev, count = GENESIS, 0
@@ -214,7 +220,7 @@ class Ledger:
                 problem = f"tampered: the signed head lists {head.entries} entries, the ledger holds {count}"
             elif head.head_hash != prev:
                 problem = f"tampered: the chain does not end at the signed head hash (entry #{count})"
-        problem = problem or rollback_problem(self.path, self.ledger_id, head)
+        problem = problem or rollback_problem(self.path, seen, self.ledger_id, head)
         if head is not None and problem is None:
             with contextlib.suppress(OSError):  # a read-only reader still verifies; writers can record it
                 remember(self.path, head)
@@ -243,7 +249,7 @@ class Ledger:
         head_signer = signer or self.signer
         record = envelope["record"]
         with self._write():
-            self._load()  # verify inside the lock: never sign a head over a tampered chain
+            self._load(read_seen(self.path))  # verify inside the lock: never sign a head over a tampered chain
             if self.integrity.problem:
                 raise LedgerError(f"{self.path}: {self.integrity.problem}; nothing was written")
             existing = self._records.get(record["id"]) or next(

@@ -144,9 +144,8 @@ def remember(ledger: Path, head: LedgerHead) -> None:
         os.close(fd)
 
 
-def rollback_problem(ledger: Path, ledger_id: str, head: LedgerHead | None) -> str | None:
+def rollback_problem(ledger: Path, seen: SeenHead | None, ledger_id: str, head: LedgerHead | None) -> str | None:
     """Why the ledger is older than (or not) the one this workspace last saw; None when it is not."""
-    seen = read_seen(ledger)
     if seen is None:
         return None
     fix = f"restore the latest ledger, or remove {state_path(ledger).name} to start over"

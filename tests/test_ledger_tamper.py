@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, IdentityFiles
+from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, IdentityFiles
 
 from genai_provenance.clearances import load_anchors
 from genai_provenance.ledger import Ledger
@@ -282,3 +283,27 @@ def test_ledger_of_the_old_format_is_refused(cli: Run, tmp_path: Path) -> None:
     assert res.code == 2 and len(res.error_lines) == 1 and "older version" in res.stderr, res.stderr
     code = cli("check", MEDIA / "plate.jpg", "--home", ws.home).code
     assert code == 2
+
+
+def test_readers_never_mistake_concurrent_writers_for_tampering(setup: Setup) -> None:
+    """Real writer processes append while this process keeps opening and verifying the ledger."""
+    base = ["approvals", "grant", "--production", PRODUCTION, "--asset", "X", "--covers", "ideation"]
+    procs = [
+        subprocess.Popen(
+            [*CLI_COMMAND, *base, "--id", f"APR-RACE-{i}", "--home", str(setup.ws.home)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
+    opened = 0
+    while any(p.poll() is None for p in procs) or opened == 0:
+        with _ledger(setup) as ledger:
+            assert ledger.integrity.problem is None, ledger.integrity.problem
+        opened += 1
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with _ledger(setup) as ledger:
+        assert ledger.integrity.verified and ledger.count() == 3 + 6
