@@ -35,6 +35,7 @@ class ClearanceSource:
     ledger: Ledger | None = None
     revocation_list: RevocationList | None = None  # verified and fresh (--revocations, or the imported one)
     list_problem: str | None = None  # why the workspace's imported list could not be used
+    tsa_anchors: list[x509.Certificate] | None = None  # roots for records' RFC 3161 time-stamps, when configured
 
     def revocation_status(self, ref: str) -> RevocationStatus:
         """Is `ref` revoked, according to every trustworthy source? Fail closed: none, not checked."""
@@ -107,6 +108,7 @@ def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -
                         anchors=source.approver_anchors,
                         revocation=revoked.revocation,
                         source=where,
+                        tsa_anchors=source.tsa_anchors,
                     )
                     check.revocation_checked, check.revocation_source = revoked.checked, revoked.source
                     if check.ok and not revoked.checked:
@@ -223,15 +225,17 @@ class CheckConfig:
     allow_remote: bool = False
     revocations_path: str | None = None  # a revocation list already verified by the caller
     list_problem: str | None = None
+    tsa_pem: str | None = None  # TSA roots for clearance time-stamps
 
     def build(self) -> CheckSettings:
         anchors = load_anchors(self.approver_pem) if self.approver_pem else []
-        ledger = Ledger(Path(self.ledger_path), anchors) if self.ledger_path else None
-        listed = read_list(Path(self.revocations_path), anchors) if self.revocations_path else None
+        tsa = load_anchors(self.tsa_pem) if self.tsa_pem else None
+        ledger = Ledger(Path(self.ledger_path), anchors, tsa_anchors=tsa) if self.ledger_path else None
+        listed = read_list(Path(self.revocations_path), anchors, tsa_anchors=tsa) if self.revocations_path else None
         return CheckSettings(
             TrustSettings(self.trust_pem, self.allow_remote),
             load_policy(Path(self.policy_path) if self.policy_path else None),
-            ClearanceSource(anchors, ledger, listed, self.list_problem),
+            ClearanceSource(anchors, ledger, listed, self.list_problem, tsa),
             self.intended_use,
         )
 

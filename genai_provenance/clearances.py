@@ -80,11 +80,14 @@ def signature_value(block: dict[str, Any]) -> bytes:
     return base64.b64decode(str(block.get("value", "")))
 
 
-def check_time_stamp(holder: dict[str, Any], claimed: str | None) -> TimeStamp | None:
-    """Verify `holder`'s time-stamp (if any) over its signature; a claimed time before it is backdated."""
+def check_time_stamp(
+    holder: dict[str, Any], claimed: str | None, tsa_anchors: list[x509.Certificate] | None = None
+) -> TimeStamp | None:
+    """Verify `holder`'s time-stamp (if any) over its signature (and its TSA against `tsa_anchors`,
+    when configured); a claimed time before it is backdated."""
     if "timestamp" not in holder:
         return None
-    stamp = verify_token(holder["timestamp"]["token"], signature_value(holder["signature"]))
+    stamp = verify_token(holder["timestamp"]["token"], signature_value(holder["signature"]), tsa_anchors)
     if claimed and parse_time(claimed) < stamp.time - BACKDATE_TOLERANCE:
         raise BadTimeStamp(f"backdated: claims {claimed}, but was time-stamped {iso(stamp.time)} by {stamp.tsa}")
     return stamp
@@ -99,7 +102,9 @@ class Authenticity:
     time_stamp: TimeStamp | None = None
 
 
-def authenticate(envelope: Any, approver_anchors: list[x509.Certificate]) -> Authenticity:
+def authenticate(
+    envelope: Any, approver_anchors: list[x509.Certificate], tsa_anchors: list[x509.Certificate] | None = None
+) -> Authenticity:
     """Check an envelope's form, signature and chain. Never raises for bad input."""
     try:
         validate("clearance", envelope, "record")
@@ -121,7 +126,7 @@ def authenticate(envelope: Any, approver_anchors: list[x509.Certificate]) -> Aut
     if not leaf.not_valid_before_utc <= issued <= leaf.not_valid_after_utc:
         return Authenticity(ISSUER_UNTRUSTED, "record was issued outside the approver certificate's validity")
     try:
-        stamp = check_time_stamp(envelope, record["issued_at"])
+        stamp = check_time_stamp(envelope, record["issued_at"], tsa_anchors)
     except BadTimeStamp as exc:
         return Authenticity(FORGED, f"time-stamp: {exc}")
     return Authenticity(VALID, time_stamp=stamp)
@@ -157,13 +162,14 @@ def assess(
     revocation: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
     source: str | None = None,
+    tsa_anchors: list[x509.Certificate] | None = None,
 ) -> ClearanceCheck:
     """Check one referenced clearance against the use that cites it."""
     check = ClearanceCheck(ref, kind, MISSING, "", category=ctx.category, source=source)
     if envelope is None:
         check.detail = f"{kind} {ref} is referenced but was not found (not embedded, not in the ledger)"
         return check
-    auth = authenticate(envelope, anchors)
+    auth = authenticate(envelope, anchors, tsa_anchors)
     record = envelope.get("record") or {}
     check.covers = list(record.get("covers") or [])
     check.issuer = (record.get("issuer") or {}).get("common_name")

@@ -112,10 +112,15 @@ class Ledger:
     """The workspace ledger. `signer` signs the head at each write (grant/revoke pass their own)."""
 
     def __init__(
-        self, path: Path, anchors: list[x509.Certificate], signer: Identity | TokenIdentity | None = None
+        self,
+        path: Path,
+        anchors: list[x509.Certificate],
+        signer: Identity | TokenIdentity | None = None,
+        tsa_anchors: list[x509.Certificate] | None = None,
     ) -> None:
         self.path = path
         self.anchors = anchors
+        self.tsa_anchors = tsa_anchors
         self.signer = signer
         self._records: dict[str, dict[str, Any]] = {}
         self._revocations: dict[str, dict[str, Any]] = {}
@@ -243,7 +248,7 @@ class Ledger:
         self, envelope: dict[str, Any], source: str = "record", signer: Identity | TokenIdentity | None = None
     ) -> bool:
         """Store an authentic record and sign the new head. False when the identical record is already there."""
-        auth = authenticate(envelope, self.anchors)
+        auth = authenticate(envelope, self.anchors, self.tsa_anchors)
         if auth.status != VALID:
             raise LedgerError(f"{source}: refused, {auth.status}: {auth.detail}")
         head_signer = signer or self.signer
@@ -296,7 +301,7 @@ class Ledger:
         envelope = self._records.get(record_id)
         if envelope is None:
             return None
-        auth = authenticate(envelope, self.anchors)
+        auth = authenticate(envelope, self.anchors, self.tsa_anchors)
         return Entry(envelope, self.revocation_for(record_id), auth.status, auth.time_stamp)
 
     def revocation_for(self, record_id: str) -> dict[str, Any] | None:

@@ -97,7 +97,12 @@ def export_list(
 
 
 def verify_list(
-    document: Any, anchors: list[x509.Certificate], source: str, *, now: dt.datetime | None = None
+    document: Any,
+    anchors: list[x509.Certificate],
+    source: str,
+    *,
+    now: dt.datetime | None = None,
+    tsa_anchors: list[x509.Certificate] | None = None,
 ) -> RevocationList:
     """Check a list's form, signature, signer, every revocation in it, and that it is still fresh."""
     try:
@@ -113,12 +118,12 @@ def verify_list(
     if problem:
         raise RevocationListError(f"{source}: refused, signer {problem.replace('trusted roots', 'approver roots')}")
     try:
-        stamp = check_time_stamp(document, body["issued_at"])
+        stamp = check_time_stamp(document, body["issued_at"], tsa_anchors)
     except BadTimeStamp as exc:
         raise RevocationListError(f"{source}: refused, forged time-stamp: {exc}") from None
     revoked: dict[str, dict[str, Any]] = {}
     for envelope in body["revocations"]:
-        auth = authenticate(envelope, anchors)
+        auth = authenticate(envelope, anchors, tsa_anchors)
         target = revocation_target(envelope) if isinstance(envelope, dict) else None
         if auth.status != VALID or not target:
             rid = ((envelope or {}).get("record") or {}).get("id") if isinstance(envelope, dict) else None
@@ -145,7 +150,13 @@ def verify_list(
     )
 
 
-def read_list(path: Path, anchors: list[x509.Certificate], *, now: dt.datetime | None = None) -> RevocationList:
+def read_list(
+    path: Path,
+    anchors: list[x509.Certificate],
+    *,
+    now: dt.datetime | None = None,
+    tsa_anchors: list[x509.Certificate] | None = None,
+) -> RevocationList:
     """Read and verify a list file (exit 2 with one line when it cannot be used)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -153,7 +164,7 @@ def read_list(path: Path, anchors: list[x509.Certificate], *, now: dt.datetime |
         raise RevocationListError(f"{path}: no such file") from None
     except (OSError, ValueError) as exc:
         raise RevocationListError(f"{path}: not a readable revocation list ({exc.__class__.__name__})") from None
-    return verify_list(document, anchors, str(path), now=now)
+    return verify_list(document, anchors, str(path), now=now, tsa_anchors=tsa_anchors)
 
 
 def check_not_older(home: Path, revocations: RevocationList) -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from cryptography import x509
+
 from genai_provenance.check import CheckConfig, ClearanceSource
 from genai_provenance.clearances import load_anchors
 from genai_provenance.errors import IdentityError, ProvenanceError
@@ -76,18 +78,32 @@ def resolve_approver(options: ApproverKeyOptions, home: Path | None) -> Identity
     return cast(Identity | TokenIdentity, resolve_identity(options.cert, options.key, home, tsa_url, token))
 
 
+TSA_ANCHORS = "trust/tsa-anchors.pem"  # optional: roots for the time-stamps on clearance records
+
+
+def _tsa_pem(ws: Workspace | None) -> str | None:
+    return load_trust_anchors(ws.path(TSA_ANCHORS)) if ws and ws.path(TSA_ANCHORS).exists() else None
+
+
+def tsa_anchors(home: Path | None) -> list[x509.Certificate] | None:
+    """The workspace's TSA roots (trust/tsa-anchors.pem) when configured; else None (tokens are
+    still checked against the data and the TSA's own signature)."""
+    pem = _tsa_pem(_workspace(home))
+    return load_anchors(pem) if pem else None
+
+
 def open_ledger(home: Path | None) -> Ledger | None:
     """The workspace ledger when there is one (never created here); else None."""
     ws = _workspace(home)
     if ws is None or not ws.ledger_path.exists():
         return None
-    return Ledger(ws.ledger_path, load_anchors(ws.approver_anchors()))
+    return Ledger(ws.ledger_path, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))
 
 
 def workspace_ledger(home: Path | None) -> Ledger:
     """The workspace ledger, created on first use; the workspace must exist."""
     ws = open_workspace(home)
-    return Ledger(ws.ledger_path, load_anchors(ws.approver_anchors()))
+    return Ledger(ws.ledger_path, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))
 
 
 def _revocation_list(
@@ -96,15 +112,16 @@ def _revocation_list(
     """--revocations FILE (refused with exit 2 when unusable), else the workspace's imported list
     (when unusable: None and why, so checks fail closed saying so)."""
     anchors = load_anchors(anchors_pem) if anchors_pem else []
+    tsa = load_anchors(pem) if (pem := _tsa_pem(ws)) else None
     if revocations is not None:
-        listed = read_list(revocations, anchors)
+        listed = read_list(revocations, anchors, tsa_anchors=tsa)
         if ws is not None:
             check_not_older(ws.home, listed)
         return listed, None
     if ws is None or not ws.path(STORED_LIST).exists():
         return None, None
     try:
-        listed = read_list(ws.path(STORED_LIST), anchors)
+        listed = read_list(ws.path(STORED_LIST), anchors, tsa_anchors=tsa)
         check_not_older(ws.home, listed)
     except RevocationListError as exc:
         return None, f"imported revocation list {exc}"
@@ -125,11 +142,12 @@ def resolve_clearances(
     ws = _workspace(home)
     pem = _approver_pem(approver_trust, ws)
     anchors = load_anchors(pem) if pem else []
+    tsa = tsa_anchors(home)
     ledger = None
     if ws is not None and ws.ledger_path.exists():
-        ledger = Ledger(ws.ledger_path, anchors)
+        ledger = Ledger(ws.ledger_path, anchors, tsa_anchors=tsa)
     listed, problem = _revocation_list(pem, ws, revocations)
-    return ClearanceSource(anchors, ledger, listed, problem)
+    return ClearanceSource(anchors, ledger, listed, problem, tsa)
 
 
 def check_config(
@@ -155,6 +173,7 @@ def check_config(
         intended_use,
         revocations_path=listed.path if listed else None,
         list_problem=problem,
+        tsa_pem=_tsa_pem(ws),
     )
 
 

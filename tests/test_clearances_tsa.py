@@ -19,6 +19,7 @@ from tsa import TimeStampAuthority, running_tsa
 from genai_provenance.clearances import FORGED, VALID, authenticate, iso, load_anchors, now_utc, sign_record
 from genai_provenance.revocations import RevocationListError, verify_list
 from genai_provenance.schemas import validator
+from genai_provenance.settings import TSA_ANCHORS, tsa_anchors
 from genai_provenance.timestamps import BadTimeStamp, verify_token
 from genai_provenance.workspace import Workspace, init_workspace
 
@@ -126,3 +127,20 @@ def test_unreachable_tsa_is_a_one_line_error_and_nothing_is_stored(studio: Works
     res = cli(*grant, "--covers", "ideation", "--home", studio.home, "--tsa-url", "http://127.0.0.1:9/")
     assert res.code == 2 and len(res.error_lines) == 1 and "time-stamp authority" in res.stderr, res.stderr
     assert "APR-TS-DOWN" not in cli("approvals", "list", "--home", studio.home).stdout
+
+
+def test_workspace_tsa_roots_decide_which_time_stamps_count(
+    authority: TimeStampAuthority, outsider: IdentityFiles, cli: Run, tmp_path: Path
+) -> None:
+    ws = init_workspace(tmp_path / "ws", "Rooted Studio").workspace
+    ws.path(TSA_ANCHORS).write_bytes(authority.root_pem)
+    grant = ["approvals", "grant", "--id", "APR-TS-ROOTED", "--production", "PRJ-1", "--asset", "SH010"]
+    res = cli(*grant, "--covers", "ideation", "--home", ws.home, "--tsa-url", authority.url)
+    assert res.code == 0, res.stderr
+    [entry] = cli("approvals", "list", "--home", ws.home, "--format", "json").json()["records"]
+    assert entry["state"] == "active" and entry["time_stamped"]["tsa"] == "Test Time-Stamp Authority"
+    # The studio now trusts another TSA only: the same record's time-stamp no longer counts.
+    ws.path(TSA_ANCHORS).write_bytes(outsider.root_pem.read_bytes())
+    [entry] = cli("approvals", "list", "--home", ws.home, "--format", "json").json()["records"]
+    assert entry["state"] == "forged", entry
+    assert tsa_anchors(ws.home) is not None

@@ -22,7 +22,7 @@ from genai_provenance.pkcs11 import DEFAULT_MODULE, ENV_PIN
 from genai_provenance.reports import json_report
 from genai_provenance.reports.clearance_report import entries_document, entry_lines, ledger_line
 from genai_provenance.revocations import DEFAULT_VALID_DAYS, check_not_older, export_list, read_list, store_list
-from genai_provenance.settings import ApproverKeyOptions, resolve_approver, workspace_ledger
+from genai_provenance.settings import ApproverKeyOptions, resolve_approver, tsa_anchors, workspace_ledger
 from genai_provenance.workspace import open_workspace
 
 
@@ -273,7 +273,7 @@ def revocations_export(
 @handled
 def revocations_import(path: Path, home: Path | None) -> None:
     ws = open_workspace(home)
-    listed = read_list(path, load_anchors(ws.approver_anchors()))  # the roots its checks will trust
+    listed = read_list(path, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))  # as checks will
     check_not_older(ws.home, listed)
     stored = store_list(ws.home, path)
     click.echo(
