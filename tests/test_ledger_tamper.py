@@ -7,6 +7,7 @@ not clear a final deliverable (GP-REVOCATION-001).
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import sqlite3
@@ -307,3 +308,17 @@ def test_readers_never_mistake_concurrent_writers_for_tampering(setup: Setup) ->
         assert proc.returncode == 0, err
     with _ledger(setup) as ledger:
         assert ledger.integrity.verified and ledger.count() == 3 + 6
+
+
+def test_truncated_ledger_file_is_detected(setup: Setup, cli_process: Run) -> None:
+    """Real processes: an in-process run would keep its own (stale) connection to the old file."""
+    gc.collect()  # close this process's finished connections to the file before it is cut
+    cli = cli_process
+    for suffix in ("-wal", "-shm"):
+        Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
+    setup.ws.ledger_path.write_bytes(b"")  # an empty file is an empty SQLite database
+    assert_fails_closed(setup, cli, "replaced by a different ledger")
+    half = setup.before_revocation.read_bytes()
+    setup.ws.ledger_path.write_bytes(half[: len(half) // 2])
+    res = cli("check", setup.media, *setup.home)
+    assert res.code == 2 and len(res.error_lines) == 1 and str(setup.ws.ledger_path) in res.stderr, res.stderr
