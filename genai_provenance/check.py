@@ -21,7 +21,7 @@ from genai_provenance.clearances import UseContext, assess, load_anchors
 from genai_provenance.ledger import Ledger
 from genai_provenance.policy import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.provenance import AssetReport, ClearanceCheck, ManifestInfo
-from genai_provenance.revocations import RevocationList, RevocationStatus, read_list
+from genai_provenance.revocations import RevocationList, RevocationStatus, read_list, record_root
 from genai_provenance.verify import TrustSettings, discover, verify_file
 
 INTENDED_DECLARED, INTENDED_OVERRIDE, INTENDED_ASSUMED = "declared", "override", "assumed by policy"
@@ -37,8 +37,10 @@ class ClearanceSource:
     list_problem: str | None = None  # why the workspace's imported list could not be used
     tsa_anchors: list[x509.Certificate] | None = None  # roots for records' RFC 3161 time-stamps, when configured
 
-    def revocation_status(self, ref: str) -> RevocationStatus:
-        """Is `ref` revoked, according to every trustworthy source? Fail closed: none, not checked."""
+    def revocation_status(self, ref: str, envelope: dict[str, Any] | None = None) -> RevocationStatus:
+        """Is `ref` revoked, according to every trustworthy source? Fail closed: none, not checked.
+
+        A revocation list speaks only for records issued under the approver root its signer is under."""
         sources: list[str] = []
         problems: list[str] = []
         revocation: dict[str, Any] | None = None
@@ -50,10 +52,21 @@ class ClearanceSource:
         else:
             sources.append(self.ledger.describe() or str(self.ledger.path))
             revocation = self.ledger.revocation_for(ref)
-        if self.revocation_list is not None:
-            sources.append(self.revocation_list.describe())
-            revocation = revocation or self.revocation_list.revoked.get(ref)
-            as_of = None if len(sources) > 1 else self.revocation_list.issued_at
+        listed = self.revocation_list
+        if (
+            listed is not None
+            and envelope is not None
+            and listed.root != (issuer_root := record_root(envelope, self.approver_anchors))
+        ):
+            problems.append(
+                f"revocation list {listed.path} is signed under {listed.root}, not the issuer's {issuer_root}"
+            )
+            revocation = revocation or listed.revoked.get(ref)  # a signed revocation still counts
+            listed = None
+        if listed is not None:
+            sources.append(listed.describe())
+            revocation = revocation or listed.revoked.get(ref)
+            as_of = None if len(sources) > 1 else listed.issued_at
         elif self.list_problem:
             problems.append(self.list_problem)
         if not sources:
@@ -99,7 +112,7 @@ def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -
             for kind, refs in (("approval", use.get("approvals")), ("consent", use.get("consents"))):
                 for ref in refs or []:
                     envelope, where = _lookup(report, source, str(ref))
-                    revoked = source.revocation_status(str(ref))
+                    revoked = source.revocation_status(str(ref), envelope)
                     check = assess(
                         str(ref),
                         kind,

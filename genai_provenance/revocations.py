@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
 from genai_provenance.clearances import (
@@ -63,6 +64,7 @@ class RevocationList:
     signer_key: str  # the signer certificate's subject: sequence numbers are per signer
     digest: str
     revoked: dict[str, dict[str, Any]] = field(default_factory=dict)  # revoked ID -> signed revocation
+    root: str = ""  # the approver root the signer chains to: the list speaks only for records under it
     time_stamped: str | None = None  # "<time> by <TSA>" when the list carries an RFC 3161 time-stamp
 
     def describe(self) -> str:
@@ -146,8 +148,32 @@ def verify_list(
         leaf.subject.rfc4514_string(),
         hashlib.sha256(canonical(document)).hexdigest(),
         revoked,
+        root_of(certs, anchors),
         f"{iso(stamp.time)} by {stamp.tsa}" if stamp else None,
     )
+
+
+def root_of(certs: list[x509.Certificate], anchors: list[x509.Certificate]) -> str:
+    """The subject of the anchor a (verified) chain ends at; empty when none."""
+    top = certs[-1]
+    for anchor in anchors:
+        if top == anchor:
+            return anchor.subject.rfc4514_string()
+        try:
+            top.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return anchor.subject.rfc4514_string()
+    return ""
+
+
+def record_root(envelope: dict[str, Any], anchors: list[x509.Certificate]) -> str:
+    """The approver root a record's issuer chains to (empty when unreadable or none)."""
+    try:
+        certs = [x509.load_pem_x509_certificate(p.encode()) for p in envelope["signature"]["certificates"]]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return ""
+    return root_of(certs, anchors) if certs else ""
 
 
 def read_list(

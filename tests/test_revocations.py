@@ -256,3 +256,16 @@ def test_package_and_verify_package_record_the_list(world: World, cli: Run) -> N
     trust = ["--trust", world.vendor.path("trust/anchors.pem"), "--approver-trust", world.vendor.path(APPROVER_ANCHORS)]
     res = cli("verify-package", target, "--home", world.folder / "nowhere", *trust)
     assert res.code == 1 and "revocation NOT checked for 2 valid clearance(s)" in res.stdout  # fails closed
+
+
+def test_a_list_speaks_only_for_records_under_its_own_approver_root(world: World, cli: Run, tmp_path: Path) -> None:
+    """A QC desk trusting two studios: studio B's (empty) list says nothing about studio A's approvals."""
+    other = init_workspace(tmp_path / "other-studio", "Other Studio").workspace
+    anchors = world.vendor.path(APPROVER_ANCHORS)
+    anchors.write_text(anchors.read_text() + other.path(APPROVER_ROOT_CERT).read_text())
+    listed = tmp_path / "other-list.json"
+    assert cli("revocations", "export", "-o", listed, "--home", other.home).code == 0
+    code, verdict = check(world, cli, "--revocations", listed)
+    assert code == 1 and rules(verdict)["GP-REVOCATION-001"] == "block"
+    for clearance in verdict["verification"]["clearances"]:
+        assert clearance["revocation_checked"] is False and "is signed under" in clearance["detail"]
