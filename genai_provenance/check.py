@@ -40,24 +40,26 @@ class ClearanceSource:
     def revocation_status(self, ref: str, envelope: dict[str, Any] | None = None) -> RevocationStatus:
         """Is `ref` revoked, according to every trustworthy source? Fail closed: none, not checked.
 
-        A revocation list speaks only for records issued under the approver root its signer is under."""
+        A ledger or revocation list speaks only for records issued under the approver root that its
+        signer is under (a QC desk's own ledger says nothing about a studio's revocations)."""
         sources: list[str] = []
         problems: list[str] = []
         revocation: dict[str, Any] | None = None
         as_of: str | None = None
+        issuer_root = record_root(envelope, self.approver_anchors) if envelope is not None else None
+        head = self.ledger.integrity.head if self.ledger is not None else None
         if self.ledger is None:
             problems.append("no ledger available")
         elif (problem := self.ledger.revocation_problem()) is not None:
             problems.append(problem)
+        elif head is not None and issuer_root is not None and head.root != issuer_root:
+            problems.append(f"ledger {self.ledger.path} is kept under {head.root}, not the issuer's {issuer_root}")
+            revocation = self.ledger.revocation_for(ref)  # a signed revocation still counts
         else:
             sources.append(self.ledger.describe() or str(self.ledger.path))
             revocation = self.ledger.revocation_for(ref)
         listed = self.revocation_list
-        if (
-            listed is not None
-            and envelope is not None
-            and listed.root != (issuer_root := record_root(envelope, self.approver_anchors))
-        ):
+        if listed is not None and issuer_root is not None and listed.root != issuer_root:
             problems.append(
                 f"revocation list {listed.path} is signed under {listed.root}, not the issuer's {issuer_root}"
             )

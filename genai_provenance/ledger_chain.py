@@ -9,6 +9,7 @@ replacing the ledger by an older copy (rollback) or by another ledger is refused
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -21,7 +22,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from genai_provenance.clearances import canonical, iso, now_utc
-from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
+from genai_provenance.signatures import BadSignature, anchor_of, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity, name_attr
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class LedgerHead:
     head_hash: str
     time: str
     signer: str
+    root: str = ""  # the approver root the head signer is under: the ledger speaks for records under it
 
     def describe(self, path: Path) -> str:
         return f"ledger:{path} head #{self.sequence} ({self.entries} entries) signed by {self.signer} at {self.time}"
@@ -83,14 +85,15 @@ def verify_head(text: str, anchors: list[x509.Certificate]) -> LedgerHead:
             str(head["time"]),
             name_attr(certs[0].subject, NameOID.COMMON_NAME) or certs[0].subject.rfc4514_string(),
         )
+        anchor = anchor_of(certs, anchors)
     except BadSignature as exc:
         raise HeadProblem(f"signed head does not verify ({exc})") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise HeadProblem(f"signed head is malformed ({exc.__class__.__name__})") from None
     problem = chain_problem(certs, anchors)
-    if problem:
-        raise HeadProblem(f"head signer {problem.replace('trusted roots', 'approver roots')}")
-    return parsed
+    if problem or anchor is None:
+        raise HeadProblem(f"head signer {(problem or '').replace('trusted roots', 'approver roots')}")
+    return dataclasses.replace(parsed, root=anchor.subject.rfc4514_string())
 
 
 @dataclass(frozen=True)

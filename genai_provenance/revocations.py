@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
 from genai_provenance.clearances import (
@@ -34,7 +33,7 @@ from genai_provenance.clearances import (
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.files import write_text
 from genai_provenance.schemas import validate
-from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
+from genai_provenance.signatures import BadSignature, anchor_of, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity, name_attr
 from genai_provenance.timestamps import BadTimeStamp, request_token
 
@@ -155,16 +154,8 @@ def verify_list(
 
 def root_of(certs: list[x509.Certificate], anchors: list[x509.Certificate]) -> str:
     """The subject of the anchor a (verified) chain ends at; empty when none."""
-    top = certs[-1]
-    for anchor in anchors:
-        if top == anchor:
-            return anchor.subject.rfc4514_string()
-        try:
-            top.verify_directly_issued_by(anchor)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return anchor.subject.rfc4514_string()
-    return ""
+    anchor = anchor_of(certs, anchors) if certs else None
+    return anchor.subject.rfc4514_string() if anchor is not None else ""
 
 
 def record_root(envelope: dict[str, Any], anchors: list[x509.Certificate]) -> str:

@@ -91,6 +91,12 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+def anchor_of(certs: list[x509.Certificate], anchors: list[x509.Certificate]) -> x509.Certificate | None:
+    """The anchor an (unbroken) chain ends at or under; None when none."""
+    top = certs[-1]
+    return next((a for a in anchors if top == a or _issued_by(top, a)), None)
+
+
 def chain_problem(certs: list[x509.Certificate], anchors: list[x509.Certificate]) -> str | None:
     """None when the chain is unbroken and ends at (or under) one of `anchors`; else why not."""
     for child, parent in itertools.pairwise(certs):

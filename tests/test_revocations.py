@@ -269,3 +269,20 @@ def test_a_list_speaks_only_for_records_under_its_own_approver_root(world: World
     assert code == 1 and rules(verdict)["GP-REVOCATION-001"] == "block"
     for clearance in verdict["verification"]["clearances"]:
         assert clearance["revocation_checked"] is False and "is signed under" in clearance["detail"]
+
+
+def test_a_vendors_own_ledger_says_nothing_about_the_studios_revocations(world: World, cli: Run) -> None:
+    """Imported copies of the studio's approvals sit in the vendor's ledger (signed by the vendor's
+    approver): that ledger cannot know what the studio revoked since."""
+    for kind, ref in (("approvals", APPROVAL), ("consents", CONSENT)):
+        bundle = world.folder / f"{ref}.json"
+        assert cli(kind, "export", ref, "-o", bundle, *world.at(world.studio)).code == 0
+        assert cli(kind, "import", bundle, *world.at(world.vendor)).code == 0
+    assert cli("consents", "revoke", CONSENT, "--reason", "withdrawn", *world.at(world.studio)).code == 0
+    code, verdict = check(world, cli)
+    assert code == 1 and rules(verdict)["GP-REVOCATION-001"] == "block"
+    for clearance in verdict["verification"]["clearances"]:
+        assert clearance["revocation_checked"] is False and "is kept under" in clearance["detail"], clearance
+    code, verdict = check(world, cli, "--revocations", export(world, cli, "fresh.json"))
+    assert code == 1 and "GP-REVOCATION-001" not in rules(verdict)
+    assert {c["id"]: c["status"] for c in verdict["verification"]["clearances"]}[CONSENT] == "revoked"
