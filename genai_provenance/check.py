@@ -22,6 +22,7 @@ from genai_provenance.clearances import UseContext, assess, load_anchors
 from genai_provenance.ledger import Ledger
 from genai_provenance.policy import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.provenance import AssetReport, ClearanceCheck, ManifestInfo
+from genai_provenance.revocations import RevocationList, RevocationStatus, read_list, record_root
 from genai_provenance.signer_pins import listed, needs_fingerprints
 from genai_provenance.verify import TrustSettings, discover, verify_file
 
@@ -34,6 +35,47 @@ class ClearanceSource:
 
     approver_anchors: list[x509.Certificate] = field(default_factory=list)
     ledger: Ledger | None = None
+    revocation_list: RevocationList | None = None  # verified and fresh (--revocations, or the imported one)
+    list_problem: str | None = None  # why the workspace's imported list could not be used
+    tsa_anchors: list[x509.Certificate] | None = None  # roots for records' RFC 3161 time-stamps, when configured
+
+    def revocation_status(self, ref: str, envelope: dict[str, Any] | None = None) -> RevocationStatus:
+        """Is `ref` revoked, according to every trustworthy source? Fail closed: none, not checked.
+
+        A ledger or revocation list speaks only for records issued under the approver root that its
+        signer is under (a QC desk's own ledger says nothing about a studio's revocations)."""
+        sources: list[str] = []
+        problems: list[str] = []
+        revocation: dict[str, Any] | None = None
+        as_of: str | None = None
+        issuer_root = record_root(envelope, self.approver_anchors) if envelope is not None else None
+        head = self.ledger.integrity.head if self.ledger is not None else None
+        if self.ledger is None:
+            problems.append("no ledger available")
+        elif (problem := self.ledger.revocation_problem()) is not None:
+            problems.append(problem)
+        elif head is not None and issuer_root is not None and head.root != issuer_root:
+            problems.append(f"ledger {self.ledger.path} is kept under {head.root}, not the issuer's {issuer_root}")
+            revocation = self.ledger.revocation_for(ref)  # a signed revocation still counts
+        else:
+            sources.append(self.ledger.describe() or str(self.ledger.path))
+            revocation = self.ledger.revocation_for(ref)
+        listed = self.revocation_list
+        if listed is not None and issuer_root is not None and listed.root != issuer_root:
+            problems.append(
+                f"revocation list {listed.path} is signed under {listed.root}, not the issuer's {issuer_root}"
+            )
+            revocation = revocation or listed.revoked.get(ref)  # a signed revocation still counts
+            listed = None
+        if listed is not None:
+            sources.append(listed.describe())
+            revocation = revocation or listed.revoked.get(ref)
+            as_of = None if len(sources) > 1 else listed.issued_at
+        elif self.list_problem:
+            problems.append(self.list_problem)
+        if not sources:
+            return RevocationStatus(False, None, why_not="; ".join(problems))
+        return RevocationStatus(True, "; ".join(sources), revocation, as_of=as_of)
 
 
 def file_hash(path: Path) -> Callable[[], str]:
@@ -74,18 +116,22 @@ def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -
             for kind, refs in (("approval", use.get("approvals")), ("consent", use.get("consents"))):
                 for ref in refs or []:
                     envelope, where = _lookup(report, source, str(ref))
-                    revocation = source.ledger.revocation_for(str(ref)) if source.ledger else None
+                    revoked = source.revocation_status(str(ref), envelope)
                     check = assess(
                         str(ref),
                         kind,
                         envelope,
                         ctx,
                         anchors=source.approver_anchors,
-                        revocation=revocation,
+                        revocation=revoked.revocation,
                         source=where,
+                        tsa_anchors=source.tsa_anchors,
                     )
-                    if check.ok and source.ledger is None:
-                        check.detail += " (revocation not checked: no ledger available)"
+                    check.revocation_checked, check.revocation_source = revoked.checked, revoked.source
+                    if check.ok and not revoked.checked:
+                        check.detail += f" (revocation not checked: {revoked.why_not})"
+                    elif check.ok and revoked.as_of:
+                        check.detail += f"; not revoked as of {revoked.as_of}"
                     check.manifest, check.use = info.label, index
                     checks.append(check)
     report.clearances = checks
@@ -206,10 +252,15 @@ class CheckConfig:
     packager_pem: str | None = None  # roots trusted to sign package reports (verify-package)
     trust: TrustSettings | None = None  # the full media trust settings (else built from trust_pem)
     signers_path: str | None = None  # a --signers file (replaces the policy's signer list)
+    revocations_path: str | None = None  # a revocation list already verified by the caller
+    list_problem: str | None = None
+    tsa_pem: str | None = None  # TSA roots for clearance time-stamps
 
     def build(self) -> CheckSettings:
         anchors = load_anchors(self.approver_pem) if self.approver_pem else []
-        ledger = Ledger(Path(self.ledger_path), anchors) if self.ledger_path else None
+        tsa = load_anchors(self.tsa_pem) if self.tsa_pem else None
+        ledger = Ledger(Path(self.ledger_path), anchors, tsa_anchors=tsa) if self.ledger_path else None
+        listed = read_list(Path(self.revocations_path), anchors, tsa_anchors=tsa) if self.revocations_path else None
         policy = load_policy(
             Path(self.policy_path) if self.policy_path else None, Path(self.signers_path) if self.signers_path else None
         )
@@ -217,7 +268,7 @@ class CheckConfig:
         return CheckSettings(
             dataclasses.replace(trust, read_certificates=needs_fingerprints(policy.signers)),
             policy,
-            ClearanceSource(anchors, ledger),
+            ClearanceSource(anchors, ledger, listed, self.list_problem, tsa),
             self.intended_use,
         )
 

@@ -6,12 +6,13 @@ configured apart from the media-signing trust anchors. Any change to the record 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import fnmatch
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -21,6 +22,10 @@ from genai_provenance.provenance import ClearanceCheck
 from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity, name_attr
+from genai_provenance.timestamps import BACKDATE_TOLERANCE, BadTimeStamp, TimeStamp, request_token, verify_token
+
+if TYPE_CHECKING:
+    from genai_provenance.pkcs11 import TokenIdentity
 
 FORMAT = "genai-provenance/signed-record/v1"
 
@@ -54,7 +59,7 @@ def canonical(record: dict[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def sign_record(record: dict[str, Any], identity: Identity) -> dict[str, Any]:
+def sign_record(record: dict[str, Any], identity: Identity | TokenIdentity) -> dict[str, Any]:
     """Wrap `record` in a signed envelope. The issuer is taken from the identity's certificate."""
     cert = identity.certificate
     record = dict(record)
@@ -64,7 +69,28 @@ def sign_record(record: dict[str, Any], identity: Identity) -> dict[str, Any]:
     }
     record.setdefault("issued_at", iso(now_utc()))
     validate("clearance#/$defs/record", record, f"record {record.get('id')}")
-    return {"format": FORMAT, "record": record, "signature": sign_bytes(canonical(record), identity)}
+    envelope = {"format": FORMAT, "record": record, "signature": sign_bytes(canonical(record), identity)}
+    if identity.tsa_url:  # the issue time cannot be backdated: a TSA vouches the signature existed then
+        envelope["timestamp"] = {"token": request_token(identity.tsa_url, signature_value(envelope["signature"]))}
+    return envelope
+
+
+def signature_value(block: dict[str, Any]) -> bytes:
+    """The signature bytes a time-stamp covers."""
+    return base64.b64decode(str(block.get("value", "")))
+
+
+def check_time_stamp(
+    holder: dict[str, Any], claimed: str | None, tsa_anchors: list[x509.Certificate] | None = None
+) -> TimeStamp | None:
+    """Verify `holder`'s time-stamp (if any) over its signature (and its TSA against `tsa_anchors`,
+    when configured); a claimed time before it is backdated."""
+    if "timestamp" not in holder:
+        return None
+    stamp = verify_token(holder["timestamp"]["token"], signature_value(holder["signature"]), tsa_anchors)
+    if claimed and parse_time(claimed) < stamp.time - BACKDATE_TOLERANCE:
+        raise BadTimeStamp(f"backdated: claims {claimed}, but was time-stamped {iso(stamp.time)} by {stamp.tsa}")
+    return stamp
 
 
 @dataclass
@@ -73,9 +99,12 @@ class Authenticity:
 
     status: str  # valid | forged | issuer-untrusted
     detail: str = ""
+    time_stamp: TimeStamp | None = None
 
 
-def authenticate(envelope: Any, approver_anchors: list[x509.Certificate]) -> Authenticity:
+def authenticate(
+    envelope: Any, approver_anchors: list[x509.Certificate], tsa_anchors: list[x509.Certificate] | None = None
+) -> Authenticity:
     """Check an envelope's form, signature and chain. Never raises for bad input."""
     try:
         validate("clearance", envelope, "record")
@@ -99,7 +128,11 @@ def authenticate(envelope: Any, approver_anchors: list[x509.Certificate]) -> Aut
     problem = chain_problem(certs, approver_anchors, issued)  # the whole chain, as it stood when issued
     if problem:
         return Authenticity(ISSUER_UNTRUSTED, f"issuer {problem.replace('trusted roots', 'approver roots')}")
-    return Authenticity(VALID)
+    try:
+        stamp = check_time_stamp(envelope, record["issued_at"], tsa_anchors)
+    except BadTimeStamp as exc:
+        return Authenticity(FORGED, f"time-stamp: {exc}")
+    return Authenticity(VALID, time_stamp=stamp)
 
 
 @dataclass(frozen=True)
@@ -132,13 +165,14 @@ def assess(
     revocation: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
     source: str | None = None,
+    tsa_anchors: list[x509.Certificate] | None = None,
 ) -> ClearanceCheck:
     """Check one referenced clearance against the use that cites it."""
     check = ClearanceCheck(ref, kind, MISSING, "", category=ctx.category, source=source)
     if envelope is None:
         check.detail = f"{kind} {ref} is referenced but was not found: not embedded, not in the ledger"
         return check
-    auth = authenticate(envelope, anchors)
+    auth = authenticate(envelope, anchors, tsa_anchors)
     record = envelope.get("record") or {}
     check.covers = list(record.get("covers") or [])
     check.issuer = (record.get("issuer") or {}).get("common_name")
@@ -175,6 +209,8 @@ def assess(
         check.detail = f"covers {', '.join(check.covers)}, not {ctx.category}"
         return check
     check.status, check.detail = VALID, f"issued by {check.issuer}; covers {', '.join(check.covers)}"
+    if auth.time_stamp:
+        check.detail += f"; time-stamped {iso(auth.time_stamp.time)} by {auth.time_stamp.tsa}"
     return check
 
 

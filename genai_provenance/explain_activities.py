@@ -74,7 +74,7 @@ def _clearance_views(
 ) -> list[ClearanceView]:
     views = []
     for ref in ids:
-        status, detail = UNCHECKED, None
+        status, detail, revocation = UNCHECKED, None, None
         if clearances is not None and ref in clearances:
             status = clearances[ref]
         else:
@@ -85,6 +85,7 @@ def _clearance_views(
                     and getattr(check, "use", use_index) in (use_index, None)
                 ):
                     status, detail = str(check.status), getattr(check, "detail", None)
+                    revocation = getattr(check, "revocation_source", None)
                     break
         noun = "Approval" if kind == "approval" else "Consent"
         if status == UNCHECKED:
@@ -94,6 +95,10 @@ def _clearance_views(
             text = f"{noun} {ref} {words}"
             if detail and status not in ("valid", "missing"):
                 text += f" ({detail})"
+            elif status == "valid" and detail and "revocation not checked" in detail:
+                text += f" ({detail[detail.index('revocation not checked') :].rstrip(')')})"
+            elif status == "valid" and revocation:
+                text += f"; not revoked according to {revocation}"
         views.append(ClearanceView(ref, kind, status, sentence(text)))
     return views
 

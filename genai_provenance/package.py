@@ -244,7 +244,17 @@ def _summary_of(verdict: AssetVerdict, rel: str, hashes: dict[str, str], sidecar
             }
             for u in report.genai_uses
         ],
-        "clearances": [{"id": c.id, "kind": c.kind, "status": c.status, "covers": c.covers} for c in report.clearances],
+        "clearances": [
+            {
+                "id": c.id,
+                "kind": c.kind,
+                "status": c.status,
+                "covers": c.covers,
+                "revocation_checked": c.revocation_checked,
+                "revocation_source": c.revocation_source,
+            }
+            for c in report.clearances
+        ],
         "cleared": [{"rule_id": c.rule_id, "clearances": c.clearances} for c in verdict.evaluation.cleared],
         "warnings": [
             {"rule_id": f.rule_id, "severity": f.severity, "title": f.title} for f in verdict.evaluation.findings

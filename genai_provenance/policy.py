@@ -205,6 +205,8 @@ def matches(rule: Rule, asset: AssetFacts, use: UseFacts | None) -> bool:
             ok = any(k in use.data_handling and use.data_handling[k] == v for k, v in want.items())
         elif key == "clearance_status":
             ok = _any([c.status for c in use.clearances], want)
+        elif key == "revocation_checked":  # false: a valid clearance whose revocation nobody could check
+            ok = (not any(c.ok and not c.revocation_checked for c in use.clearances)) == want
         else:  # the schema admits no other key
             return False
         if not ok:

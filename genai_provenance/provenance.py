@@ -84,6 +84,8 @@ class ClearanceCheck:
     issuer: str | None = None
     expires_at: str | None = None
     talent: dict[str, str] | None = None
+    revocation_checked: bool = False  # a trustworthy ledger or fresh revocation list was consulted
+    revocation_source: str | None = None  # which one, and how fresh (None: not checked)
 
     @property
     def ok(self) -> bool:

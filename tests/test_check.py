@@ -200,13 +200,28 @@ def test_embedded_approval_is_checked_with_no_ledger_present(shop: Shop, cli_pro
     shutil.copy(shop.files["grade"], delivery)
     env = {"GENAI_PROVENANCE_HOME": str(qc / "fresh-home")}
 
+    # Revocation cannot be checked there: the embedded approval does not clear a final deliverable.
     res = cli_process("check", delivery, "--trust", trust, "--approver-trust", approvers, "--format", "json", env=env)
-    assert res.code == 0, res.stdout + res.stderr
+    assert res.code == 1, res.stdout + res.stderr
     validator("check-report").validate(res.json())
+    verdict = only(res.json())
+    assert findings(verdict) == {"GP-REVOCATION-001": "block"}
+    [check] = verdict["verification"]["clearances"]
+    assert check["source"] == "embedded" and "revocation not checked: no ledger available" in check["detail"]
+    assert check["revocation_checked"] is False
+    # With a fresh signed revocation list from studio legal, it does.
+    listed = qc / "revocations.json"
+    assert cli_process("revocations", "export", "-o", listed, "--home", shop.ws.home).code == 0
+    res = cli_process(
+        "check", delivery, "--trust", trust, "--approver-trust", approvers, "--revocations", listed,
+        "--format", "json", env=env,
+    )  # fmt: skip
+    assert res.code == 0, res.stdout + res.stderr
     verdict = only(res.json())
     assert cleared(verdict) == {"GP-FINAL-001": ["APR-2026-0042"], "GP-BACKGROUND-001": ["APR-2026-0042"]}
     [check] = verdict["verification"]["clearances"]
-    assert check["source"] == "embedded" and "revocation not checked: no ledger available" in check["detail"]
+    assert check["revocation_checked"] is True and check["revocation_source"].startswith(f"list:{listed} #")
+    assert "not revoked as of" in check["detail"]
     assert not (qc / "fresh-home").exists()  # nothing was created to get there
 
     # Without the approver root the same record cannot be trusted, and the gate blocks.
@@ -235,10 +250,9 @@ def test_library_check_without_a_ledger(shop: Shop) -> None:
         ClearanceSource(load_anchors(shop.ws.approver_anchors()), ledger=None),
     )
     [verdict] = check_paths([shop.files["grade"]], settings)
-    assert not verdict.blocked and [c.rule_id for c in verdict.evaluation.cleared] == [
-        "GP-FINAL-001",
-        "GP-BACKGROUND-001",
-    ]
+    assert [c.rule_id for c in verdict.evaluation.cleared] == ["GP-FINAL-001", "GP-BACKGROUND-001"]
+    # ... but with no ledger nobody can say it was not revoked: a final deliverable fails closed.
+    assert verdict.blocked and [f.rule_id for f in verdict.evaluation.findings] == ["GP-REVOCATION-001"]
     config = CheckConfig(shop.ws.trust_anchors(), shop.ws.approver_anchors(), str(shop.ws.ledger_path), None)
     [again] = check_many([(shop.files["grade"], "grade.mp4")], config)
     assert again.report.path == "grade.mp4" and not again.blocked

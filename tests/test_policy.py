@@ -37,6 +37,8 @@ DEFAULT_YAML = Path(__file__).resolve().parent.parent / "genai_provenance" / "po
 Run = Callable[..., CliResult]
 
 STABLE_IDS = {
+    "GP-REVOCATION-001",
+    "GP-REVOCATION-002",
     "GP-INTEGRITY-001",
     "GP-INTEGRITY-002",
     "GP-DISCLOSURE-001",
@@ -121,7 +123,7 @@ def use(category: str | None = "background-element", **kw: Any) -> UseFacts:
 
 
 def cleared_by(*covers: str, kind: str = "approval", status: str = "valid", ref: str = "APR-1") -> ClearanceCheck:
-    return ClearanceCheck(ref, kind, status, "", covers=list(covers))
+    return ClearanceCheck(ref, kind, status, "", covers=list(covers), revocation_checked=True)
 
 
 def rule_ids(items: list[Any]) -> set[str]:

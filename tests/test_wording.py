@@ -25,6 +25,8 @@ COMMANDS = [
     ["verify-package"],
     ["explain"],
     ["verify-report"],
+    ["revocations", "export"],
+    ["revocations", "import"],
     ["demo"],
     *(
         [group, sub]

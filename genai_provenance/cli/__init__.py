@@ -100,6 +100,11 @@ signers_option = click.option(
     type=FileArg,
     help="Identities allowed to sign final deliverables (YAML/JSON list); replaces the policy's signers.",
 )
+revocations_option = click.option(
+    "--revocations",
+    type=FileArg,
+    help="A signed revocation list (revocations export); default: the one imported into the workspace.",
+)
 allow_remote_option = click.option(
     "--allow-remote", is_flag=True, help="Fetch remote manifests over the network (off by default)."
 )
@@ -160,6 +165,7 @@ _COMMAND_MODULES = {
     "demo": "core",
     "approvals": "clearances",
     "consents": "clearances",
+    "revocations": "clearances",
     "check": "check",
     "preflight": "check",
     "package": "package",

@@ -17,6 +17,7 @@ from genai_provenance.cli import (
     home_option,
     main,
     policy_option,
+    revocations_option,
     signers_option,
     trust_options,
 )
@@ -42,6 +43,7 @@ from genai_provenance.trust import TrustFlags
 )
 @signers_option
 @trust_options()
+@revocations_option
 @home_option
 @format_option
 @handled
@@ -51,11 +53,12 @@ def check(
     intended_use: str | None,
     signers: Path | None,
     trust_flags: TrustFlags,
+    revocations: Path | None,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
-    settings = check_settings(policy, signers, trust_flags, home, intended_use)
+    settings = check_settings(policy, signers, trust_flags, home, intended_use, revocations)
     rules = settings.policy
     verdicts = check_paths(paths, settings)
     if fmt == "json":

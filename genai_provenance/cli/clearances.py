@@ -2,22 +2,61 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from genai_provenance.clearances import parse_expiry
-from genai_provenance.cli import FileArg, format_option, handled, home_option, main
+from genai_provenance.clearances import load_anchors, parse_expiry
+from genai_provenance.cli import EXIT_FAILED, FileArg, format_option, handled, home_option, main
 from genai_provenance.disclosure import read_document
 from genai_provenance.errors import InputError
 from genai_provenance.files import write_text
 from genai_provenance.grammar import article
 from genai_provenance.ledger import Grant, LedgerError, export_bundle, grant, import_document, revoke
+from genai_provenance.pkcs11 import DEFAULT_MODULE, ENV_PIN
 from genai_provenance.reports import json_report
-from genai_provenance.reports.clearance_report import entries_document, entry_lines
-from genai_provenance.settings import workspace_ledger
+from genai_provenance.reports.clearance_report import entries_document, entry_lines, ledger_line
+from genai_provenance.revocations import DEFAULT_VALID_DAYS, check_not_older, export_list, read_list, store_list
+from genai_provenance.settings import ApproverKeyOptions, resolve_approver, tsa_anchors, workspace_ledger
 from genai_provenance.workspace import open_workspace
+
+
+def approver_key_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--cert/--key or --cert + --pkcs11-token/--pkcs11-key: who signs, gathered into `approver`."""
+
+    @functools.wraps(fn)
+    def wrapper(
+        *args: Any,
+        cert: Path | None,
+        key: Path | None,
+        pkcs11_token: str | None,
+        pkcs11_key: str | None,
+        pkcs11_module: Path | None,
+        tsa_url: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        kwargs["approver"] = ApproverKeyOptions(cert, key, pkcs11_token, pkcs11_key, pkcs11_module, tsa_url)
+        return fn(*args, **kwargs)
+
+    options = [
+        click.option("--cert", type=FileArg, help="Approver certificate chain (PEM, leaf first); default: workspace."),
+        click.option("--key", type=FileArg, help="Its private key (PEM), unless the key is in a token."),
+        click.option(
+            "--pkcs11-token", metavar="LABEL", help=f"PKCS#11 token holding the approver key (PIN: ${ENV_PIN})."
+        ),
+        click.option("--pkcs11-key", metavar="LABEL", help="Label of the approver key in --pkcs11-token."),
+        click.option("--pkcs11-module", type=FileArg, help=f"PKCS#11 module (default {DEFAULT_MODULE})."),
+        click.option("--tsa-url", help="RFC 3161 time-stamp authority; default: the workspace's, if any."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -84,11 +123,12 @@ def _group(kind: str, plural: str) -> click.Group:
         hashes: tuple[str, ...],
         home: Path | None,
         fmt: str,
+        approver: ApproverKeyOptions,
         talent: str | None = None,
         talent_id: str | None = None,
         guild_ref: str | None = None,
     ) -> None:
-        ws = open_workspace(home)
+        identity = resolve_approver(approver, home)
         request = Grant(
             kind,
             record_id,
@@ -104,7 +144,7 @@ def _group(kind: str, plural: str) -> click.Group:
             guild_ref,
         )
         with workspace_ledger(home) as ledger:
-            grant(ledger, request, ws.approver_identity())
+            grant(ledger, request, identity)
             entry = ledger.get(record_id)
         if entry is None:  # pragma: no cover - grant() just stored it
             raise LedgerError(f"{record_id}: not found after granting")
@@ -118,17 +158,20 @@ def _group(kind: str, plural: str) -> click.Group:
     command = grant_cmd
     for option in reversed(common):
         command = option(command)
-    group.command(name="grant", help=f"Sign and record a new {kind}.")(handled(home_option(format_option(command))))
+    group.command(name="grant", help=f"Sign and record a new {kind}.")(
+        approver_key_options(handled(home_option(format_option(command))))
+    )
 
     @group.command(name="revoke", help=f"Sign and record the revocation of {a_kind}.")
     @click.argument("record_id", metavar="ID")
     @click.option("--reason", required=True, help="Why it is revoked (kept in the signed revocation).")
+    @approver_key_options
     @home_option
     @handled
-    def revoke_cmd(record_id: str, reason: str, home: Path | None) -> None:
-        ws = open_workspace(home)
+    def revoke_cmd(record_id: str, reason: str, home: Path | None, approver: ApproverKeyOptions) -> None:
+        identity = resolve_approver(approver, home)
         with workspace_ledger(home) as ledger:
-            revoke(ledger, record_id, kind, reason, ws.approver_identity())
+            revoke(ledger, record_id, kind, reason, identity)
         click.echo(f"Revoked {kind} {record_id}: {reason}")
 
     @group.command(name="list", help=f"List {plural} in the ledger.")
@@ -138,13 +181,18 @@ def _group(kind: str, plural: str) -> click.Group:
     def list_cmd(home: Path | None, fmt: str) -> None:
         with workspace_ledger(home) as ledger:
             entries = ledger.entries(kind)
+        warning = ledger_line(ledger)
         if fmt == "json":
-            click.echo(json_report.dumps(entries_document(entries)))
-            return
-        if not entries:
-            click.echo(f"no {plural} in the ledger")
-        for entry in entries:
-            click.echo(entry_lines(entry)[0])
+            click.echo(json_report.dumps(entries_document(entries, ledger)))
+        else:
+            if warning:
+                click.echo(warning)
+            if not entries:
+                click.echo(f"no {plural} in the ledger")
+            for entry in entries:
+                click.echo(entry_lines(entry)[0])
+        if warning:
+            sys.exit(EXIT_FAILED)
 
     @group.command(name="show", help=f"Show one {kind}.")
     @click.argument("record_id", metavar="ID")
@@ -156,10 +204,13 @@ def _group(kind: str, plural: str) -> click.Group:
             entry = ledger.get(record_id)
         if entry is None or entry.record["kind"] != kind:
             raise LedgerError(f"{record_id}: no such {kind} in the ledger")
+        warning = ledger_line(ledger)
         if fmt == "json":
-            click.echo(json_report.dumps(entries_document([entry])))
+            click.echo(json_report.dumps(entries_document([entry], ledger)))
         else:
-            click.echo("\n".join(entry_lines(entry, full=True)))
+            click.echo("\n".join(([warning] if warning else []) + entry_lines(entry, full=True)))
+        if warning:
+            sys.exit(EXIT_FAILED)
 
     @group.command(name="export", help=f"Write {a_kind} (and its revocation, if any) to a file.")
     @click.argument("record_id", metavar="ID")
@@ -177,14 +228,16 @@ def _group(kind: str, plural: str) -> click.Group:
 
     @group.command(name="import", help=f"Verify {a_kind} file's signatures and add it to the ledger.")
     @click.argument("path", type=FileArg, metavar="FILE")
+    @approver_key_options
     @home_option
     @handled
-    def import_cmd(path: Path, home: Path | None) -> None:
+    def import_cmd(path: Path, home: Path | None, approver: ApproverKeyOptions) -> None:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         document = read_document(path)
+        identity = resolve_approver(approver, home)  # signs the ledger's new head
         with workspace_ledger(home) as ledger:
-            added = import_document(ledger, document, str(path))
+            added = import_document(ledger, document, str(path), identity)
         click.echo(f"Imported {', '.join(added)}" if added else "Already in the ledger; nothing to import")
 
     return group
@@ -192,3 +245,60 @@ def _group(kind: str, plural: str) -> click.Group:
 
 main.add_command(_group("approval", "approvals"))
 main.add_command(_group("consent", "consents"))
+
+
+@click.group(
+    name="revocations",
+    short_help="Signed revocation lists for QC away from the ledger.",
+    help="Signed revocation lists: check revocation where the studio ledger is not.",
+)
+def revocations() -> None:
+    pass
+
+
+@revocations.command(name="export", help="Write every revocation in the ledger as one signed list.")
+@click.option("-o", "--output", type=FileArg, required=True)
+@click.option(
+    "--valid-for",
+    "valid_for",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_VALID_DAYS,
+    show_default=True,
+    help="Days until the list's next update; after that it is refused.",
+)
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@approver_key_options
+@home_option
+@handled
+def revocations_export(
+    output: Path, valid_for: float, force: bool, home: Path | None, approver: ApproverKeyOptions
+) -> None:
+    if output.exists() and not force:
+        raise InputError(f"{output}: already exists (use --force to replace it)")
+    identity = resolve_approver(approver, home)
+    with workspace_ledger(home) as ledger:
+        document = export_list(ledger, identity, dt.timedelta(days=valid_for))
+    write_text(output, json.dumps(document, indent=2) + "\n")
+    body = document["list"]
+    click.echo(
+        f"Exported revocation list #{body['sequence']} ({len(body['revocations'])} revocation(s)) to {output}; "
+        f"issued {body['issued_at']}, next update {body['next_update']}"
+    )
+
+
+@revocations.command(name="import", help="Verify a revocation list and keep it in the workspace for checks.")
+@click.argument("path", type=FileArg)
+@home_option
+@handled
+def revocations_import(path: Path, home: Path | None) -> None:
+    ws = open_workspace(home)
+    listed = read_list(path, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))  # as checks will
+    check_not_older(ws.home, listed)
+    stored = store_list(ws.home, path)
+    click.echo(
+        f"Imported revocation list #{listed.sequence} from {listed.signer} ({len(listed.revoked)} revocation(s)), "
+        f"issued {listed.issued_at}, next update {listed.next_update}; kept as {stored}"
+    )
+
+
+main.add_command(revocations)

@@ -23,6 +23,7 @@ from genai_provenance.cli import (
     handled,
     home_option,
     main,
+    revocations_option,
     trust_options,
 )
 from genai_provenance.disclosure import read_document
@@ -53,6 +54,7 @@ from genai_provenance.trust import TrustFlags
     help="With --format json: sign the report with the packager identity (check it later with verify-report).",
 )
 @trust_options()
+@revocations_option
 @allow_remote_option
 @home_option
 @format_option
@@ -64,6 +66,7 @@ def explain_command(
     no_policy: bool,
     sign_report_: bool,
     trust_flags: TrustFlags,
+    revocations: Path | None,
     allow_remote: bool,
     home: Path | None,
     fmt: str,
@@ -76,7 +79,8 @@ def explain_command(
     rules = None if no_policy else load_policy(policy)
     settings = resolve_trust(None, home, allow_remote, trust_flags, rules)
     packager = packager_identity(home)[0] if sign_report_ else None  # fail before any work when there is none
-    result = explain_file(file, settings, resolve_clearances(trust_flags.approver, home), rules)
+    clearances = resolve_clearances(trust_flags.approver, home, revocations)
+    result = explain_file(file, settings, clearances, rules)
     if html_out:
         write_html(html_out, explain_html(result.explanation, collect_thumbnails(file, settings)), file)
     if fmt == "json":

@@ -15,6 +15,7 @@ from genai_provenance.cli import (
     home_option,
     main,
     policy_option,
+    revocations_option,
     signers_option,
     trust_options,
 )
@@ -48,6 +49,7 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
 @policy_option
 @signers_option
 @trust_options(packager=True)
+@revocations_option
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
 @click.option(
     "--exclude",
@@ -74,6 +76,7 @@ def package(
     policy: Path | None,
     signers: Path | None,
     trust_flags: TrustFlags,
+    revocations: Path | None,
     workers: int,
     excludes: tuple[str, ...],
     fmt: str,
@@ -88,7 +91,7 @@ def package(
     request = PackageRequest(
         source,
         target,
-        check_config(None, None, home, policy, "final", trust_flags, signers),
+        check_config(None, None, home, policy, "final", trust_flags, signers, revocations),
         identity,
         organisation,
         workers,
@@ -119,6 +122,7 @@ def package(
 @policy_option
 @signers_option
 @trust_options(packager=True)
+@revocations_option
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
@@ -130,12 +134,15 @@ def verify_package_cmd(
     policy: Path | None,
     signers: Path | None,
     trust_flags: TrustFlags,
+    revocations: Path | None,
     workers: int,
     fmt: str,
     home: Path | None,
 ) -> None:
-    """Re-check a package: full bag checksums, the signed report (packager roots only), every asset."""
-    check = verify_package(path, check_config(None, None, home, policy, "final", trust_flags, signers), workers)
+    """Re-check a package: full bag checksums, the signed report (packager roots only), every asset and clearance."""
+    check = verify_package(
+        path, check_config(None, None, home, policy, "final", trust_flags, signers, revocations), workers
+    )
     if fmt == "json":
         click.echo(json_report.dumps(verification_document(check)))
     else:

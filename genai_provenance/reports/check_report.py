@@ -68,6 +68,17 @@ def verdict_text(verdict: AssetVerdict) -> list[str]:
     return lines
 
 
+def revocation_lines(verdicts: list[AssetVerdict]) -> list[str]:
+    """Which revocation sources were consulted (and how fresh), and how many clearances went unchecked."""
+    checks = [c for v in verdicts for c in v.report.clearances]
+    sources = sorted({c.revocation_source for c in checks if c.revocation_source})
+    lines = [f"revocation checked against {source}" for source in sources]
+    unchecked = sum(1 for c in checks if c.ok and not c.revocation_checked)
+    if unchecked:
+        lines.append(f"revocation NOT checked for {unchecked} valid clearance(s): see GP-REVOCATION findings")
+    return lines
+
+
 def check_text(verdicts: list[AssetVerdict], policy: Policy) -> str:
     # The built-in policy's name already says "(default)"; a studio file is named by its path.
     where = "" if policy.source == "default" else f" ({policy.source})"
@@ -76,6 +87,7 @@ def check_text(verdicts: list[AssetVerdict], policy: Policy) -> str:
         lines.extend(verdict_text(verdict))
         lines.append("")
     s = summary(verdicts)
+    lines.extend(revocation_lines(verdicts))
     lines.append(
         f"{plural(s['assets'], 'asset')}: {s['passed']} pass, {s['blocked']} blocked; findings: {s['block_findings']} "
         f"blocking, {plural(s['warnings'], 'warning')}, {plural(s['notices'], 'notice')}; "

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from genai_provenance import __version__
-from genai_provenance.ledger import Entry
+from genai_provenance.clearances import iso
+from genai_provenance.ledger import Entry, Ledger
 
 
 def entry_dict(entry: Entry) -> dict[str, Any]:
@@ -26,11 +27,38 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
         "conditions": record.get("conditions", []),
         "note": record.get("note"),
         "revoked": {"at": revocation["issued_at"], "reason": revocation["reason"]} if revocation else None,
+        "time_stamped": {"at": iso(entry.time_stamp.time), "tsa": entry.time_stamp.tsa} if entry.time_stamp else None,
     }
 
 
-def entries_document(entries: list[Entry]) -> dict[str, Any]:
-    return {"tool": {"name": "genai-provenance", "version": __version__}, "records": [entry_dict(e) for e in entries]}
+def ledger_dict(ledger: Ledger) -> dict[str, Any]:
+    """Whether the ledger's hash chain and signed head verified, and its head."""
+    head = ledger.integrity.head
+    return {
+        "path": str(ledger.path),
+        "verified": ledger.integrity.verified,
+        "problem": ledger.revocation_problem(),
+        "head": {"sequence": head.sequence, "entries": head.entries, "signer": head.signer, "time": head.time}
+        if head
+        else None,
+    }
+
+
+def entries_document(entries: list[Entry], ledger: Ledger | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "records": [entry_dict(e) for e in entries],
+    }
+    if ledger is not None:
+        doc["ledger"] = ledger_dict(ledger)
+    return doc
+
+
+def ledger_line(ledger: Ledger) -> str | None:
+    """A warning line when the ledger is tampered, rolled back or replaced; else None."""
+    if not ledger.integrity.problem:
+        return None
+    return f"LEDGER NOT TRUSTED: {ledger.revocation_problem()}; revocation state cannot be relied on"
 
 
 def entry_lines(entry: Entry, full: bool = False) -> list[str]:
@@ -42,7 +70,8 @@ def entry_lines(entry: Entry, full: bool = False) -> list[str]:
         return [line]
     lines = [
         line,
-        f"  issued {d['issued_at']} by {d['issuer']['common_name']}",
+        f"  issued {d['issued_at']} by {d['issuer']['common_name']}"
+        + (f"; time-stamped {d['time_stamped']['at']} by {d['time_stamped']['tsa']}" if d["time_stamped"] else ""),
         f"  expires {d['expires_at'] or 'never'}",
     ]
     if d["guild_reference"]:

@@ -9,7 +9,7 @@ from genai_provenance import __version__
 from genai_provenance.grammar import plural
 from genai_provenance.package import ALLOWLIST_RULE, PackageResult, PackageVerification
 from genai_provenance.policy import BLOCK
-from genai_provenance.reports.check_report import verdict_dict, verdict_text
+from genai_provenance.reports.check_report import revocation_lines, verdict_dict, verdict_text
 
 STRAY_TITLE = "File is not covered by verified Content Credentials (closed allow-list)"
 STRAY_REMEDY = "Remove the file from the deliverable, sign it, or name it with --exclude GLOB if it must stay out."
@@ -61,6 +61,7 @@ def package_text(result: PackageResult) -> str:
     if result.discovery.excluded:
         lines.append("excluded (not packaged): " + ", ".join(result.discovery.excluded))
     doc = package_document(result)["summary"]
+    lines.extend(revocation_lines(result.verdicts))
     passed = doc["assets"] - sum(v.blocked for v in result.verdicts)
     lines.append(
         f"{plural(doc['assets'], 'asset')} checked: {passed} cleared, {doc['blocked_assets']} blocked "
@@ -128,6 +129,7 @@ def verification_text(check: PackageVerification) -> str:
         if verdict.blocked:
             lines.extend(verdict_text(verdict))
     blocked = sum(v.blocked for v in check.verdicts)
+    lines.extend(revocation_lines(check.verdicts))
     lines.append(
         f"{plural(len(check.verdicts), 'asset')} re-checked, {blocked} blocked; "
         f"{plural(len(check.problems), 'package problem')}"

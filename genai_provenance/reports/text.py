@@ -85,6 +85,8 @@ def asset_text(report: AssetReport) -> list[str]:
         mark = "ok" if check.ok else "!!"
         cat = f" for {check.category}" if check.category else ""
         lines.append(f"  {mark} {check.kind} {check.id}{cat}: {check.status} ({check.detail})")
+        if check.revocation_source:
+            lines.append(f"     revocation checked against {check.revocation_source}")
     if report.ingredients:
         lines.append("  ingredients:")
         lines.extend(_tree(report.ingredients, "    "))
