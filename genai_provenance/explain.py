@@ -646,7 +646,19 @@ def explain_file(
 
 
 def revocation_words(source: ClearanceSource) -> str:
-    """Where revocations were looked up, and how fresh that is."""
-    if source.ledger is None:
-        return "Revocations were not checked: no clearance ledger was available."
-    return f"Revocations were looked up in the clearance ledger {source.ledger.path} when this report was made."
+    """Where revocations were looked up, and how fresh that is (or why they could not be)."""
+    found = []
+    if source.ledger is not None:
+        described = source.ledger.describe()
+        found.append(
+            f"the clearance ledger ({described}), read when this report was made"
+            if described
+            else f"not the clearance ledger: {source.ledger.revocation_problem() or 'it could not be verified'}"
+        )
+    if source.revocation_list is not None:
+        found.append(f"the signed revocation list ({source.revocation_list.describe()})")
+    elif source.list_problem:
+        found.append(f"not the imported revocation list: {source.list_problem}")
+    if not found:
+        return "Revocations were not checked: no clearance ledger and no revocation list were available."
+    return sentence("Revocations were looked up in " + "; ".join(found))
