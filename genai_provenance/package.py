@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fnmatch
 import json
 import logging
 import os
@@ -29,13 +28,13 @@ import bagit
 from genai_provenance import __version__
 from genai_provenance.check import AssetVerdict, CheckConfig, check_many, check_pool
 from genai_provenance.clearances import iso, load_anchors, now_utc
+from genai_provenance.discovery import FolderDiscovery, discover_folder
 from genai_provenance.errors import InputError, SchemaError
-from genai_provenance.formats import is_media
+from genai_provenance.files import pid_alive
 from genai_provenance.policy import load_policy
 from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity
-from genai_provenance.verify import SIDECAR_SUFFIX
 from genai_provenance.watchdog import settle
 
 REPORT_FILE = "genai-provenance/package-report.json"
@@ -51,66 +50,12 @@ _bagit_log.addHandler(logging.NullHandler())
 _bagit_log.propagate = False
 
 
-@dataclass(frozen=True)
-class Candidate:
-    rel: str  # POSIX path relative to the source folder
-    path: Path
-    sidecar: str | None = None  # rel path of a paired `<asset>.c2pa`
+Discovery = FolderDiscovery  # the package gate's view of a source folder (discovery.py)
 
 
-@dataclass
-class Discovery:
-    assets: list[Candidate] = field(default_factory=list)
-    stray: list[str] = field(default_factory=list)  # not covered by credentials: blocks
-    excluded: list[str] = field(default_factory=list)
-
-
-def _refuse_name(rel: str) -> None:
-    if any(ch in rel for ch in "\r\n") or any(part in ("", ".", "..") for part in rel.split("/")):
-        raise InputError(f"{rel!r}: file name cannot be carried safely in a package")
-
-
-def discover(source: Path, excludes: tuple[str, ...] = ()) -> Discovery:
-    """Every file under `source`: media to check, sidecars paired, strays, exclusions."""
-    found = Discovery()
-    root = source.resolve()
-    files: dict[str, Path] = {}
-    for folder, dirs, names in os.walk(source):
-        for name in sorted(dirs):
-            full = Path(folder) / name
-            if full.is_symlink():
-                raise InputError(f"{full}: symbolic link to a folder; packages carry files only")
-        dirs.sort()
-        for name in sorted(names):
-            full = Path(folder) / name
-            rel = full.relative_to(source).as_posix()
-            _refuse_name(rel)
-            if full.is_symlink():
-                target = full.resolve()
-                if not target.is_relative_to(root):
-                    raise InputError(f"{full}: symbolic link points outside {source}")
-                if not target.is_file():
-                    raise InputError(f"{full}: symbolic link does not point to a file")
-            files[rel] = full
-    for rel in sorted(files):
-        if any(fnmatch.fnmatchcase(rel, g) or fnmatch.fnmatchcase(rel.rsplit("/", 1)[-1], g) for g in excludes):
-            found.excluded.append(rel)
-    kept = {rel: path for rel, path in files.items() if rel not in found.excluded}
-    paired: set[str] = set()
-    for rel, path in kept.items():
-        if rel.endswith(SIDECAR_SUFFIX):
-            continue
-        if is_media(path):
-            sidecar = rel + SIDECAR_SUFFIX
-            has_sidecar = sidecar in kept
-            if has_sidecar:
-                paired.add(sidecar)
-            found.assets.append(Candidate(rel, path, sidecar if has_sidecar else None))
-        else:
-            found.stray.append(rel)
-    found.stray += sorted(rel for rel in kept if rel.endswith(SIDECAR_SUFFIX) and rel not in paired)
-    found.stray.sort()
-    return found
+def discover(source: Path, excludes: tuple[str, ...] = (), *, default_ignores: bool = True) -> FolderDiscovery:
+    """Every file under `source`: media to check, sidecars paired, strays, exclusions (discovery.py)."""
+    return discover_folder(source, excludes, default_ignores=default_ignores)
 
 
 @dataclass
@@ -123,6 +68,7 @@ class PackageRequest:
     workers: int = 1
     excludes: tuple[str, ...] = ()
     force: bool = False
+    default_ignores: bool = True
     progress: Callable[[int], None] | None = None
     on_total: Callable[[int], None] | None = None
 
@@ -177,13 +123,7 @@ def sweep_stale_staging(parent: Path) -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 PREVIOUS_MARK = ".genai-provenance-previous-"  # a package being replaced (--force); never swept
@@ -328,7 +268,7 @@ def run_package(req: PackageRequest) -> PackageResult:
     """Check every file under the source; write the package only when nothing blocks."""
     _check_paths(req)
     sweep_stale_staging(req.target.resolve().parent)
-    found = discover(req.source, req.excludes)
+    found = discover(req.source, req.excludes, default_ignores=req.default_ignores)
     if not found.assets and not found.stray:
         raise InputError(f"{req.source}: folder holds no files to package")
     if req.on_total:

@@ -16,6 +16,8 @@ import click
 
 from genai_provenance import __version__
 from genai_provenance.errors import ProvenanceError
+from genai_provenance.files import os_problem
+from genai_provenance.safe_text import clip, one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 FileArg = click.Path(path_type=Path, dir_okay=False)
@@ -32,13 +34,20 @@ trust_option = click.option(
 approver_trust_option = click.option(
     "--approver-trust", type=FileArg, help="Approver roots (PEM) for clearances; default: the workspace's."
 )
+ignores_option = click.option(
+    "--no-default-ignores",
+    "no_default_ignores",
+    is_flag=True,
+    help="Also consider .DS_Store, ._* and Thumbs.db in folders (ignored, and listed, by default).",
+)
 allow_remote_option = click.option(
     "--allow-remote", is_flag=True, help="Fetch remote manifests over the network (off by default)."
 )
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
-    click.echo(f"genai-provenance: error: {message}", err=True)
+    """One line on stderr: control characters escaped (a file name may hold ESC), never a traceback."""
+    click.echo(f"genai-provenance: error: {one_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -55,8 +64,13 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             fail("interrupted; nothing partial was left behind", 130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except RecursionError:
+            fail("input nested too deeply to process")
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{os_problem(exc)}")
         except Exception as exc:
-            fail(f"unexpected {exc.__class__.__name__}: {' '.join(str(exc).split())}")
+            fail(f"unexpected {exc.__class__.__name__}: {clip(str(exc))}")
 
     return wrapper
 

@@ -17,12 +17,14 @@ from genai_provenance.cli import (
     format_option,
     handled,
     home_option,
+    ignores_option,
     main,
     policy_option,
     trust_option,
 )
 from genai_provenance.disclosure import check as check_disclosure
 from genai_provenance.disclosure import load as load_disclosure
+from genai_provenance.discovery import discover_paths
 from genai_provenance.files import write_text
 from genai_provenance.policy import load_policy
 from genai_provenance.preflight import ANSWERS, PRINCIPLES, Answers, declare
@@ -42,6 +44,7 @@ from genai_provenance.settings import resolve_clearances, resolve_trust
 )
 @trust_option
 @approver_trust_option
+@ignores_option
 @home_option
 @format_option
 @handled
@@ -51,17 +54,19 @@ def check(
     intended_use: str | None,
     trust: Path | None,
     approver_trust: Path | None,
+    no_default_ignores: bool,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
     rules = load_policy(policy)
     settings = CheckSettings(resolve_trust(trust, home), rules, resolve_clearances(approver_trust, home), intended_use)
-    verdicts = check_paths(paths, settings)
+    found = discover_paths(paths, default_ignores=not no_default_ignores)
+    verdicts = check_paths(found, settings)
     if fmt == "json":
-        click.echo(json_report.dumps(check_document(verdicts, rules)))
+        click.echo(json_report.dumps(check_document(verdicts, rules, found)))
     else:
-        click.echo(check_text(verdicts, rules))
+        click.echo(check_text(verdicts, rules, found))
     sys.exit(EXIT_FAILED if any(v.blocked for v in verdicts) else EXIT_OK)
 
 

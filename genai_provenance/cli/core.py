@@ -17,10 +17,12 @@ from genai_provenance.cli import (
     format_option,
     handled,
     home_option,
+    ignores_option,
     main,
     trust_option,
 )
 from genai_provenance.demo import DemoStep, run_demo
+from genai_provenance.discovery import discover_paths
 from genai_provenance.pkcs11 import DEFAULT_MODULE, token_key
 from genai_provenance.reports import json_report, text
 from genai_provenance.settings import open_ledger, resolve_clearances, resolve_identity, resolve_trust
@@ -111,14 +113,7 @@ def sign(
     if fmt == "json":
         click.echo(json_report.dumps(json_report.sign_document(result)))
         return
-    click.echo(f"Signed {result.output} ({result.report.status})")
-    if result.parent:
-        origin = "the input's own credentials" if result.parent_was_input else str(result.parent)
-        click.echo(f"  history carried forward from {origin}")
-    if result.embedded_clearances:
-        click.echo(f"  embedded signed clearances: {', '.join(result.embedded_clearances)}")
-    for warning in result.warnings:
-        click.echo(f"  warning: {warning}")
+    click.echo(text.sign_text(result))
 
 
 @main.command()
@@ -126,6 +121,7 @@ def sign(
 @trust_option
 @approver_trust_option
 @allow_remote_option
+@ignores_option
 @home_option
 @format_option
 @handled
@@ -134,18 +130,20 @@ def verify(
     trust: Path | None,
     approver_trust: Path | None,
     allow_remote: bool,
+    no_default_ignores: bool,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
     settings = resolve_trust(trust, home, allow_remote)
-    reports = verify_assets(paths, settings, resolve_clearances(approver_trust, home))
+    found = discover_paths(paths, default_ignores=not no_default_ignores)
+    reports = verify_assets(found, settings, resolve_clearances(approver_trust, home))
     if fmt == "json":
-        click.echo(json_report.dumps(json_report.verify_document(reports)))
+        click.echo(json_report.dumps(json_report.verify_document(reports, found)))
     else:
         if settings.anchors_pem is None:
             click.echo("note: no trust anchors (no --trust and no workspace): no signer can be trusted\n")
-        click.echo(text.verify_text(reports))
+        click.echo(text.verify_text(reports, found))
     sys.exit(EXIT_OK if all(r.passed for r in reports) else EXIT_FAILED)
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from genai_provenance import __version__
 from genai_provenance.check import AssetVerdict
+from genai_provenance.discovery import Discovery
 from genai_provenance.policy import BLOCK, NOTIFY, WARN, Policy
-from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text
+from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text, render
 
 
 def summary(verdicts: list[AssetVerdict]) -> dict[str, int]:
@@ -38,13 +39,16 @@ def verdict_dict(verdict: AssetVerdict) -> dict[str, Any]:
     }
 
 
-def check_document(verdicts: list[AssetVerdict], policy: Policy) -> dict[str, Any]:
-    return {
+def check_document(verdicts: list[AssetVerdict], policy: Policy, found: Discovery | None = None) -> dict[str, Any]:
+    document = {
         "tool": {"name": "genai-provenance", "version": __version__},
         "policy": {"name": policy.name, "source": policy.source},
         "assets": [verdict_dict(v) for v in verdicts],
         "summary": summary(verdicts),
     }
+    if found is not None:
+        document["discovery"] = found.to_dict()
+    return document
 
 
 def verdict_text(verdict: AssetVerdict) -> list[str]:
@@ -67,18 +71,20 @@ def verdict_text(verdict: AssetVerdict) -> list[str]:
     return lines
 
 
-def check_text(verdicts: list[AssetVerdict], policy: Policy) -> str:
+def check_text(verdicts: list[AssetVerdict], policy: Policy, found: Discovery | None = None) -> str:
     lines = [f"policy: {policy.name} ({policy.source})", ""]
     for verdict in verdicts:
         lines.extend(verdict_text(verdict))
         lines.append("")
+    if found is not None and found.lines():
+        lines += [*found.lines(), ""]
     s = summary(verdicts)
     lines.append(
         f"{s['assets']} asset(s): {s['passed']} pass, {s['blocked']} blocked; findings: {s['block_findings']} "
         f"blocking, {s['warnings']} warnings, {s['notices']} notices; {s['cleared']} cleared by clearances"
     )
     lines.append(SIGNATURE_LIMITS)
-    return "\n".join(lines)
+    return render(lines)
 
 
 def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str:
@@ -95,4 +101,4 @@ def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str
         lines.extend(f"    request: {r}" for r in use["requests"])
     if written_to:
         lines += ["", f"declaration written to {written_to}"]
-    return "\n".join(lines)
+    return render(lines)

@@ -6,6 +6,7 @@ from typing import Any
 
 from genai_provenance import __version__
 from genai_provenance.ledger import Entry
+from genai_provenance.safe_text import one_line
 
 
 def entry_dict(entry: Entry) -> dict[str, Any]:
@@ -34,6 +35,10 @@ def entries_document(entries: list[Entry]) -> dict[str, Any]:
 
 
 def entry_lines(entry: Entry, full: bool = False) -> list[str]:
+    return [one_line(line) for line in _entry_lines(entry, full)]
+
+
+def _entry_lines(entry: Entry, full: bool) -> list[str]:
     d = entry_dict(entry)
     assets = ", ".join((d["scope"] or {}).get("asset_ids") or []) or "(by content hash)"
     talent = f" talent {d['talent']['name']} ({d['talent']['id']})" if d["talent"] else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from genai_provenance.explain_model import Activity, Explanation, Stage
+from genai_provenance.reports.text import render
 from genai_provenance.wording import input_sentence
 
 WIDTH = 100
@@ -102,4 +103,4 @@ def explain_text(explanation: Explanation) -> str:
         lines += _heading("Notes")
         for text in e.notes:
             lines += _para(text, "", "- ")
-    return "\n".join(lines) + "\n"
+    return render(lines) + "\n"
