@@ -153,6 +153,12 @@ def walk(root: Path, *, default_ignores: bool = True) -> Iterator[Entry]:
         raise InputError(f"{exc.filename or root}: cannot list folder ({os_problem(exc)})")
 
 
+def unreadable_entries(root: Path) -> list[Entry]:
+    """Everything under `root` that must not be opened: FIFOs, devices, sockets, broken or folder links."""
+    bad = (EntryKind.SPECIAL, EntryKind.BROKEN, EntryKind.LINKED_FOLDER)
+    return [e for e in walk(root, default_ignores=False) if e.kind in bad]
+
+
 def discover_paths(paths: Iterable[Path], *, default_ignores: bool = True) -> Discovery:
     """Files and folders (recursively) -> the media files to check, sorted per folder, each once.
 

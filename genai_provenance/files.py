@@ -138,7 +138,11 @@ def temp_owner(name: str) -> int | None:
 
 def temp_name(target_name: str) -> str:
     """`.NAME.genai-provenance-<pid>-<hex>.part`, NAME shortened so the whole fits NAME_MAX bytes."""
-    tail = f"{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    return hidden_sibling(target_name, f"{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def hidden_sibling(target_name: str, tail: str) -> str:
+    """`.NAME<tail>`, NAME cut so the whole name fits NAME_MAX bytes (a 255-byte target name still works)."""
     room = NAME_MAX - len(os.fsencode(tail)) - 1  # the leading dot
     short = os.fsencode(target_name)[:room]  # a cut inside a UTF-8 sequence round-trips as surrogateescape
     return f".{os.fsdecode(short)}{tail}"

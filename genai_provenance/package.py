@@ -28,9 +28,9 @@ import bagit
 from genai_provenance import __version__
 from genai_provenance.check import AssetVerdict, CheckConfig, check_many, check_pool
 from genai_provenance.clearances import iso, load_anchors, now_utc
-from genai_provenance.discovery import FolderDiscovery, discover_folder
+from genai_provenance.discovery import FolderDiscovery, discover_folder, unreadable_entries
 from genai_provenance.errors import InputError, SchemaError
-from genai_provenance.files import pid_alive
+from genai_provenance.files import check_target_name, hidden_sibling, pid_alive, sweep_dead_temps
 from genai_provenance.policy import load_policy
 from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
@@ -92,6 +92,7 @@ def _check_paths(req: PackageRequest) -> None:
         raise InputError(f"{req.source}: no such folder")
     if not req.source.is_dir():
         raise InputError(f"{req.source}: not a folder")
+    check_target_name(req.target)
     src, dst = req.source.resolve(), req.target.resolve()
     if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
         raise InputError(f"{req.target}: the package must be outside the source folder (and not contain it)")
@@ -137,8 +138,8 @@ def _staging(target: Path) -> Iterator[tuple[Path, Path]]:
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{secrets.token_hex(4)}"
-    staging = target.parent / f".{target.name}{STAGING_MARK}{tag}"
-    previous = target.parent / f".{target.name}{PREVIOUS_MARK}{tag}"
+    staging = target.parent / hidden_sibling(target.name, f"{STAGING_MARK}{tag}")
+    previous = target.parent / hidden_sibling(target.name, f"{PREVIOUS_MARK}{tag}")
     watchdog = subprocess.Popen(
         [sys.executable, "-m", "genai_provenance.watchdog", str(staging), str(target), str(previous)],
         stdin=subprocess.PIPE,
@@ -268,6 +269,7 @@ def run_package(req: PackageRequest) -> PackageResult:
     """Check every file under the source; write the package only when nothing blocks."""
     _check_paths(req)
     sweep_stale_staging(req.target.resolve().parent)
+    sweep_dead_temps(req.target.resolve().parent)
     found = discover(req.source, req.excludes, default_ignores=req.default_ignores)
     if not found.assets and not found.stray:
         raise InputError(f"{req.source}: folder holds no files to package")
@@ -339,6 +341,10 @@ def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any 
     if not path.is_dir() or not (path / "bagit.txt").is_file():
         raise InputError(f"{path}: not a package (no bagit.txt)")
     out = PackageVerification(path)
+    unsafe = unreadable_entries(path)
+    if unsafe:  # bagit would open a FIFO and wait forever: fail closed without reading anything
+        out.problems += [f"{e.rel}: {e.reason}; a package holds regular files only" for e in unsafe]
+        return out
     out.problems += _bag_problems(path, workers)
     report_path, sig_path = path / REPORT_FILE, path / SIGNATURE_FILE
     try:

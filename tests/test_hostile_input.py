@@ -241,6 +241,35 @@ def test_fifo_in_a_folder_is_unreadable_and_blocks_the_package(
     assert not (tmp_path / "pkg").exists()
 
 
+def test_fifo_inside_a_package_fails_verify_package_without_hanging(
+    sign_media: Any, workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    sign_media("plate.jpg", "plate.json", out=folder / "plate.jpg")
+    pkg = tmp_path / ("p" * 255)  # the longest name a folder can have: its staging name must be shortened
+    res = run_process("package", folder, "-o", pkg, *home(workspace))
+    assert res.code == 0, res.stdout + res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["delivery", pkg.name]
+    (pkg / "data" / "plate.jpg").unlink()
+    os.mkfifo(pkg / "data" / "plate.jpg")
+    res = run_process("verify-package", pkg, "--format", "json", *home(workspace))
+    assert res.code == 1
+    assert json.loads(res.stdout)["problems"] == [
+        "data/plate.jpg: is a named pipe (FIFO); a package holds regular files only"
+    ]
+
+
+def test_fifo_as_any_file_option_is_refused(workspace: Workspace, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "anchors.pem")
+    res = run_process("verify", MEDIA / "plate.jpg", "--trust", tmp_path / "anchors.pem")
+    one_line_error(res, "--trust", "anchors.pem", "named pipe")
+    fifo = tmp_path / "anchors.pem"
+    res = run_process("sign", MEDIA / "plate.jpg", "-o", tmp_path / "o.jpg", "--disclosure",
+                      DISCLOSURES / "plate.json", "--cert", fifo, "--key", fifo)  # fmt: skip
+    one_line_error(res, "--cert", "named pipe")
+
+
 # --------------------------------------------------------------------------- 5. a killed sign's leftovers
 
 

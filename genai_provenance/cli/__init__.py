@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +17,25 @@ import click
 
 from genai_provenance import __version__
 from genai_provenance.errors import ProvenanceError
-from genai_provenance.files import os_problem
-from genai_provenance.safe_text import clip, one_line
+from genai_provenance.files import os_problem, regular_file_problem
+from genai_provenance.safe_text import clip, one_line, terminal_safe
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-FileArg = click.Path(path_type=Path, dir_okay=False)
+
+
+class RegularFile(click.Path):
+    """A file option: when the path exists it must be a regular file (a FIFO or device would hang a read)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        if os.path.lexists(path) and not os.path.isdir(path):
+            problem = regular_file_problem(Path(path))
+            if problem:
+                self.fail(f"{terminal_safe(os.fsdecode(path))!r}: {problem}", param, ctx)
+        return path
+
+
+FileArg = RegularFile(path_type=Path, dir_okay=False)
 home_option = click.option(
     "--home",
     type=click.Path(path_type=Path, file_okay=False),
