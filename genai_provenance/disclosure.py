@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import yaml
 
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.files import open_regular, os_problem
-from genai_provenance.safe_text import clip
+from genai_provenance.safe_text import clip, quote
 from genai_provenance.schemas import validate
 
 DEFAULT_FRAME_RATE = 24.0
@@ -19,6 +20,7 @@ DEFAULT_FRAME_RATE = 24.0
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _AliasRefused(yaml.YAMLError):
@@ -49,7 +51,8 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _shape_problem(document: Any) -> str | None:
-    """Too deeply nested, or a non-finite number (YAML `.inf`, `.nan`); walked without recursion."""
+    """Too deeply nested, a non-finite number (YAML `.inf`, `.nan`), a lone surrogate (JSON `"\\ud800"`,
+    which no UTF-8 writer accepts); walked without recursion."""
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
@@ -57,7 +60,10 @@ def _shape_problem(document: Any) -> str | None:
             return f"nested more than {MAX_DEPTH} levels deep"
         if isinstance(value, float) and not math.isfinite(value):
             return "a number is infinite or not a number"
+        if isinstance(value, str) and _SURROGATE.search(value):
+            return "a string holds a lone surrogate (\\ud800-\\udfff), which is not text"
         if isinstance(value, dict):
+            stack.extend((k, depth + 1) for k in value if isinstance(k, str))
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
@@ -113,7 +119,7 @@ def timecode_seconds(value: str, frame_rate: float) -> float:
         return float(value)
     hh, mm, ss, ff = (int(p) for p in value.replace(";", ":").split(":"))
     if ff >= frame_rate or mm >= 60 or ss >= 60:
-        raise ValueError(f"{value!r} is not a valid time code at {frame_rate:g} fps")
+        raise ValueError(f"{quote(value)} is not a valid time code at {frame_rate:g} fps")
     return hh * 3600 + mm * 60 + ss + ff / frame_rate
 
 

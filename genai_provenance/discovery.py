@@ -127,7 +127,7 @@ def classify(path: Path, rel: str, *, default_ignores: bool = True) -> Entry:
 def walk(root: Path, *, default_ignores: bool = True) -> Iterator[Entry]:
     """Every name under `root`, sorted, hidden ones included; symbolic links to folders not followed.
 
-    Our own package staging folders are passed over (the package gate sweeps them itself).
+    Our own package staging folders are not walked; they are reported as in progress.
     """
     errors: list[OSError] = []
     for folder, dirs, files in os.walk(root, onerror=errors.append):
@@ -136,7 +136,8 @@ def walk(root: Path, *, default_ignores: bool = True) -> Iterator[Entry]:
         for name in sorted(dirs):
             full = base / name
             rel = full.relative_to(root).as_posix()
-            if any(mark in name for mark in STAGING_MARKS):
+            if any(mark in name for mark in STAGING_MARKS):  # a package being built or replaced: not walked
+                yield Entry(full, rel, EntryKind.IN_PROGRESS, "package staging folder")
                 continue
             if full.is_symlink():
                 yield classify(full, rel, default_ignores=default_ignores)

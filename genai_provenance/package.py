@@ -117,14 +117,10 @@ def sweep_stale_staging(parent: Path) -> list[Path]:
     removed = []
     for entry in parent.glob(f".*{STAGING_MARK}*"):
         pid_text = entry.name.rsplit("-", 2)[-2] if entry.name.count("-") >= 2 else ""
-        if pid_text.isdigit() and not _alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    return pid_alive(pid)
 
 
 PREVIOUS_MARK = ".genai-provenance-previous-"  # a package being replaced (--force); never swept

@@ -414,6 +414,7 @@ def test_overlapping_paths_are_counted_once(hidden_folder: Path, workspace: Work
         ("nan.json", '{"asset": NaN}', "NaN"),
         ("inf.yaml", "asset: .inf", "infinite"),
         ("binary.yaml", b"\xff\xfe\x00garbage", "not UTF-8"),
+        ("surrogate.json", '{"asset": {"title": "\\ud800"}}', "lone surrogate"),
     ],
 )
 def test_pathological_documents_get_one_line(
