@@ -64,7 +64,7 @@ FORMATS: dict[str, MediaFormat] = {
     ".heic": MediaFormat("image/heic", "image", "BMFF"),
     ".heif": MediaFormat("image/heif", "image", "BMFF"),
     ".jxl": MediaFormat("image/jxl", "image", "JPEG XL"),
-    ".svg": MediaFormat("image/svg+xml", "image", "SVG"),
+    ".svg": MediaFormat("image/svg+xml", "image", "SVG/XML"),
     ".mp4": MediaFormat("video/mp4", "video", "BMFF"),
     ".m4v": MediaFormat("video/mp4", "video", "BMFF"),
     ".mov": MediaFormat("video/quicktime", "video", "BMFF"),
@@ -118,7 +118,7 @@ def sniff(head: bytes) -> str | None:
         return "MP3"  # an MPEG audio frame sync without an ID3 tag
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith((b"<?xml", b"<svg", b"<!--", b"<!DOCTYPE svg")):
-        return "SVG"
+        return "SVG/XML"
     return None
 
 

@@ -523,7 +523,12 @@ def _stream(data: bytes) -> io.BytesIO:
 
 
 @pytest.mark.parametrize(
-    ("name", "mime", "box"), [("dialogue.wav", "audio/wav", b"C2PA"), ("plate.mp4", "video/mp4", b"uuid")]
+    ("name", "mime", "box"),
+    [
+        ("dialogue.wav", "audio/wav", b"C2PA"),
+        ("plate.mp4", "video/mp4", b"uuid"),
+        ("plate.jpg", "image/jpeg", b"\xff\xeb"),
+    ],
 )
 def test_damaged_c2pa_box_is_invalid_not_no_credentials(
     name: str, mime: str, box: bytes, sign_media: Any, workspace: Workspace, tmp_path: Path, cli: Cli
