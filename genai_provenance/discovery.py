@@ -178,9 +178,8 @@ def discover_paths(paths: Iterable[Path], *, default_ignores: bool = True) -> Di
 
     for path in paths:
         if path.is_dir():
-            before, skipped = len(found.media), len(found.skipped)
-            _folder(path, found, add, default_ignores)
-            if len(found.media) == before:
+            skipped = len(found.skipped)
+            if not _folder(path, found, add, default_ignores):
                 others = len(found.skipped) - skipped
                 also = f" ({others} other file(s) skipped)" if others else ""
                 raise InputError(f"{path}: folder holds no media files{also}")
@@ -191,10 +190,14 @@ def discover_paths(paths: Iterable[Path], *, default_ignores: bool = True) -> Di
         if problem:
             raise InputError(f"{path}: {problem}")
         add(path)
+    for name in ("skipped", "ignored", "in_progress", "removed"):  # overlapping folders list a file once
+        setattr(found, name, list(dict.fromkeys(getattr(found, name))))
     return found
 
 
-def _folder(root: Path, found: Discovery, add: Callable[[Path], None], default_ignores: bool) -> None:
+def _folder(root: Path, found: Discovery, add: Callable[[Path], None], default_ignores: bool) -> int:
+    """Sort the entries under `root` into `found`; the number of media files met (seen before or not)."""
+    media = 0
     entries = list(walk(root, default_ignores=default_ignores))
     names = {e.rel for e in entries if e.kind == EntryKind.FILE}
     for entry in entries:
@@ -211,11 +214,13 @@ def _folder(root: Path, found: Discovery, add: Callable[[Path], None], default_i
             continue  # read with its asset
         elif is_media(entry.path):
             add(entry.path)  # a FIFO, broken link: verify reports it unreadable
+            media += 1
         elif entry.kind == EntryKind.FILE:
             reason = "sidecar without its asset" if entry.rel.endswith(SIDECAR_SUFFIX) else "not a media file"
             found.skipped.append(Skipped(shown, reason))
         else:
             found.skipped.append(Skipped(shown, entry.reason))
+    return media
 
 
 def as_discovery(paths: Iterable[Path] | Discovery) -> Discovery:

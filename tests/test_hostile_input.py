@@ -397,6 +397,11 @@ def test_overlapping_paths_are_counted_once(hidden_folder: Path, workspace: Work
               *home(workspace)).json()  # fmt: skip
     assert sorted(Path(a["path"]).name for a in doc["assets"]) == [".unsigned.jpg", "plate.jpg"]
     assert doc["summary"]["assets"] == 2
+    doc = cli("verify", hidden_folder, hidden_folder / "sub", hidden_folder, "--format", "json",
+              *home(workspace)).json()  # fmt: skip
+    assert doc["summary"]["assets"] == 2
+    assert doc["discovery"]["skipped"] == [{"path": str(hidden_folder / "readme.txt"), "reason": "not a media file"}]
+    assert doc["discovery"]["ignored"] == [str(hidden_folder / ".DS_Store"), str(hidden_folder / "sub" / "._plate.jpg")]
 
 
 # --------------------------------------------------------------------------- 7. deep, huge, looping, long, undecodable
