@@ -77,7 +77,7 @@ def verify_file(
     report = AssetReport(path=display or str(path), format=mime, status=UNREADABLE)
     problem = regular_file_problem(path)
     if problem:  # a FIFO or device is never opened: reading it could hang forever
-        return _failed(report, UNREADABLE, "file.unreadable", f"cannot read file ({problem})")
+        return _failed(report, UNREADABLE, "file.unreadable", problem)
     if mime is None:
         return _failed(report, UNREADABLE, "format.unsupported", f"unsupported format {path.suffix or '(none)'}")
     sidecar = sidecar_for(path)
@@ -107,9 +107,9 @@ def verify_file(
                 except c2pa.C2paError:
                     cr = None
     except InputError as exc:
-        return _failed(report, UNREADABLE, "file.unreadable", f"cannot read file ({_clean(exc)})")
+        return _failed(report, UNREADABLE, "file.unreadable", _clean(exc))
     except OSError as exc:
-        return _failed(report, UNREADABLE, "file.unreadable", f"cannot read file ({os_problem(exc)})")
+        return _failed(report, UNREADABLE, "file.unreadable", os_problem(exc))
     except c2pa.C2paError.ManifestNotFound:
         marker = c2pa_marker(path) if sidecar is None else None
         if marker:  # a store is there but c2pa cannot find it: damaged, never "no credentials"
