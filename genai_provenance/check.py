@@ -19,12 +19,13 @@ from typing import Any
 from cryptography import x509
 
 from genai_provenance.clearances import UseContext, assess, load_anchors
+from genai_provenance.discovery import Discovery, as_discovery
 from genai_provenance.ledger import Ledger
 from genai_provenance.policy import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.provenance import AssetReport, ClearanceCheck, ManifestInfo
 from genai_provenance.revocations import RevocationList, RevocationStatus, read_list, record_root
 from genai_provenance.signer_pins import listed, needs_fingerprints
-from genai_provenance.verify import TrustSettings, discover, verify_file
+from genai_provenance.verify import TrustSettings, verify_file
 
 INTENDED_DECLARED, INTENDED_OVERRIDE, INTENDED_ASSUMED = "declared", "override", "assumed by policy"
 
@@ -223,20 +224,25 @@ def verdict_for(report: AssetReport, path: Path, settings: CheckSettings) -> Ass
     return AssetVerdict(report, facts.intended_use, why, evaluate(settings.policy, facts))
 
 
-def verify_assets(paths: Iterable[Path], trust: TrustSettings, source: ClearanceSource) -> list[AssetReport]:
+def verify_assets(
+    paths: Iterable[Path] | Discovery, trust: TrustSettings, source: ClearanceSource
+) -> list[AssetReport]:
     """`verify`: credentials of every file, plus the state of every clearance they reference."""
     context = trust.context()
     reports = []
-    for path in discover(paths):
+    for path in as_discovery(paths).media:
         report = verify_file(path, context, trust=trust)
         check_clearances(report, path, source)
         reports.append(report)
     return reports
 
 
-def check_paths(paths: Iterable[Path], settings: CheckSettings) -> list[AssetVerdict]:
+def check_paths(paths: Iterable[Path] | Discovery, settings: CheckSettings) -> list[AssetVerdict]:
     context = settings.trust.context()
-    return [verdict_for(verify_file(path, context, trust=settings.trust), path, settings) for path in discover(paths)]
+    return [
+        verdict_for(verify_file(path, context, trust=settings.trust), path, settings)
+        for path in as_discovery(paths).media
+    ]
 
 
 @dataclass(frozen=True)

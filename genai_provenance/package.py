@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fnmatch
 import json
 import logging
 import os
@@ -29,13 +28,13 @@ import bagit
 from genai_provenance import __version__
 from genai_provenance.check import AssetVerdict, CheckConfig, check_many, check_pool
 from genai_provenance.clearances import iso, load_anchors, now_utc, parse_time
+from genai_provenance.discovery import FolderDiscovery, discover_folder, unreadable_entries
 from genai_provenance.errors import InputError, SchemaError
-from genai_provenance.formats import is_media
+from genai_provenance.files import check_target_name, hidden_sibling, pid_alive, sweep_dead_temps
 from genai_provenance.policy import load_policy
 from genai_provenance.schemas import validate
 from genai_provenance.signatures import BadSignature, chain_problem, sign_bytes, verify_bytes
 from genai_provenance.signing import Identity
-from genai_provenance.verify import SIDECAR_SUFFIX
 from genai_provenance.watchdog import settle
 
 REPORT_FILE = "genai-provenance/package-report.json"
@@ -51,66 +50,12 @@ _bagit_log.addHandler(logging.NullHandler())
 _bagit_log.propagate = False
 
 
-@dataclass(frozen=True)
-class Candidate:
-    rel: str  # POSIX path relative to the source folder
-    path: Path
-    sidecar: str | None = None  # rel path of a paired `<asset>.c2pa`
+Discovery = FolderDiscovery  # the package gate's view of a source folder (discovery.py)
 
 
-@dataclass
-class Discovery:
-    assets: list[Candidate] = field(default_factory=list)
-    stray: list[str] = field(default_factory=list)  # not covered by credentials: blocks
-    excluded: list[str] = field(default_factory=list)
-
-
-def _refuse_name(rel: str) -> None:
-    if any(ch in rel for ch in "\r\n") or any(part in ("", ".", "..") for part in rel.split("/")):
-        raise InputError(f"{rel!r}: file name cannot be carried safely in a package")
-
-
-def discover(source: Path, excludes: tuple[str, ...] = ()) -> Discovery:
-    """Every file under `source`: media to check, sidecars paired, strays, exclusions."""
-    found = Discovery()
-    root = source.resolve()
-    files: dict[str, Path] = {}
-    for folder, dirs, names in os.walk(source):
-        for name in sorted(dirs):
-            full = Path(folder) / name
-            if full.is_symlink():
-                raise InputError(f"{full}: symbolic link to a folder; packages carry files only")
-        dirs.sort()
-        for name in sorted(names):
-            full = Path(folder) / name
-            rel = full.relative_to(source).as_posix()
-            _refuse_name(rel)
-            if full.is_symlink():
-                target = full.resolve()
-                if not target.is_relative_to(root):
-                    raise InputError(f"{full}: symbolic link points outside {source}")
-                if not target.is_file():
-                    raise InputError(f"{full}: symbolic link does not point to a file")
-            files[rel] = full
-    for rel in sorted(files):
-        if any(fnmatch.fnmatchcase(rel, g) or fnmatch.fnmatchcase(rel.rsplit("/", 1)[-1], g) for g in excludes):
-            found.excluded.append(rel)
-    kept = {rel: path for rel, path in files.items() if rel not in found.excluded}
-    paired: set[str] = set()
-    for rel, path in kept.items():
-        if rel.endswith(SIDECAR_SUFFIX):
-            continue
-        if is_media(path):
-            sidecar = rel + SIDECAR_SUFFIX
-            has_sidecar = sidecar in kept
-            if has_sidecar:
-                paired.add(sidecar)
-            found.assets.append(Candidate(rel, path, sidecar if has_sidecar else None))
-        else:
-            found.stray.append(rel)
-    found.stray += sorted(rel for rel in kept if rel.endswith(SIDECAR_SUFFIX) and rel not in paired)
-    found.stray.sort()
-    return found
+def discover(source: Path, excludes: tuple[str, ...] = (), *, default_ignores: bool = True) -> FolderDiscovery:
+    """Every file under `source`: media to check, sidecars paired, strays, exclusions (discovery.py)."""
+    return discover_folder(source, excludes, default_ignores=default_ignores)
 
 
 @dataclass
@@ -123,6 +68,7 @@ class PackageRequest:
     workers: int = 1
     excludes: tuple[str, ...] = ()
     force: bool = False
+    default_ignores: bool = True
     progress: Callable[[int], None] | None = None
     on_total: Callable[[int], None] | None = None
 
@@ -146,6 +92,7 @@ def _check_paths(req: PackageRequest) -> None:
         raise InputError(f"{req.source}: no such folder")
     if not req.source.is_dir():
         raise InputError(f"{req.source}: not a folder")
+    check_target_name(req.target)
     src, dst = req.source.resolve(), req.target.resolve()
     if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
         raise InputError(f"{req.target}: the package must be outside the source folder (and not contain it)")
@@ -170,20 +117,10 @@ def sweep_stale_staging(parent: Path) -> list[Path]:
     removed = []
     for entry in parent.glob(f".*{STAGING_MARK}*"):
         pid_text = entry.name.rsplit("-", 2)[-2] if entry.name.count("-") >= 2 else ""
-        if pid_text.isdigit() and not _alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 PREVIOUS_MARK = ".genai-provenance-previous-"  # a package being replaced (--force); never swept
@@ -197,8 +134,8 @@ def _staging(target: Path) -> Iterator[tuple[Path, Path]]:
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{secrets.token_hex(4)}"
-    staging = target.parent / f".{target.name}{STAGING_MARK}{tag}"
-    previous = target.parent / f".{target.name}{PREVIOUS_MARK}{tag}"
+    staging = target.parent / hidden_sibling(target.name, f"{STAGING_MARK}{tag}")
+    previous = target.parent / hidden_sibling(target.name, f"{PREVIOUS_MARK}{tag}")
     watchdog = subprocess.Popen(
         [sys.executable, "-m", "genai_provenance.watchdog", str(staging), str(target), str(previous)],
         stdin=subprocess.PIPE,
@@ -338,7 +275,8 @@ def run_package(req: PackageRequest) -> PackageResult:
     """Check every file under the source; write the package only when nothing blocks."""
     _check_paths(req)
     sweep_stale_staging(req.target.resolve().parent)
-    found = discover(req.source, req.excludes)
+    sweep_dead_temps(req.target.resolve().parent)
+    found = discover(req.source, req.excludes, default_ignores=req.default_ignores)
     if not found.assets and not found.stray:
         raise InputError(f"{req.source}: folder holds no files to package")
     if req.on_total:
@@ -409,6 +347,10 @@ def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any 
     if not path.is_dir() or not (path / "bagit.txt").is_file():
         raise InputError(f"{path}: not a package (no bagit.txt)")
     out = PackageVerification(path)
+    unsafe = unreadable_entries(path)
+    if unsafe:  # bagit would open a FIFO and wait forever: fail closed without reading anything
+        out.problems += [f"{e.rel}: {e.reason}; a package holds regular files only" for e in unsafe]
+        return out
     out.problems += _bag_problems(path, workers)
     report_path, sig_path = path / REPORT_FILE, path / SIGNATURE_FILE
     try:

@@ -13,6 +13,7 @@ from referencing import Registry, Resource
 
 from genai_provenance.errors import SchemaError
 from genai_provenance.resources import bundled
+from genai_provenance.safe_text import clip, quote
 
 
 def schemas_dir() -> Path:
@@ -60,24 +61,38 @@ def _allowed(error: ValidationError) -> list[object]:
     return []
 
 
+_TYPE_WORDS = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+}
+
+
 def _describe(error: ValidationError) -> str:
+    """One line about the first problem; user values are quoted at most ~200 characters, never whole."""
     where = field_path(error.absolute_path)
+    if error.validator == "type" and not error.absolute_path:  # the whole file is not a document of that kind
+        found = _TYPE_WORDS.get(type(error.instance), "empty" if error.instance is None else "not an object")
+        return f"{where}: the file holds {found}, expected {error.validator_value} (is it the right file?)"
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
-        return f"{where}: {error.instance!r} is not allowed (expected one of: {allowed})"
+        return f"{where}: {quote(error.instance)} is not allowed (expected one of: {allowed})"
     if error.validator in ("anyOf", "oneOf"):
         allowed = [v for sub in error.context or [] for v in _allowed(sub)]
         if allowed:
-            return f"{where}: {error.instance!r} is not allowed (expected one of: {', '.join(map(str, allowed))})"
+            return f"{where}: {quote(error.instance)} is not allowed (expected one of: {', '.join(map(str, allowed))})"
     if error.validator == "additionalProperties":
         known = set(error.schema.get("properties", {}))
-        extra = sorted(k for k in error.instance if k not in known)
-        return f"{where}: unknown field {', '.join(repr(e) for e in extra)}"
+        extra = sorted(str(k) for k in error.instance if k not in known)
+        return clip(f"{where}: unknown field {', '.join(quote(e, 60) for e in extra[:5])}", 400)
     if error.validator == "required":
-        return f"{where}: {error.message}"
+        return clip(f"{where}: {error.message}")
     if error.validator == "type":
-        return f"{where}: {error.instance!r} is not of type {error.validator_value}"
-    return f"{where}: {error.message}"
+        return f"{where}: {quote(error.instance)} is not of type {error.validator_value}"
+    return f"{where}: {clip(error.message)}"
 
 
 def validate(name: str, document: Any, source: str) -> None:
@@ -85,7 +100,10 @@ def validate(name: str, document: Any, source: str) -> None:
 
     `name` is a schema name (`disclosure`) or a fragment of one (`clearance#/$defs/record`).
     """
-    errors = sorted(validator(name).iter_errors(document), key=lambda e: (list(e.absolute_path), str(e.message)))
+    try:
+        errors = sorted(validator(name).iter_errors(document), key=lambda e: (list(e.absolute_path), str(e.message)))
+    except RecursionError:
+        raise SchemaError(f"{source}: nested too deeply to check") from None
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise SchemaError(f"{source}: {_describe(errors[0])}{more}")

@@ -11,7 +11,7 @@ import c2pa
 
 from genai_provenance.disclosure import load as load_disclosure
 from genai_provenance.errors import BrokenHistoryError, InputError, SigningError
-from genai_provenance.files import staged_path
+from genai_provenance.files import open_regular, os_problem, require_regular, staged_path
 from genai_provenance.formats import embeddable_format
 from genai_provenance.genai_scan import BROKEN_HISTORY_LABEL, CLEARANCES_LABEL
 from genai_provenance.ledger import Ledger, records_to_embed
@@ -75,15 +75,14 @@ def _check_paths(req: SignRequest) -> None:
     ]:
         if not path.exists():
             raise InputError(f"{path}: {what} file not found")
-        if not path.is_file():
-            raise InputError(f"{path}: {what} is not a file")
+        require_regular(path, what)  # a FIFO or device would hang the read
     if _same_file(req.input, req.output):
         raise InputError(f"{req.output}: output path is the input; choose another output (inputs are never modified)")
     if req.output.is_dir():
         raise InputError(f"{req.output}: is a folder, expected a file path")
     if req.output.exists() and not req.force:
         raise InputError(f"{req.output}: already exists (use --force to replace it)")
-    in_fmt, out_fmt = embeddable_format(req.input), embeddable_format(req.output)
+    in_fmt, out_fmt = embeddable_format(req.input, check_content=True), embeddable_format(req.output)
     if in_fmt.mime != out_fmt.mime:
         raise InputError(f"{req.output}: output extension must match the input format ({in_fmt.mime})")
 
@@ -112,6 +111,9 @@ def _history_check(
     if parent is not None:
         stages.append((parent, "parentOf", parent_report or verify_file(parent, context)))
     stages += [(path, "componentOf", verify_file(path, context)) for path in req.ingredients]
+    for path, _, report in stages:
+        if report.status == UNREADABLE and report.failures and not report.failures[0].code.startswith("manifest."):
+            raise InputError(f"{path}: cannot be used as an ingredient ({report.error or report.status})")
     broken = [b for path, rel, report in stages if (b := _broken(path, rel, report))]
     if broken and not req.record_broken_history:
         first = broken[0]
@@ -127,9 +129,9 @@ def _history_check(
 
 
 def _add_ingredient(builder: c2pa.Builder, path: Path, relationship: str, label: str) -> None:
-    fmt = embeddable_format(path)
+    fmt = embeddable_format(path, check_content=True)
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path, relationship) as stream:
             builder.add_ingredient({"title": path.name, "relationship": relationship, "label": label}, fmt.mime, stream)
     except c2pa.C2paError as exc:
         raise InputError(f"{path}: cannot be used as an ingredient ({_clean(exc)})") from None
@@ -188,7 +190,7 @@ def sign_asset(req: SignRequest) -> SignResult:
             _add_ingredient(builder, path, "componentOf", component_id(i))
         with staged_path(req.output) as tmp:
             try:
-                with open(req.input, "rb") as src, open(tmp, "w+b") as dst, req.identity.signing() as signer:
+                with open_regular(req.input) as src, open(tmp, "w+b") as dst, req.identity.signing() as signer:
                     builder.sign(signer, fmt.mime, src, dst)
             except c2pa.C2paError as exc:
                 tsa = req.identity.tsa_url
@@ -197,6 +199,8 @@ def sign_asset(req: SignRequest) -> SignResult:
                         f"{req.input}: time-stamp authority {tsa} could not be reached; nothing was written"
                     ) from None
                 raise SigningError(f"{req.input}: signing failed ({_clean(exc)})") from None
+            except OSError as exc:  # a full disk, a read-only folder: name the output, not a traceback
+                raise InputError(f"{req.output}: cannot write ({os_problem(exc)}); nothing was written") from None
             report = verify_file(tmp, context, display=str(req.output), mime=fmt.mime)
             if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS) and not _only_history(report, broken):
                 why = report.error or "; ".join(f.code for f in report.failures) or report.status

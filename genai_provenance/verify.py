@@ -5,8 +5,7 @@ Never raises on bad media: every problem becomes a status on the asset's report.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,16 @@ from PIL import Image
 
 from genai_provenance import signer_checks
 from genai_provenance.bmff import structure_problem
+from genai_provenance.c2pa_markers import c2pa_marker
+from genai_provenance.discovery import SIDECAR_SUFFIX, discover_paths
 from genai_provenance.errors import InputError
 from genai_provenance.explanations import explain
-from genai_provenance.formats import is_media, media_format
+from genai_provenance.files import open_regular, os_problem, read_regular, regular_file_problem
+from genai_provenance.formats import SNIFF_BYTES, carrier_problem, content_problem, media_format
 from genai_provenance.provenance import INVALID, NO_CREDENTIALS, UNREADABLE, AssetReport, Failure
+from genai_provenance.safe_text import clip
 from genai_provenance.store import report_from_store
 
-SIDECAR_SUFFIX = ".c2pa"
 _BMFF_MOOV = {"video/mp4", "video/quicktime", "audio/mp4"}
 # While signing, c2pa keeps the whole output in RAM up to this size (c2pa-rs default 512 MB), beyond it
 # unnamed temp files in $TMPDIR. 16 MB: sign of a 243 MB MP4 peaks at 292 MB, not 524, for ~0.2 s (bench/).
@@ -68,33 +70,14 @@ class TrustSettings:
         return c2pa.Context.from_dict(self.settings())
 
 
-def discover(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and folders (recursively) into the media files to check, sorted."""
-    found: list[Path] = []
-    for path in paths:
-        if not path.exists():
-            raise InputError(f"{path}: no such file or folder")
-        if path.is_dir():
-            media = sorted(p for p in _walk(path) if is_media(p))
-            if not media:
-                raise InputError(f"{path}: folder holds no media files")
-            found.extend(media)
-        else:
-            found.append(path)
-    return found
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if not name.startswith(".") and not name.endswith(SIDECAR_SUFFIX):
-                yield Path(folder) / name
+def discover(paths: Iterable[Path], *, default_ignores: bool = True) -> list[Path]:
+    """Expand files and folders (recursively) into the media files to check (see discovery.py)."""
+    return discover_paths(paths, default_ignores=default_ignores).media
 
 
 def sidecar_for(path: Path) -> Path | None:
     candidate = path.with_name(path.name + SIDECAR_SUFFIX)
-    return candidate if candidate.is_file() else None
+    return candidate if regular_file_problem(candidate) is None else None
 
 
 def _failed(report: AssetReport, status: str, code: str, text: str) -> AssetReport:
@@ -119,16 +102,28 @@ def verify_file(
     fmt = media_format(path)
     mime = mime or (fmt.mime if fmt else None)
     report = AssetReport(path=display or str(path), format=mime, status=UNREADABLE)
+    problem = regular_file_problem(path)
+    if problem:  # a FIFO or device is never opened: reading it could hang forever
+        return _failed(report, UNREADABLE, "file.unreadable", problem)
     if mime is None:
         return _failed(report, UNREADABLE, "format.unsupported", f"unsupported format {path.suffix or '(none)'}")
     sidecar = sidecar_for(path)
-    if fmt and not fmt.embeddable and sidecar is None:
-        report.status = NO_CREDENTIALS  # c2pa would say "type is unsupported": the file itself is fine
-        report.notes.append(f"{fmt.mime} cannot embed credentials and no {path.name}{SIDECAR_SUFFIX} sidecar was found")
-        return report
     try:
-        with open(path, "rb") as stream:
-            manifest_data = sidecar.read_bytes() if sidecar else None
+        with open_regular(path) as stream:
+            head = stream.read(SNIFF_BYTES)
+            stream.seek(0)
+            mismatch = content_problem(path, fmt, head) if fmt else None
+            if mismatch:
+                return _failed(report, UNREADABLE, "format.mismatch", mismatch)
+            cannot = carrier_problem(fmt, head) if fmt else None
+            if fmt and (cannot or not fmt.readable) and sidecar is None:
+                report.status = NO_CREDENTIALS  # c2pa would say "type is unsupported": the file itself is fine
+                report.notes.append(
+                    f"{cannot or fmt.mime + ' cannot embed credentials'} and no {path.name}{SIDECAR_SUFFIX} "
+                    "sidecar was found"
+                )
+                return report
+            manifest_data = read_regular(sidecar) if sidecar else None
             reader = c2pa.Reader(mime, stream, manifest_data, context=context)
             with reader:
                 report.embedded = reader.is_embedded()
@@ -138,9 +133,14 @@ def verify_file(
                     cr = reader.crjson()
                 except c2pa.C2paError:
                     cr = None
+    except InputError as exc:
+        return _failed(report, UNREADABLE, "file.unreadable", _clean(exc))
     except OSError as exc:
-        return _failed(report, UNREADABLE, "file.unreadable", f"cannot read file ({exc.strerror})")
+        return _failed(report, UNREADABLE, "file.unreadable", os_problem(exc))
     except c2pa.C2paError.ManifestNotFound:
+        marker = c2pa_marker(path) if sidecar is None else None
+        if marker:  # a store is there but c2pa cannot find it: damaged, never "no credentials"
+            return _failed(report, INVALID, "manifest.damaged", f"credentials present but damaged ({marker})")
         problem = media_problem(path, mime)
         if problem:
             return _failed(report, UNREADABLE, "media.damaged", problem)
@@ -185,8 +185,7 @@ def media_problem(path: Path, mime: str) -> str | None:
 
 
 def _clean(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text or exc.__class__.__name__
+    return clip(str(exc), 400) or exc.__class__.__name__
 
 
 def verify_paths(paths: Iterable[Path], trust: TrustSettings) -> list[AssetReport]:

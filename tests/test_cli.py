@@ -58,7 +58,7 @@ def test_sign_json_for_untrusted_signer_carries_a_warning(
 def mixed_folder(
     sign_media: Any, outsider: IdentityFiles, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, str]]:
-    """One asset of every status, some in a sub-folder, plus files verify must skip."""
+    """One asset of every status, some in a sub-folder, plus files verify skips (listed) or ignores."""
     root = tmp_path_factory.mktemp("deliverables")
     sub = root / "reel1" / "sh010"
     sub.mkdir(parents=True)
@@ -75,8 +75,8 @@ def mixed_folder(
     (sub / "truncated.mov").write_bytes((MEDIA / "plate_h264.mov").read_bytes()[:3000])
     expected[str(sub / "truncated.mov")] = "unreadable"
     (root / "notes.txt").write_text("not media")
-    (root / ".hidden.jpg").write_bytes(b"ignored")
-    (sub / ".trusted.jpg.abc.part").write_bytes(b"ignored")
+    (root / ".DS_Store").write_bytes(b"ignored")
+    (sub / ".trusted.jpg.abc.part").write_bytes(b"skipped")
     return root, expected
 
 
@@ -87,6 +87,11 @@ def test_verify_folder_json_validates_and_counts(cli: Any, workspace: Workspace,
     doc = res.json()
     validator("verify-report").validate(doc)
     assert {a["path"]: a["status"] for a in doc["assets"]} == expected
+    assert doc["discovery"]["skipped"] == [
+        {"path": str(root / "notes.txt"), "reason": "not a media file"},
+        {"path": str(root / "reel1" / "sh010" / ".trusted.jpg.abc.part"), "reason": "not a media file"},
+    ]
+    assert doc["discovery"]["ignored"] == [str(root / ".DS_Store")]
     summary = doc["summary"]
     assert summary["assets"] == 5 and summary["passed"] == 1 and summary["failed"] == 4
     assert summary["by_status"] == {s: 1 for s in STATUSES}

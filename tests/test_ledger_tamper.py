@@ -166,7 +166,7 @@ def test_deleted_ledger_fails_closed_in_check_and_package(setup: Setup, cli: Run
         Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
     assert_fails_closed(setup, cli, "no ledger available")
     text = cli("check", setup.media, *setup.home).stdout
-    assert "revocation NOT checked for 1 valid clearance(s)" in text and "GP-REVOCATION-001" in text
+    assert "revocation NOT checked for 1 valid clearance:" in text and "GP-REVOCATION-001" in text
     # verify still reports the clearance, saying what could not be checked.
     doc = cli("verify", setup.media, *setup.home, "--format", "json").json()
     [clearance] = doc["assets"][0]["clearances"]

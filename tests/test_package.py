@@ -357,7 +357,7 @@ def _cases(root: ET.Element) -> dict[str, ET.Element]:
 
 def test_junit_report_has_one_case_per_asset_and_failures_for_blocked(studio: Studio, tmp_path: Path, cli: Cli) -> None:
     run = prepare(studio, tmp_path)
-    (run.source / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (run.source / ".notes").write_bytes(b"\x00\x00\x00\x01Bud1")  # hidden, not on the ignore list: a stray
     (run.source / "EP101" / "notes.txt").write_text("left out on purpose\n", encoding="utf-8")
     run.before = tree(run.source)
     res = cli("package", run.source, "-o", run.target, "--format", "junit", "--exclude", "notes.txt",
@@ -366,10 +366,10 @@ def test_junit_report_has_one_case_per_asset_and_failures_for_blocked(studio: St
     root = ET.fromstring(res.stdout)
     assert root.tag == "testsuite"
     cases = _cases(root)
-    assert set(cases) == {*MIXED, ".DS_Store", "EP101/notes.txt"}
+    assert set(cases) == {*MIXED, ".notes", "EP101/notes.txt"}
     failed = {name: c.find("failure") for name, c in cases.items() if c.find("failure") is not None}
-    assert set(failed) == {UNAPPROVED, THIRD_PARTY, UNSIGNED, TAMPERED, REVOKED, ".DS_Store"}
-    assert failed[".DS_Store"].get("type") == "PKG-ALLOWLIST-001"  # type: ignore[union-attr]
+    assert set(failed) == {UNAPPROVED, THIRD_PARTY, UNSIGNED, TAMPERED, REVOKED, ".notes"}
+    assert failed[".notes"].get("type") == "PKG-ALLOWLIST-001"  # type: ignore[union-attr]
     for asset, rule in EXPECTED_BLOCKS:
         assert rule in (failed[asset].get("message") or ""), (asset, rule)  # type: ignore[union-attr]
     assert "remedy:" in (failed[UNAPPROVED].text or "")  # type: ignore[union-attr]
@@ -612,7 +612,7 @@ def test_verify_package_fails_after_tampering(kind: str, packaged: Packaged, tmp
 
 def test_stray_files_block_unless_excluded(studio: Studio, tmp_path: Path, cli: Cli) -> None:
     run = prepare(studio, tmp_path, (PLATE, APPROVED))
-    strays = [".DS_Store", "EP101/SH010/.DS_Store"]
+    strays = [".notes", "EP101/SH010/.notes"]  # hidden files not on the default ignore list
     for rel in strays:
         (run.source / rel).write_bytes(b"\x00\x00\x00\x01Bud1\x00")
     still = "EP101/SH010/EP101_SH010_reference.jpg"
@@ -626,7 +626,7 @@ def test_stray_files_block_unless_excluded(studio: Studio, tmp_path: Path, cli: 
     assert doc["summary"]["stray_files"] == 2 and doc["summary"]["blocked_assets"] == 3
     assert_nothing_written(run)
 
-    res = cli("package", run.source, "-o", run.target, "--exclude", ".DS_Store", "--exclude", "*_reference.jpg",
+    res = cli("package", run.source, "-o", run.target, "--exclude", ".notes", "--exclude", "*_reference.jpg",
               "--home", studio.home)  # fmt: skip
     assert res.code == 0, res.stdout + res.stderr
     excluded = sorted([*strays, still])
@@ -641,7 +641,7 @@ def test_stray_files_block_unless_excluded(studio: Studio, tmp_path: Path, cli: 
 
     # A passing run in JUnit: every asset a passing case, every excluded file a skipped one.
     xml_report = tmp_path / "gate.xml"
-    res = cli("package", run.source, "-o", run.target, "--force", "--exclude", ".DS_Store", "--exclude",
+    res = cli("package", run.source, "-o", run.target, "--force", "--exclude", ".notes", "--exclude",
               "*_reference.jpg", "--format", "junit", "--report", xml_report, "--home", studio.home)  # fmt: skip
     assert res.code == 0 and res.stdout.strip() == f"packaged {run.target}; report written to {xml_report}"
     root = ET.parse(xml_report).getroot()

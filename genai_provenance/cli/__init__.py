@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +17,25 @@ import click
 
 from genai_provenance import __version__
 from genai_provenance.errors import ProvenanceError
+from genai_provenance.files import os_problem, regular_file_problem
+from genai_provenance.safe_text import clip, one_line, terminal_safe
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-FileArg = click.Path(path_type=Path, dir_okay=False)
+
+
+class RegularFile(click.Path):
+    """A file option: when the path exists it must be a regular file (a FIFO or device would hang a read)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        if os.path.lexists(path) and not os.path.isdir(path):
+            problem = regular_file_problem(Path(path))
+            if problem:
+                self.fail(f"{terminal_safe(os.fsdecode(path))!r}: {problem}", param, ctx)
+        return path
+
+
+FileArg = RegularFile(path_type=Path, dir_okay=False)
 home_option = click.option(
     "--home",
     type=click.Path(path_type=Path, file_okay=False),
@@ -105,13 +122,20 @@ revocations_option = click.option(
     type=FileArg,
     help="A signed revocation list (revocations export); default: the one imported into the workspace.",
 )
+ignores_option = click.option(
+    "--no-default-ignores",
+    "no_default_ignores",
+    is_flag=True,
+    help="Also consider .DS_Store, ._* and Thumbs.db in folders (ignored, and listed, by default).",
+)
 allow_remote_option = click.option(
     "--allow-remote", is_flag=True, help="Fetch remote manifests over the network (off by default)."
 )
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
-    click.echo(f"genai-provenance: error: {message}", err=True)
+    """One line on stderr: control characters escaped (a file name may hold ESC), never a traceback."""
+    click.echo(f"genai-provenance: error: {one_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -128,8 +152,13 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             fail("interrupted; nothing partial was left behind", 130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except RecursionError:
+            fail("input nested too deeply to process")
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{os_problem(exc)}")
         except Exception as exc:
-            fail(f"unexpected {exc.__class__.__name__}: {' '.join(str(exc).split())}")
+            fail(f"unexpected {exc.__class__.__name__}: {clip(str(exc))}")
 
     return wrapper
 

@@ -15,6 +15,7 @@ from genai_provenance.cli import (
     format_option,
     handled,
     home_option,
+    ignores_option,
     main,
     policy_option,
     revocations_option,
@@ -23,6 +24,7 @@ from genai_provenance.cli import (
 )
 from genai_provenance.disclosure import check as check_disclosure
 from genai_provenance.disclosure import load as load_disclosure
+from genai_provenance.discovery import discover_paths
 from genai_provenance.errors import InputError
 from genai_provenance.policy import load_policy
 from genai_provenance.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
@@ -44,6 +46,7 @@ from genai_provenance.trust import TrustFlags
 @signers_option
 @trust_options()
 @revocations_option
+@ignores_option
 @home_option
 @format_option
 @handled
@@ -54,17 +57,19 @@ def check(
     signers: Path | None,
     trust_flags: TrustFlags,
     revocations: Path | None,
+    no_default_ignores: bool,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
     settings = check_settings(policy, signers, trust_flags, home, intended_use, revocations)
     rules = settings.policy
-    verdicts = check_paths(paths, settings)
+    found = discover_paths(paths, default_ignores=not no_default_ignores)
+    verdicts = check_paths(found, settings)
     if fmt == "json":
-        click.echo(json_report.dumps(check_document(verdicts, rules)))
+        click.echo(json_report.dumps(check_document(verdicts, rules, found)))
     else:
-        click.echo(check_text(verdicts, rules))
+        click.echo(check_text(verdicts, rules, found))
     sys.exit(EXIT_FAILED if any(v.blocked for v in verdicts) else EXIT_OK)
 
 

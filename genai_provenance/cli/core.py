@@ -16,10 +16,12 @@ from genai_provenance.cli import (
     format_option,
     handled,
     home_option,
+    ignores_option,
     main,
     trust_options,
 )
 from genai_provenance.demo import DemoStep, run_demo
+from genai_provenance.discovery import discover_paths
 from genai_provenance.pkcs11 import DEFAULT_MODULE, token_key
 from genai_provenance.reports import json_report, text
 from genai_provenance.settings import open_ledger, resolve_clearances, resolve_identity, resolve_trust
@@ -119,20 +121,14 @@ def sign(
     if fmt == "json":
         click.echo(json_report.dumps(json_report.sign_document(result)))
         return
-    click.echo(f"Signed {result.output} ({result.report.status})")
-    if result.parent:
-        origin = "the input's own credentials" if result.parent_was_input else str(result.parent)
-        click.echo(f"  history carried forward from {origin}")
-    if result.embedded_clearances:
-        click.echo(f"  embedded signed clearances: {', '.join(result.embedded_clearances)}")
-    for warning in result.warnings:
-        click.echo(f"  warning: {warning}")
+    click.echo(text.sign_text(result))
 
 
 @main.command(short_help="Check the Content Credentials of files and folders.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @trust_options()
 @allow_remote_option
+@ignores_option
 @home_option
 @format_option
 @handled
@@ -140,18 +136,20 @@ def verify(
     paths: tuple[Path, ...],
     trust_flags: TrustFlags,
     allow_remote: bool,
+    no_default_ignores: bool,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
     settings = resolve_trust(None, home, allow_remote, trust_flags)
-    reports = verify_assets(paths, settings, resolve_clearances(trust_flags.approver, home))
+    found = discover_paths(paths, default_ignores=not no_default_ignores)
+    reports = verify_assets(found, settings, resolve_clearances(trust_flags.approver, home))
     if fmt == "json":
-        click.echo(json_report.dumps(json_report.verify_document(reports)))
+        click.echo(json_report.dumps(json_report.verify_document(reports, found)))
     else:
         if settings.anchors_pem is None:
             click.echo("note: no trust anchors (no --trust and no workspace): no signer can be trusted\n")
-        click.echo(text.verify_text(reports))
+        click.echo(text.verify_text(reports, found))
     sys.exit(EXIT_OK if all(r.passed for r in reports) else EXIT_FAILED)
 
 

@@ -13,6 +13,7 @@ from genai_provenance.cli import (
     FileArg,
     handled,
     home_option,
+    ignores_option,
     main,
     policy_option,
     revocations_option,
@@ -68,6 +69,7 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
 )
 @click.option("--report", type=FileArg, help="Write the report to FILE instead of standard output.")
 @click.option("--force", is_flag=True, help="Replace an existing package at OUTPUT.")
+@ignores_option
 @home_option
 @handled
 def package(
@@ -82,6 +84,7 @@ def package(
     fmt: str,
     report: Path | None,
     force: bool,
+    no_default_ignores: bool,
     home: Path | None,
 ) -> None:
     """Package SOURCE as a final deliverable only when every asset is cleared (else write nothing)."""
@@ -97,6 +100,7 @@ def package(
         workers,
         excludes,
         force,
+        default_ignores=not no_default_ignores,
     )
     show_bar = (sys.stderr.isatty() and fmt == "text") or (sys.stderr.isatty() and report is not None)
     if show_bar:

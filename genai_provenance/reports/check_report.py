@@ -7,9 +7,10 @@ from typing import Any
 
 from genai_provenance import __version__
 from genai_provenance.check import AssetVerdict
+from genai_provenance.discovery import Discovery
 from genai_provenance.grammar import plural
 from genai_provenance.policy import BLOCK, NOTIFY, WARN, Policy
-from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text
+from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text, render
 
 
 def summary(verdicts: list[AssetVerdict]) -> dict[str, int]:
@@ -39,13 +40,16 @@ def verdict_dict(verdict: AssetVerdict) -> dict[str, Any]:
     }
 
 
-def check_document(verdicts: list[AssetVerdict], policy: Policy) -> dict[str, Any]:
-    return {
+def check_document(verdicts: list[AssetVerdict], policy: Policy, found: Discovery | None = None) -> dict[str, Any]:
+    document = {
         "tool": {"name": "genai-provenance", "version": __version__},
         "policy": {"name": policy.name, "source": policy.source},
         "assets": [verdict_dict(v) for v in verdicts],
         "summary": summary(verdicts),
     }
+    if found is not None:
+        document["discovery"] = found.to_dict()
+    return document
 
 
 def verdict_text(verdict: AssetVerdict) -> list[str]:
@@ -75,17 +79,19 @@ def revocation_lines(verdicts: list[AssetVerdict]) -> list[str]:
     lines = [f"revocation checked against {source}" for source in sources]
     unchecked = sum(1 for c in checks if c.ok and not c.revocation_checked)
     if unchecked:
-        lines.append(f"revocation NOT checked for {unchecked} valid clearance(s): see GP-REVOCATION findings")
+        lines.append(f"revocation NOT checked for {plural(unchecked, 'valid clearance')}: see GP-REVOCATION findings")
     return lines
 
 
-def check_text(verdicts: list[AssetVerdict], policy: Policy) -> str:
+def check_text(verdicts: list[AssetVerdict], policy: Policy, found: Discovery | None = None) -> str:
     # The built-in policy's name already says "(default)"; a studio file is named by its path.
     where = "" if policy.source == "default" else f" ({policy.source})"
     lines = [f"policy: {policy.name}{where}", ""]
     for verdict in verdicts:
         lines.extend(verdict_text(verdict))
         lines.append("")
+    if found is not None and found.lines():
+        lines += [*found.lines(), ""]
     s = summary(verdicts)
     lines.extend(revocation_lines(verdicts))
     lines.append(
@@ -94,7 +100,7 @@ def check_text(verdicts: list[AssetVerdict], policy: Policy) -> str:
         f"{plural(s['cleared'], 'rule')} cleared by clearances"
     )
     lines.append(SIGNATURE_LIMITS)
-    return "\n".join(lines)
+    return render(lines)
 
 
 def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str:
@@ -115,4 +121,4 @@ def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str
         lines += ["", "For legal, each once; then sign with the disclosure:"]
         lines.extend(f"  request: {r}" for r in declaration["requests"])
     lines += ["", f"declaration written to {written_to}" if written_to else "no declaration written (use -o FILE)"]
-    return "\n".join(lines)
+    return render(lines)

@@ -7,6 +7,7 @@ from typing import Any
 from genai_provenance import __version__
 from genai_provenance.clearances import iso
 from genai_provenance.ledger import Entry, Ledger
+from genai_provenance.safe_text import one_line
 
 
 def entry_dict(entry: Entry) -> dict[str, Any]:
@@ -62,6 +63,10 @@ def ledger_line(ledger: Ledger) -> str | None:
 
 
 def entry_lines(entry: Entry, full: bool = False) -> list[str]:
+    return [one_line(line) for line in _entry_lines(entry, full)]
+
+
+def _entry_lines(entry: Entry, full: bool) -> list[str]:
     d = entry_dict(entry)
     assets = ", ".join((d["scope"] or {}).get("asset_ids") or []) or "(by content hash)"
     talent = f" talent {d['talent']['name']} ({d['talent']['id']})" if d["talent"] else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from genai_provenance.explain_model import Activity, AnchorView, EvidenceView, Explanation, Stage
+from genai_provenance.reports.text import render
 from genai_provenance.wording import input_sentence
 
 WIDTH = 100
@@ -133,4 +134,4 @@ def explain_text(explanation: Explanation) -> str:
         lines += _heading("What this report rests on")
         for label, value in evidence_rows(e.evidence):
             lines += _para(f"{label}: {value}", "", "- ")
-    return "\n".join(lines) + "\n"
+    return render(lines) + "\n"

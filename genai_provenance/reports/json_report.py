@@ -6,19 +6,25 @@ import json
 from typing import Any
 
 from genai_provenance import __version__
+from genai_provenance.discovery import Discovery
 from genai_provenance.provenance import AssetReport, summarise
+from genai_provenance.safe_text import json_safe
 
 
-def verify_document(reports: list[AssetReport]) -> dict[str, Any]:
-    return {
+def verify_document(reports: list[AssetReport], found: Discovery | None = None) -> dict[str, Any]:
+    document = {
         "tool": {"name": "genai-provenance", "version": __version__},
         "assets": [r.to_dict() for r in reports],
         "summary": summarise(reports),
     }
+    if found is not None:
+        document["discovery"] = found.to_dict()
+    return document
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+    """JSON any UTF-8 writer accepts: undecodable bytes of file names (lone surrogates) become `\\xNN`."""
+    return json.dumps(json_safe(document), indent=2, ensure_ascii=False, sort_keys=False)
 
 
 def sign_document(result: Any) -> dict[str, Any]:

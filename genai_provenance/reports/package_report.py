@@ -6,22 +6,25 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from genai_provenance import __version__
+from genai_provenance.discovery import Stray
 from genai_provenance.grammar import plural
 from genai_provenance.package import ALLOWLIST_RULE, PackageResult, PackageVerification
 from genai_provenance.policy import BLOCK
 from genai_provenance.reports.check_report import revocation_lines, verdict_dict, verdict_text
+from genai_provenance.reports.text import render
+from genai_provenance.safe_text import xml_text
 
 STRAY_TITLE = "File is not covered by verified Content Credentials (closed allow-list)"
 STRAY_REMEDY = "Remove the file from the deliverable, sign it, or name it with --exclude GLOB if it must stay out."
 
 
-def _stray_finding(rel: str) -> dict[str, Any]:
+def _stray_finding(stray: Stray) -> dict[str, Any]:
     return {
         "rule_id": ALLOWLIST_RULE,
         "severity": BLOCK,
         "principle": None,
         "title": STRAY_TITLE,
-        "evidence": {"asset": rel},
+        "evidence": {"asset": stray.rel, "reason": stray.reason},
         "remedy": STRAY_REMEDY,
         "needs": [],
     }
@@ -36,8 +39,9 @@ def package_document(result: PackageResult) -> dict[str, Any]:
         "written": result.written,
         "blocked": result.blocked,
         "assets": [verdict_dict(v) for v in verdicts],
-        "stray": [{"path": rel, "findings": [_stray_finding(rel)]} for rel in result.discovery.stray],
+        "stray": [{"path": s.rel, "reason": s.reason, "findings": [_stray_finding(s)]} for s in result.discovery.stray],
         "excluded": result.discovery.excluded,
+        "discovery": result.discovery.to_dict(),
         "summary": {
             "assets": len(verdicts),
             "blocked_assets": sum(v.blocked for v in verdicts) + len(result.discovery.stray),
@@ -56,10 +60,16 @@ def package_text(result: PackageResult) -> str:
         if verdict.blocked or verdict.evaluation.findings:
             lines.extend(verdict_text(verdict))
             lines.append("")
-    for rel in result.discovery.stray:
-        lines += [f"{rel}", f"  BLOCK {ALLOWLIST_RULE}: {STRAY_TITLE}", f"      remedy: {STRAY_REMEDY}", ""]
+    for stray in result.discovery.stray:
+        lines += [
+            f"{stray.rel}",
+            f"  BLOCK {ALLOWLIST_RULE}: {STRAY_TITLE} ({stray.reason})",
+            f"      remedy: {STRAY_REMEDY}",
+            "",
+        ]
     if result.discovery.excluded:
         lines.append("excluded (not packaged): " + ", ".join(result.discovery.excluded))
+    lines.extend(result.discovery.lines())
     doc = package_document(result)["summary"]
     lines.extend(revocation_lines(result.verdicts))
     passed = doc["assets"] - sum(v.blocked for v in result.verdicts)
@@ -71,7 +81,7 @@ def package_text(result: PackageResult) -> str:
         lines.append(f"PACKAGED: {result.target} (BagIt, SHA-256 + SHA-512, signed package report inside)")
     else:
         lines.append("NOT PACKAGED: nothing was written. Fix the blocking findings above and run again.")
-    return "\n".join(lines)
+    return render(lines)
 
 
 def package_junit(result: PackageResult) -> str:
@@ -93,11 +103,11 @@ def package_junit(result: PackageResult) -> str:
         elif verdict.evaluation.findings:
             out = ET.SubElement(case, "system-out")
             out.text = "\n".join(f"{f.severity} {f.rule_id}: {f.title}" for f in verdict.evaluation.findings)
-    for rel in result.discovery.stray:
+    for stray in result.discovery.stray:
         failures += 1
-        case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=rel)
+        case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=stray.rel)
         ET.SubElement(
-            case, "failure", type=ALLOWLIST_RULE, message=f"{ALLOWLIST_RULE}: {STRAY_TITLE}"
+            case, "failure", type=ALLOWLIST_RULE, message=f"{ALLOWLIST_RULE}: {STRAY_TITLE} ({stray.reason})"
         ).text = STRAY_REMEDY
     for rel in result.discovery.excluded:
         skipped += 1
@@ -109,7 +119,16 @@ def package_junit(result: PackageResult) -> str:
     suite.set("errors", "0")
     suite.set("skipped", str(skipped))
     del suite.attrib["timestamp"], suite.attrib["hostname"]
+    _xml_safe(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Strip what XML 1.0 forbids (ESC in a file name or a description) so the file stays well formed."""
+    for element in root.iter():
+        element.attrib.update({k: xml_text(v) for k, v in element.attrib.items()})
+        if element.text:
+            element.text = xml_text(element.text)
 
 
 def verification_document(check: PackageVerification) -> dict[str, Any]:
@@ -135,4 +154,4 @@ def verification_text(check: PackageVerification) -> str:
         f"{plural(len(check.problems), 'package problem')}"
     )
     lines.append("PACKAGE VERIFIED" if check.ok else "PACKAGE FAILED VERIFICATION")
-    return "\n".join(lines)
+    return render(lines)

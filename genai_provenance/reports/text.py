@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from genai_provenance.discovery import Discovery
 from genai_provenance.grammar import plural
 from genai_provenance.provenance import (
     INVALID,
@@ -14,6 +18,7 @@ from genai_provenance.provenance import (
     SignerInfo,
     summarise,
 )
+from genai_provenance.safe_text import one_line
 
 SIGNATURE_LIMITS = (
     "A valid signature shows who signed and that the bytes are unchanged; it does not prove the declaration is true."
@@ -25,6 +30,12 @@ STATUS_TEXT = {
     NO_CREDENTIALS: "NO CREDENTIALS: nothing can be said about how it was made (this does not mean no AI)",
     UNREADABLE: "UNREADABLE: the file could not be read as media",
 }
+
+
+def render(lines: Iterable[str]) -> str:
+    """Every text report goes out through here: each line terminal-safe, no control character
+    (ESC, CR, C1, a newline inside a signer's description) reaches the terminal raw."""
+    return "\n".join(one_line(line) for line in lines)
 
 
 def signer_line(signer: SignerInfo | None) -> str:
@@ -94,14 +105,28 @@ def asset_text(report: AssetReport) -> list[str]:
     return lines
 
 
-def verify_text(reports: list[AssetReport]) -> str:
+def sign_text(result: Any) -> str:
+    """`sign` in words: what was written, where its history came from, warnings."""
+    lines = [f"Signed {result.output} ({result.report.status})"]
+    if result.parent:
+        origin = "the input's own credentials" if result.parent_was_input else str(result.parent)
+        lines.append(f"  history carried forward from {origin}")
+    if result.embedded_clearances:
+        lines.append(f"  embedded signed clearances: {', '.join(result.embedded_clearances)}")
+    lines.extend(f"  warning: {warning}" for warning in result.warnings)
+    return render(lines)
+
+
+def verify_text(reports: list[AssetReport], found: Discovery | None = None) -> str:
     lines: list[str] = []
     for report in reports:
         lines.extend(asset_text(report))
         lines.append("")
+    if found is not None and found.lines():
+        lines += [*found.lines(), ""]
     s = summarise(reports)
     lines.append(
         f"{plural(s['assets'], 'asset')}: {s['passed']} trusted, {s['failed']} not passing, {s['genai']} with GenAI"
     )
     lines.append(SIGNATURE_LIMITS)
-    return "\n".join(lines)
+    return render(lines)
