@@ -52,6 +52,7 @@ class Policy:
     assume_intended_use: str = "final"
     signers: tuple[SignerPin, ...] = ()  # who may sign final deliverables (empty: no list)
     sha256: str = ""  # of the policy file as read, so a report can name exactly what it applied
+    core_added: tuple[str, ...] = ()  # built-in core rules a studio file left out, applied anyway
 
 
 def _from_document(document: dict[str, Any], source: str, sha256: str = "") -> Policy:
@@ -102,8 +103,36 @@ def load_policy(path: Path | None, signers: Path | None = None) -> Policy:
     else:
         document = read_document(path)
         validate("policy", document, str(path))
-        policy = _from_document(document, str(path), _digest(path))
+        policy = with_core_rules(_from_document(document, str(path), _digest(path)))
     return replace(policy, signers=load_signers(signers)) if signers else policy
+
+
+# The floor every policy keeps: a studio's file may add and tune rules, but cannot drop or redefine these,
+# or the gate could be walked around with `--policy lax.yaml` (tampered files, forged or unrevocable
+# clearances, unsigned deliverables).
+CORE_RULES = (
+    "GP-INTEGRITY-001",
+    "GP-INTEGRITY-002",
+    "GP-DISCLOSURE-001",
+    "GP-TRUST-001",
+    "GP-CLEARANCE-001",
+    "GP-REVOCATION-001",
+)
+
+
+def with_core_rules(policy: Policy) -> Policy:
+    """`policy` with the built-in core rules it lacks added; a core rule redefined differently is refused."""
+    core = {r.id: r for r in default_policy().rules if r.id in CORE_RULES}
+    rules = list(policy.rules)
+    for i, rule in enumerate(rules):
+        if rule.id in core and rule != core[rule.id]:
+            raise SchemaError(
+                f"{policy.source}: rules[{i}]: {rule.id} is a core rule and cannot be redefined "
+                "(remove it: the built-in one applies to every policy)"
+            )
+    present = {r.id for r in rules}
+    added = tuple(core[i] for i in CORE_RULES if i not in present)
+    return replace(policy, rules=tuple(rules) + added, core_added=tuple(r.id for r in added))
 
 
 @dataclass

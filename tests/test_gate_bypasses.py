@@ -251,3 +251,30 @@ def test_parent_flag_on_an_input_with_credentials_is_refused(
     assert res.code == 0, res.stderr
     checked = cli("check", out, "--home", workspace.home, "--format", "json").json()
     assert checked["assets"][0]["genai"] is True
+
+
+# --------------------------------------------------------------------------- the policy floor
+
+
+def test_a_lax_studio_policy_cannot_drop_the_core_rules(cli: Any, workspace: Workspace, tmp_path: Path) -> None:
+    """`package --policy lax.yaml` with the trust and integrity rules cut out still blocks an unsigned file."""
+    import yaml
+
+    document = yaml.safe_load((Path(__file__).parent.parent / "genai_provenance/policies/default.yaml").read_text())
+    document["name"] = "Lax"
+    document["rules"] = [r for r in document["rules"] if not r["id"].startswith(("GP-TRUST", "GP-INTEGRITY"))]
+    lax = tmp_path / "lax.yaml"
+    lax.write_text(yaml.safe_dump(document))
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    (folder / "archival.jpg").write_bytes((MEDIA / "plate.jpg").read_bytes())  # no credentials
+    res = cli("package", folder, "-o", tmp_path / "pkg", "--policy", lax, "--home", workspace.home, "--format", "json")
+    assert res.code == 1 and not (tmp_path / "pkg").exists()
+    assert "GP-TRUST-001" in json.dumps(res.json())
+
+    for rule in document["rules"]:
+        if rule["id"] == "GP-CLEARANCE-001":
+            rule["severity"] = "notify"  # redefine a core rule: refused, not silently weakened
+    lax.write_text(yaml.safe_dump(document))
+    res = cli("check", folder, "--policy", lax, "--home", workspace.home)
+    assert res.code == 2 and "GP-CLEARANCE-001 is a core rule" in res.stderr

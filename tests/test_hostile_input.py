@@ -343,9 +343,7 @@ def test_a_live_temporary_file_is_in_progress_not_a_stray(
     assert doc["discovery"]["in_progress"] == [str(live)]
 
 
-def test_another_machines_temporary_file_is_never_swept(
-    sign_media: Any, workspace: Workspace, tmp_path: Path
-) -> None:
+def test_another_machines_temporary_file_is_never_swept(sign_media: Any, workspace: Workspace, tmp_path: Path) -> None:
     """On storage several machines mount, a pid means nothing here: another machine's writer may be alive."""
     folder = tmp_path / "delivery"
     folder.mkdir()
