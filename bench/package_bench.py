@@ -87,8 +87,8 @@ def bare_loop(folder: Path, anchors_file: Path, workers: int) -> int:
 
 def generate(count: int, regenerate: bool) -> tuple[Path, Path]:
     """A workspace and `count` copies of one signed still in nested folders."""
-    from genai_provenance.sign import SignRequest, sign_asset
-    from genai_provenance.verify import TrustSettings
+    from genai_provenance.credentials.read import TrustSettings
+    from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
     from genai_provenance.workspace import init_workspace, open_workspace
 
     home, source = OUT / "ws", OUT / f"stills-{count}"

@@ -18,8 +18,8 @@ T0 = time.perf_counter()
 
 import c2pa  # noqa: E402
 
-import genai_provenance.sign as sign_module  # noqa: E402
-from genai_provenance.verify import TrustSettings  # noqa: E402
+import genai_provenance.credentials.sign_asset as sign_module  # noqa: E402
+from genai_provenance.credentials.read import TrustSettings  # noqa: E402
 from genai_provenance.workspace import open_workspace  # noqa: E402
 
 IMPORTS = time.perf_counter() - T0

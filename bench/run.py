@@ -37,7 +37,7 @@ OUT = BENCH / "out"
 DISCLOSURE = ROOT / "fixtures" / "disclosures" / "plate.json"
 MIN_BYTES = 200 * 1024 * 1024
 PY = sys.executable
-LOW_MEMORY = "core.backing_store_memory_threshold_in_mb=16"  # what genai_provenance.verify sets
+LOW_MEMORY = "core.backing_store_memory_threshold_in_mb=16"  # what genai_provenance.credentials.read sets
 C2PA_DEFAULT = "core.backing_store_memory_threshold_in_mb=512"  # the c2pa-rs default
 GNU_TIME = Path("/usr/bin/time")
 

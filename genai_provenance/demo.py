@@ -8,15 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genai_provenance.bmff import payload_offset
-from genai_provenance.check import CheckConfig
-from genai_provenance.clearances import load_anchors
-from genai_provenance.ledger import Grant, Ledger, grant
-from genai_provenance.package import PackageRequest, PackageResult, run_package, verify_package
-from genai_provenance.provenance import INVALID, TRUSTED, AssetReport
+from genai_provenance.clearances.ledger import Grant, Ledger, grant
+from genai_provenance.clearances.records import load_anchors
+from genai_provenance.credentials.bmff import payload_offset
+from genai_provenance.credentials.read import TrustSettings, verify_paths
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
+from genai_provenance.gate.check import CheckConfig
+from genai_provenance.gate.package import PackageRequest, PackageResult, run_package, verify_package
+from genai_provenance.model.provenance import INVALID, TRUSTED, AssetReport
 from genai_provenance.resources import bundled
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.verify import TrustSettings, verify_paths
 from genai_provenance.workspace import Workspace, init_workspace
 
 

@@ -12,17 +12,23 @@ from typing import cast
 
 from cryptography import x509
 
-from genai_provenance.check import CheckConfig, CheckSettings, ClearanceSource
-from genai_provenance.clearances import load_anchors
+from genai_provenance.clearances.ledger import Ledger
+from genai_provenance.clearances.records import load_anchors
+from genai_provenance.clearances.revocations import (
+    STORED_LIST,
+    RevocationList,
+    RevocationListError,
+    check_not_older,
+    read_list,
+)
+from genai_provenance.credentials.hsm import TokenIdentity, TokenKey, load_token_identity, token_key
+from genai_provenance.credentials.identity import Identity, SigningIdentity, load_identity, load_trust_anchors
+from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.errors import IdentityError, ProvenanceError
-from genai_provenance.ledger import Ledger
-from genai_provenance.pkcs11 import TokenIdentity, TokenKey, load_token_identity, token_key
-from genai_provenance.policy import Policy, load_policy
-from genai_provenance.revocations import STORED_LIST, RevocationList, RevocationListError, check_not_older, read_list
-from genai_provenance.signer_pins import needs_fingerprints
-from genai_provenance.signing import Identity, SigningIdentity, load_identity, load_trust_anchors
-from genai_provenance.trust import TrustConfig, TrustFlags, resolve_trust_config
-from genai_provenance.verify import TrustSettings
+from genai_provenance.gate.check import CheckConfig, CheckSettings, ClearanceSource
+from genai_provenance.policy.rules import Policy, load_policy
+from genai_provenance.policy.signer_pins import needs_fingerprints
+from genai_provenance.trust.config import TrustConfig, TrustFlags, resolve_trust_config
 from genai_provenance.workspace import Workspace, open_workspace
 
 

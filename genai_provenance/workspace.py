@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genai_provenance import __version__
+from genai_provenance.credentials.identity import Identity, load_identity, load_trust_anchors
 from genai_provenance.errors import WorkspaceError
 from genai_provenance.files import write_bytes, write_text
-from genai_provenance.pki import Issued, create_root, issue_leaf
-from genai_provenance.signing import Identity, load_identity, load_trust_anchors
+from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 
 ENV_HOME = "GENAI_PROVENANCE_HOME"
 MARKER = "workspace.json"

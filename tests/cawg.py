@@ -14,7 +14,7 @@ from typing import Any
 import c2pa
 from c2pa import c2pa as native
 
-from genai_provenance.signing import Identity
+from genai_provenance.credentials.identity import Identity
 
 _SignerPtr = ctypes.POINTER(native.C2paSigner)
 

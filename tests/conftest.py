@@ -1,6 +1,6 @@
 """Shared fixtures: real certificates, a real workspace, the bundled media, CLI runners.
 
-Everything here is real: certificates made with `cryptography` (genai_provenance.pki), C2PA
+Everything here is real: certificates made with `cryptography` (genai_provenance.trust.pki), C2PA
 signing through c2pa-python, the installed console script for subprocess runs.
 """
 
@@ -26,10 +26,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from genai_provenance.cli import main
-from genai_provenance.pki import Issued, create_root, issue_leaf
-from genai_provenance.sign import SignRequest, SignResult, sign_asset
-from genai_provenance.signing import Identity, load_identity
-from genai_provenance.verify import TrustSettings
+from genai_provenance.credentials.identity import Identity, load_identity
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, SignResult, sign_asset
+from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 from genai_provenance.workspace import ENV_HOME, ROOT_CERT, ROOT_KEY, TRUST_ANCHORS, Workspace, init_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,7 @@ def load_json(path: Path) -> Any:
 
 def disclosure(name: str) -> dict[str, Any]:
     """A bundled disclosure (fixtures/disclosures/<name>), parsed."""
-    from genai_provenance.disclosure import load
+    from genai_provenance.credentials.disclosure import load
 
     return load(DISCLOSURES / name)
 

@@ -10,7 +10,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-from genai_provenance.bmff import payload_offset
+from genai_provenance.credentials.bmff import payload_offset
 
 
 def jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:

@@ -14,9 +14,9 @@ from cawg import sign_with_identity
 from conftest import IPTC, MEDIA, CliResult, write_identity
 from payload import flipped_copy
 
-from genai_provenance.pki import create_root, issue_leaf
+from genai_provenance.credentials.identity import Identity
 from genai_provenance.schemas import validate
-from genai_provenance.signing import Identity
+from genai_provenance.trust.pki import create_root, issue_leaf
 from genai_provenance.workspace import Workspace
 
 Cli = Callable[..., CliResult]

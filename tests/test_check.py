@@ -16,7 +16,10 @@ import c2pa
 import pytest
 from conftest import DISCLOSURES, ERROR_PREFIX, IPTC, MEDIA, CliResult, IdentityFiles, needs_ffmpeg
 
-from genai_provenance.check import (
+from genai_provenance.clearances.records import load_anchors
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.demo import flip_payload_byte
+from genai_provenance.gate.check import (
     INTENDED_ASSUMED,
     INTENDED_DECLARED,
     INTENDED_OVERRIDE,
@@ -26,11 +29,8 @@ from genai_provenance.check import (
     check_many,
     check_paths,
 )
-from genai_provenance.clearances import load_anchors
-from genai_provenance.demo import flip_payload_byte
-from genai_provenance.policy import default_policy
+from genai_provenance.policy.rules import default_policy
 from genai_provenance.schemas import validator
-from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import APPROVER_ANCHORS, TRUST_ANCHORS, Workspace, init_workspace
 
 DATA = Path(__file__).resolve().parent / "data"

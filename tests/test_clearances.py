@@ -1,6 +1,6 @@
 """Signed clearance records, and every way a referenced clearance can fail to clear a GenAI use.
 
-The records are signed with real approver certificates (genai_provenance.pki), kept in a real
+The records are signed with real approver certificates (genai_provenance.trust.pki), kept in a real
 SQLite ledger, embedded in media with real C2PA signing, and judged by `verify` and `check`.
 """
 
@@ -19,7 +19,8 @@ from conftest import MEDIA, CliResult, IdentityFiles, build_with_c2pa, write_ide
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from genai_provenance.clearances import (
+from genai_provenance.clearances.ledger import Grant, Ledger, grant
+from genai_provenance.clearances.records import (
     CLEARANCE_STATUSES,
     EXPIRED,
     FORGED,
@@ -39,15 +40,14 @@ from genai_provenance.clearances import (
     parse_expiry,
     sign_record,
 )
+from genai_provenance.credentials.genai_scan import CLEARANCES_LABEL
+from genai_provenance.credentials.identity import load_identity
+from genai_provenance.credentials.manifest_definition import build_definition
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.errors import InputError, SchemaError
-from genai_provenance.genai_scan import CLEARANCES_LABEL
-from genai_provenance.ledger import Grant, Ledger, grant
-from genai_provenance.manifest import build_definition
-from genai_provenance.pki import Issued, create_root, issue_leaf
 from genai_provenance.schemas import validator
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.signing import load_identity
-from genai_provenance.verify import TrustSettings
+from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 from genai_provenance.workspace import (
     APPROVER_ANCHORS,
     APPROVER_CHAIN,

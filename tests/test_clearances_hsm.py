@@ -18,11 +18,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from test_pkcs11 import _KEYGEN
 
-from genai_provenance.clearances import VALID, authenticate, load_anchors
-from genai_provenance.ledger import Ledger
-from genai_provenance.pkcs11 import DEFAULT_MODULE, ENV_PIN
-from genai_provenance.pki import Issued, certify_public_key
-from genai_provenance.revocations import verify_list
+from genai_provenance.clearances.ledger import Ledger
+from genai_provenance.clearances.records import VALID, authenticate, load_anchors
+from genai_provenance.clearances.revocations import verify_list
+from genai_provenance.credentials.hsm import DEFAULT_MODULE, ENV_PIN
+from genai_provenance.trust.pki import Issued, certify_public_key
 from genai_provenance.workspace import APPROVER_ROOT_CERT, APPROVER_ROOT_KEY, Workspace, init_workspace
 
 pytestmark = pytest.mark.skipif(

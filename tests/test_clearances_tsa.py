@@ -16,11 +16,11 @@ from conftest import CliResult, IdentityFiles
 from cryptography import x509
 from tsa import TimeStampAuthority, running_tsa
 
-from genai_provenance.clearances import FORGED, VALID, authenticate, iso, load_anchors, now_utc, sign_record
-from genai_provenance.revocations import RevocationListError, verify_list
+from genai_provenance.clearances.records import FORGED, VALID, authenticate, iso, load_anchors, now_utc, sign_record
+from genai_provenance.clearances.revocations import RevocationListError, verify_list
+from genai_provenance.clearances.timestamps import BadTimeStamp, verify_token
 from genai_provenance.schemas import validator
 from genai_provenance.settings import TSA_ANCHORS, tsa_anchors
-from genai_provenance.timestamps import BadTimeStamp, verify_token
 from genai_provenance.workspace import Workspace, init_workspace
 
 Run = Callable[..., CliResult]

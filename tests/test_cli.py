@@ -11,7 +11,7 @@ from conftest import MEDIA, IdentityFiles, sha256
 
 from genai_provenance import __version__
 from genai_provenance.demo import flip_payload_byte
-from genai_provenance.provenance import STATUSES, TRUSTED
+from genai_provenance.model.provenance import STATUSES, TRUSTED
 from genai_provenance.reports.text import SIGNATURE_LIMITS
 from genai_provenance.schemas import validator
 from genai_provenance.workspace import Workspace

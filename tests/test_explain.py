@@ -1,6 +1,6 @@
 """`explain`: the narrative states each signed fact, in order, and is honest about its limits.
 
-Everything is real: a workspace made with init_workspace, certificates from genai_provenance.pki,
+Everything is real: a workspace made with init_workspace, certificates from genai_provenance.trust.pki,
 an RFC 3161 time-stamp from `openssl ts` on 127.0.0.1 (tests/tsa.py), signing and reading with
 c2pa-python, and manifests written the way other tools write them, built with c2pa directly.
 """
@@ -24,16 +24,16 @@ from payload import flipped_copy
 from tsa import running_tsa
 
 from genai_provenance.cli import main
-from genai_provenance.explain import explain, explain_file, read_asset
-from genai_provenance.explain_model import Explanation, Stage
-from genai_provenance.pki import Issued, create_root, issue_leaf
-from genai_provenance.policy import Finding
+from genai_provenance.credentials.identity import Identity, load_identity
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
+from genai_provenance.explain.model import Explanation, Stage
+from genai_provenance.explain.narrative import explain, explain_file, read_asset
+from genai_provenance.explain.wording import DOES_NOT_PROVE_SIGNATURE
+from genai_provenance.policy.rules import Finding
 from genai_provenance.reports.explain_text import explain_text
 from genai_provenance.schemas import validate
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.signing import Identity, load_identity
-from genai_provenance.verify import TrustSettings
-from genai_provenance.wording import DOES_NOT_PROVE_SIGNATURE
+from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 from genai_provenance.workspace import ROOT_CERT, ROOT_KEY, TRUST_ANCHORS, init_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -664,7 +664,7 @@ def test_malformed_disclosure_is_explained_without_crashing(world: World) -> Non
         str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--home", str(world.home), "--no-policy"
     )
     assert cli.exit_code == 0, cli.output  # checking clearances and policy facts must not trip over it
-    policy = ROOT / "genai_provenance" / "policies" / "default.yaml"
+    policy = ROOT / "genai_provenance" / "policy" / "default.yaml"
     cli = run(str(world.files["malformed.jpg"]), "--trust", str(world.anchors), "--policy", str(policy))
     assert cli.exit_code in (0, 1) and "What the policy says" in cli.stdout
 
@@ -791,7 +791,7 @@ def test_cli_checks_clearances_against_the_workspace(world: World) -> None:
 
 
 def test_cli_policy_states_findings_and_sets_the_exit_code(world: World) -> None:
-    policy = ROOT / "genai_provenance" / "policies" / "default.yaml"
+    policy = ROOT / "genai_provenance" / "policy" / "default.yaml"
     args = [str(world.files["grade"]), "--trust", str(world.anchors), "--home", str(world.home), "--policy"]
     result = run(*args, str(policy), "--format", "json")
     document = json.loads(result.stdout)

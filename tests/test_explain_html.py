@@ -23,8 +23,8 @@ from PIL import Image
 from test_explain import MEDIA, World, build_with_c2pa, build_world, make_identity
 
 from genai_provenance.cli import main
-from genai_provenance.pki import create_root
-from genai_provenance.verify import TrustSettings
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.trust.pki import create_root
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(

@@ -19,10 +19,10 @@ from conftest import DISCLOSURES, MEDIA, IdentityFiles, sha256
 from payload import flipped_copy
 from test_explain_html import CHROMIUM, Dom, chromium
 
+from genai_provenance.explain.signed_report import sign_report
 from genai_provenance.schemas import validate
-from genai_provenance.signed_reports import sign_report
 
-DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "genai_provenance" / "policies" / "default.yaml"
+DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "genai_provenance" / "policy" / "default.yaml"
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
 needs_pdftotext = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="pdftotext (Debian poppler-utils) is not installed"

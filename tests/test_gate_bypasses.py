@@ -13,9 +13,9 @@ import pytest
 from conftest import DISCLOSURES, MEDIA, build_with_c2pa, disclosure, leftovers, sha256
 from payload import flipped_copy
 
-from genai_provenance.provenance import INVALID, TRUSTED
-from genai_provenance.signing import Identity
-from genai_provenance.verify import TrustSettings, verify_file
+from genai_provenance.credentials.identity import Identity
+from genai_provenance.credentials.read import TrustSettings, verify_file
+from genai_provenance.model.provenance import INVALID, TRUSTED
 from genai_provenance.workspace import Workspace
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -260,7 +260,7 @@ def test_a_lax_studio_policy_cannot_drop_the_core_rules(cli: Any, workspace: Wor
     """`package --policy lax.yaml` with the trust and integrity rules cut out still blocks an unsigned file."""
     import yaml
 
-    document = yaml.safe_load((Path(__file__).parent.parent / "genai_provenance/policies/default.yaml").read_text())
+    document = yaml.safe_load((Path(__file__).parent.parent / "genai_provenance/policy/default.yaml").read_text())
     document["name"] = "Lax"
     document["rules"] = [r for r in document["rules"] if not r["id"].startswith(("GP-TRUST", "GP-INTEGRITY"))]
     lax = tmp_path / "lax.yaml"

@@ -27,9 +27,9 @@ import c2pa
 import pytest
 from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, IdentityFiles, disclosure, needs_ffmpeg
 
+from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.files import host_tag
 from genai_provenance.schemas import validate
-from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import Workspace
 
 Cli = Callable[..., CliResult]
@@ -657,13 +657,13 @@ def test_png_named_jpg_is_caught(workspace: Workspace, cli: Cli, tmp_path: Path)
     ],
 )
 def test_magic_bytes(head: bytes, family: str | None) -> None:
-    from genai_provenance.formats import sniff
+    from genai_provenance.credentials.formats import sniff
 
     assert sniff(head) == family
 
 
 def test_every_format_fixture_sniffs_as_its_name_says() -> None:
-    from genai_provenance.formats import content_problem, media_format
+    from genai_provenance.credentials.formats import content_problem, media_format
 
     for path in sorted(MEDIA.iterdir()):
         fmt = media_format(path)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from payload import flipped_copy
 
-from genai_provenance.genai_scan import DISCLOSURE_LABEL
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.verify import TrustSettings
+from genai_provenance.credentials.genai_scan import DISCLOSURE_LABEL
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.workspace import init_workspace
 
 ROOT = Path(__file__).resolve().parent.parent

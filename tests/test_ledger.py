@@ -15,8 +15,7 @@ import pytest
 from conftest import CLI_COMMAND, ERROR_PREFIX, MEDIA, PRIVATE_KEY_MARK, CliResult, IdentityFiles
 from cryptography import x509
 
-from genai_provenance.clearances import VALID, authenticate, load_anchors, sign_record
-from genai_provenance.ledger import (
+from genai_provenance.clearances.ledger import (
     BUNDLE_FORMAT,
     Grant,
     Ledger,
@@ -27,10 +26,11 @@ from genai_provenance.ledger import (
     records_to_embed,
     revoke,
 )
+from genai_provenance.clearances.records import VALID, authenticate, load_anchors, sign_record
+from genai_provenance.credentials.identity import load_identity
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.schemas import validator
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.signing import load_identity
-from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import (
     APPROVER_ANCHORS,
     APPROVER_CHAIN,

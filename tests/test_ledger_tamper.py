@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, IdentityFiles
 
-from genai_provenance.clearances import load_anchors
-from genai_provenance.ledger import Ledger
-from genai_provenance.ledger_chain import sign_head
+from genai_provenance.clearances.ledger import Ledger
+from genai_provenance.clearances.ledger_chain import sign_head
+from genai_provenance.clearances.records import load_anchors
 from genai_provenance.schemas import validator
 from genai_provenance.workspace import Workspace, init_workspace
 

@@ -31,13 +31,13 @@ from conftest import (
 )
 from payload import flipped_copy
 
-from genai_provenance.clearances import load_anchors
-from genai_provenance.ledger import Ledger
-from genai_provenance.pki import create_root, issue_leaf
+from genai_provenance.clearances.ledger import Ledger
+from genai_provenance.clearances.records import load_anchors
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.schemas import validate
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.signatures import chain_problem, verify_bytes
-from genai_provenance.verify import TrustSettings
+from genai_provenance.trust.detached import chain_problem, verify_bytes
+from genai_provenance.trust.pki import create_root, issue_leaf
 from genai_provenance.workspace import Workspace, init_workspace
 
 PRODUCTION = "PRJ-0042"

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from conftest import CLI_COMMAND, DISCLOSURES, MEDIA
 
-from genai_provenance.package import STAGING_MARK
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.verify import TrustSettings
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
+from genai_provenance.gate.package import STAGING_MARK
 from genai_provenance.workspace import init_workspace
 
 COPIES = 300
@@ -185,7 +185,7 @@ def test_killed_run_leaves_nothing_behind(moment: str, force: bool, deliverable:
 _DIE_WHILE_REPLACING = """
 import os, signal, sys
 from pathlib import Path
-from genai_provenance.package import _staging
+from genai_provenance.gate.package import _staging
 target, renames = Path(sys.argv[1]), int(sys.argv[2])
 with _staging(target) as (staging, previous):
     (staging / "data").mkdir()

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from conftest import CLI_COMMAND, DISCLOSURES, MEDIA
 
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.schemas import validate
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import init_workspace
 
 ASSETS = 1000

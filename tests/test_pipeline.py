@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import MEDIA, IdentityFiles, disclosure, sha256
 
-from genai_provenance.provenance import TRUSTED
+from genai_provenance.model.provenance import TRUSTED
 from genai_provenance.schemas import validator
 
 CAMERA_CN = "Unit A Camera Department"

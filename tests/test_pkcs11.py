@@ -21,12 +21,12 @@ from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, disclosure, leftovers, sh
 from cryptography.hazmat.primitives import serialization
 from tsa import running_tsa
 
+from genai_provenance.credentials.hsm import DEFAULT_MODULE, ENV_PIN, TokenIdentity, TokenKey, load_token_identity
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.errors import IdentityError, ProvenanceError
-from genai_provenance.pkcs11 import DEFAULT_MODULE, ENV_PIN, TokenIdentity, TokenKey, load_token_identity
-from genai_provenance.pki import Issued, certify_public_key
-from genai_provenance.provenance import TRUSTED
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.verify import TrustSettings
+from genai_provenance.model.provenance import TRUSTED
+from genai_provenance.trust.pki import Issued, certify_public_key
 from genai_provenance.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(
@@ -277,7 +277,7 @@ def test_key_removed_after_loading_gives_the_tokens_error_not_coses(
 def test_certificate_without_an_ec_key_is_refused(hsm: Hsm, tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from genai_provenance.pki import create_root
+    from genai_provenance.trust.pki import create_root
 
     root = create_root("Ed Root", "Ed Inc")
     cert = certify_public_key(root, ed25519.Ed25519PrivateKey.generate().public_key(), "Ed", "Ed Inc")

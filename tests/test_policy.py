@@ -14,7 +14,8 @@ import yaml
 from conftest import ERROR_PREFIX, CliResult
 
 from genai_provenance.errors import InputError, SchemaError
-from genai_provenance.policy import (
+from genai_provenance.model.provenance import ClearanceCheck
+from genai_provenance.policy.rules import (
     BLOCK,
     NOTIFY,
     WARN,
@@ -27,13 +28,12 @@ from genai_provenance.policy import (
     load_policy,
     matches,
 )
-from genai_provenance.provenance import ClearanceCheck
 from genai_provenance.schemas import validate
 from genai_provenance.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data"
 POLICIES = DATA / "policies"
-DEFAULT_YAML = Path(__file__).resolve().parent.parent / "genai_provenance" / "policies" / "default.yaml"
+DEFAULT_YAML = Path(__file__).resolve().parent.parent / "genai_provenance" / "policy" / "default.yaml"
 Run = Callable[..., CliResult]
 
 STABLE_IDS = {

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult
 
-from genai_provenance.policy import default_policy
-from genai_provenance.preflight import DECLARATION_FORMAT, PRINCIPLES, Answers, declare
+from genai_provenance.policy.preflight import DECLARATION_FORMAT, PRINCIPLES, Answers, declare
+from genai_provenance.policy.rules import default_policy
 from genai_provenance.schemas import validator
 from genai_provenance.workspace import init_workspace
 

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from conftest import ERROR_PREFIX, MEDIA, CliResult, IdentityFiles
 
-from genai_provenance.clearances import canonical, load_anchors, now_utc, sign_record
-from genai_provenance.revocations import STORED_LIST, RevocationListError, export_list, verify_list
+from genai_provenance.clearances.records import canonical, load_anchors, now_utc, sign_record
+from genai_provenance.clearances.revocations import STORED_LIST, RevocationListError, export_list, verify_list
 from genai_provenance.schemas import validator
 from genai_provenance.settings import workspace_ledger
-from genai_provenance.signatures import sign_bytes
+from genai_provenance.trust.detached import sign_bytes
 from genai_provenance.workspace import APPROVER_ANCHORS, APPROVER_ROOT_CERT, Workspace, init_workspace
 
 Run = Callable[..., CliResult]

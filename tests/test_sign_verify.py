@@ -15,10 +15,10 @@ import pytest
 from conftest import IPTC, MEDIA, SIGNABLE, disclosure, needs_ffmpeg, sha256
 from PIL import Image
 
-from genai_provenance.genai_scan import DISCLOSURE_LABEL
-from genai_provenance.provenance import TRUSTED
-from genai_provenance.sign import SignResult
-from genai_provenance.verify import TrustSettings, verify_file
+from genai_provenance.credentials.genai_scan import DISCLOSURE_LABEL
+from genai_provenance.credentials.read import TrustSettings, verify_file
+from genai_provenance.credentials.sign_asset import SignResult
+from genai_provenance.model.provenance import TRUSTED
 
 FORMATS = sorted(SIGNABLE)
 OUR_CREATED = {"c2pa.actions.v2", DISCLOSURE_LABEL, "cawg.training-mining"}

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from conftest import ERROR_PREFIX, CliResult, IdentityFiles, Signer
 
-from genai_provenance.policy import default_policy
+from genai_provenance.policy.rules import default_policy
 from genai_provenance.schemas import validate
-from genai_provenance.trust import fingerprint
+from genai_provenance.trust.config import fingerprint
 from genai_provenance.workspace import Workspace
 
 Cli = Callable[..., CliResult]
@@ -42,7 +42,7 @@ def pinned(sign_media: Signer, vendor_identity: IdentityFiles, tmp_path_factory:
 
 
 def _policy_with(folder: Path, signers: list[dict]) -> Path:
-    document = yaml.safe_load((ROOT / "genai_provenance" / "policies" / "default.yaml").read_text())
+    document = yaml.safe_load((ROOT / "genai_provenance" / "policy" / "default.yaml").read_text())
     document["signers"] = signers
     path = folder / "policy.yaml"
     path.write_text(yaml.safe_dump(document))

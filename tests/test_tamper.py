@@ -13,10 +13,10 @@ from payload import OFFSETS as PAYLOAD
 from payload import flipped_copy, jpeg_segments
 from PIL import Image, ImageDraw
 
-from genai_provenance.bmff import top_level_boxes
-from genai_provenance.provenance import INVALID, NO_CREDENTIALS, TRUSTED, VALID_UNTRUSTED
-from genai_provenance.signing import Identity
-from genai_provenance.verify import TrustSettings, verify_file
+from genai_provenance.credentials.bmff import top_level_boxes
+from genai_provenance.credentials.identity import Identity
+from genai_provenance.credentials.read import TrustSettings, verify_file
+from genai_provenance.model.provenance import INVALID, NO_CREDENTIALS, TRUSTED, VALID_UNTRUSTED
 from genai_provenance.workspace import Workspace
 
 

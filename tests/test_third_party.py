@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from conftest import IPTC, MEDIA, IdentityFiles, build_with_c2pa
 
-from genai_provenance.provenance import VALID_UNTRUSTED, AssetReport
-from genai_provenance.verify import TrustSettings, verify_file
+from genai_provenance.credentials.read import TrustSettings, verify_file
+from genai_provenance.model.provenance import VALID_UNTRUSTED, AssetReport
 
 IPTC_HTTPS = "https://cv.iptc.org/newscodes/digitalsourcetype/"
 

@@ -20,11 +20,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from payload import flipped_copy
 from tsa import running_tsa
 
+from genai_provenance.credentials.signer_certs import chains_from_store
 from genai_provenance.errors import IdentityError
-from genai_provenance.pki import Issued, create_root, issue_leaf
 from genai_provenance.schemas import validate
-from genai_provenance.signer_certs import chains_from_store
-from genai_provenance.trust import (
+from genai_provenance.trust.config import (
     ENV_ALLOWED_LIST,
     ENV_ANCHORS,
     ENV_TRUST_CONFIG,
@@ -34,6 +33,7 @@ from genai_provenance.trust import (
     fingerprint,
     resolve_trust_config,
 )
+from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 from genai_provenance.workspace import PACKAGER_ANCHORS, TRUST_ANCHORS, Workspace, init_workspace
 
 Cli = Callable[..., CliResult]
@@ -150,7 +150,7 @@ def _resign_report(bag: Path, identity: object) -> None:
     """Re-sign the package report with another identity and fix the tag manifests: only trust can tell."""
     import hashlib
 
-    from genai_provenance.signatures import sign_bytes
+    from genai_provenance.trust.detached import sign_bytes
 
     body = (bag / "genai-provenance" / "package-report.json").read_bytes()
     sig_path = bag / "genai-provenance" / "package-report.sig.json"
@@ -205,7 +205,7 @@ def test_verify_package_without_packager_anchors_fails_closed(
 
 
 def test_approval_signed_by_the_media_signer_is_issuer_untrusted(home: Workspace) -> None:
-    from genai_provenance.clearances import ISSUER_UNTRUSTED, authenticate, load_anchors, sign_record
+    from genai_provenance.clearances.records import ISSUER_UNTRUSTED, authenticate, load_anchors, sign_record
 
     record = {
         "kind": "approval", "id": "APR-MEDIA", "production": "PRJ-1", "scope": {"asset_ids": ["SH1"]},
@@ -306,8 +306,8 @@ def _verify(cli: Cli, path: Path, home: Workspace, *args: object) -> tuple[int, 
 def test_signing_chain_is_read_from_the_cose_signature(signed: Signed) -> None:
     import c2pa
 
-    from genai_provenance.signer_certs import signing_chains
-    from genai_provenance.verify import TrustSettings
+    from genai_provenance.credentials.read import TrustSettings
+    from genai_provenance.credentials.signer_certs import signing_chains
 
     chains = signing_chains(signed.foreign, "image/jpeg", TrustSettings().context())
     with open(signed.foreign, "rb") as stream, c2pa.Reader("image/jpeg", stream) as reader:

@@ -15,9 +15,9 @@ import pytest
 from conftest import DISCLOSURES, IPTC, MEDIA, PRIVATE_KEY_MARK, CliResult, sha256
 from cryptography import x509
 
+from genai_provenance.credentials.identity import Identity, load_identity
+from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.settings import resolve_trust
-from genai_provenance.signing import Identity, load_identity
-from genai_provenance.verify import TrustSettings
 from genai_provenance.workspace import (
     ENV_HOME,
     MARKER,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from genai_provenance.pki import Issued, create_root, issue_leaf
+from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"

@@ -58,7 +58,7 @@ def trust_options(*, packager: bool = False) -> Callable[[Callable[..., Any]], C
 
     Each falls back to its environment variable, then to the workspace's trust/ folder (trust.py).
     """
-    from genai_provenance.trust import TrustFlags
+    from genai_provenance.trust.config import TrustFlags
 
     options = [
         click.option(

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from genai_provenance.check import check_paths
 from genai_provenance.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -22,17 +21,18 @@ from genai_provenance.cli import (
     signers_option,
     trust_options,
 )
-from genai_provenance.disclosure import check as check_disclosure
-from genai_provenance.disclosure import load as load_disclosure
-from genai_provenance.discovery import discover_paths
+from genai_provenance.credentials.disclosure import check as check_disclosure
+from genai_provenance.credentials.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError
-from genai_provenance.policy import load_policy
-from genai_provenance.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
+from genai_provenance.gate.check import check_paths
+from genai_provenance.gate.discovery import discover_paths
+from genai_provenance.policy.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
+from genai_provenance.policy.rules import load_policy
 from genai_provenance.reports import json_report
 from genai_provenance.reports.check_report import check_document, check_text, declaration_text
 from genai_provenance.schemas import terms
 from genai_provenance.settings import check_settings
-from genai_provenance.trust import TrustFlags
+from genai_provenance.trust.config import TrustFlags
 
 
 @main.command(short_help="Verify assets and judge them against the policy.")

@@ -12,17 +12,23 @@ from typing import Any
 
 import click
 
-from genai_provenance.clearances import load_anchors, parse_expiry
+from genai_provenance.clearances.ledger import Grant, LedgerError, export_bundle, grant, import_document, revoke
+from genai_provenance.clearances.records import load_anchors, parse_expiry
+from genai_provenance.clearances.revocations import (
+    DEFAULT_VALID_DAYS,
+    check_not_older,
+    export_list,
+    read_list,
+    store_list,
+)
 from genai_provenance.cli import EXIT_FAILED, FileArg, format_option, handled, home_option, main
-from genai_provenance.disclosure import read_document
+from genai_provenance.credentials.hsm import DEFAULT_MODULE, ENV_PIN
+from genai_provenance.documents import read_document
 from genai_provenance.errors import InputError
 from genai_provenance.files import write_text
 from genai_provenance.grammar import article
-from genai_provenance.ledger import Grant, LedgerError, export_bundle, grant, import_document, revoke
-from genai_provenance.pkcs11 import DEFAULT_MODULE, ENV_PIN
 from genai_provenance.reports import json_report
 from genai_provenance.reports.clearance_report import entries_document, entry_lines, ledger_line
-from genai_provenance.revocations import DEFAULT_VALID_DAYS, check_not_older, export_list, read_list, store_list
 from genai_provenance.settings import ApproverKeyOptions, resolve_approver, tsa_anchors, workspace_ledger
 from genai_provenance.workspace import open_workspace
 

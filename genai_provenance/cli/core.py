@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from genai_provenance.check import verify_assets
 from genai_provenance.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -20,13 +19,14 @@ from genai_provenance.cli import (
     main,
     trust_options,
 )
+from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.demo import DemoStep, run_demo
-from genai_provenance.discovery import discover_paths
-from genai_provenance.pkcs11 import DEFAULT_MODULE, token_key
+from genai_provenance.gate.check import verify_assets
+from genai_provenance.gate.discovery import discover_paths
 from genai_provenance.reports import json_report, text
 from genai_provenance.settings import open_ledger, resolve_clearances, resolve_identity, resolve_trust
-from genai_provenance.sign import SignRequest, sign_asset
-from genai_provenance.trust import TrustFlags
+from genai_provenance.trust.config import TrustFlags
 from genai_provenance.workspace import init_workspace
 
 

@@ -26,16 +26,16 @@ from genai_provenance.cli import (
     revocations_option,
     trust_options,
 )
-from genai_provenance.disclosure import read_document
-from genai_provenance.explain import explain_file
-from genai_provenance.policy import load_policy
+from genai_provenance.credentials.thumbnails import collect_thumbnails
+from genai_provenance.documents import read_document
+from genai_provenance.explain.narrative import explain_file
+from genai_provenance.explain.signed_report import sign_report, verify_signed_report
+from genai_provenance.policy.rules import load_policy
 from genai_provenance.reports import json_report
 from genai_provenance.reports.explain_text import explain_text
 from genai_provenance.reports.html import explain_html, write_html
 from genai_provenance.settings import packager_anchors, packager_identity, resolve_clearances, resolve_trust
-from genai_provenance.signed_reports import sign_report, verify_signed_report
-from genai_provenance.thumbnails import collect_thumbnails
-from genai_provenance.trust import TrustFlags
+from genai_provenance.trust.config import TrustFlags
 
 
 @main.command(name="explain", short_help="Tell in plain words how a file was made.")

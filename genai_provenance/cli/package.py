@@ -21,7 +21,7 @@ from genai_provenance.cli import (
     trust_options,
 )
 from genai_provenance.files import write_text
-from genai_provenance.package import PackageRequest, check_report_path, run_package, verify_package
+from genai_provenance.gate.package import PackageRequest, check_report_path, run_package, verify_package
 from genai_provenance.reports import json_report
 from genai_provenance.reports.package_report import (
     package_document,
@@ -31,7 +31,7 @@ from genai_provenance.reports.package_report import (
     verification_text,
 )
 from genai_provenance.settings import check_config, packager_identity
-from genai_provenance.trust import TrustFlags
+from genai_provenance.trust.config import TrustFlags
 
 DirArg = click.Path(path_type=Path, file_okay=False)
 

@@ -6,10 +6,10 @@ from dataclasses import asdict
 from typing import Any
 
 from genai_provenance import __version__
-from genai_provenance.check import AssetVerdict
-from genai_provenance.discovery import Discovery
+from genai_provenance.gate.check import AssetVerdict
+from genai_provenance.gate.discovery import Discovery
 from genai_provenance.grammar import plural
-from genai_provenance.policy import BLOCK, NOTIFY, WARN, Policy
+from genai_provenance.policy.rules import BLOCK, NOTIFY, WARN, Policy
 from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text, render
 
 

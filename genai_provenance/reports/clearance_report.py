@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from genai_provenance import __version__
-from genai_provenance.clearances import iso
-from genai_provenance.ledger import Entry, Ledger
+from genai_provenance.clearances.ledger import Entry, Ledger
+from genai_provenance.clearances.records import iso
 from genai_provenance.safe_text import one_line
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from genai_provenance.explain_model import Activity, AnchorView, EvidenceView, Explanation, Stage
+from genai_provenance.explain.model import Activity, AnchorView, EvidenceView, Explanation, Stage
+from genai_provenance.explain.wording import input_sentence
 from genai_provenance.reports.text import render
-from genai_provenance.wording import input_sentence
 
 WIDTH = 100
 

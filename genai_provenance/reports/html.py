@@ -14,10 +14,10 @@ from pathlib import Path
 
 from genai_provenance import __version__
 from genai_provenance.errors import InputError
-from genai_provenance.explain_model import Activity, Explanation, Stage
+from genai_provenance.explain.model import Activity, Explanation, Stage
+from genai_provenance.explain.wording import input_sentence
 from genai_provenance.files import write_text
 from genai_provenance.reports.explain_text import evidence_rows
-from genai_provenance.wording import input_sentence
 
 # status -> (css class, short label); anything else is shown as "unknown"
 _STATUS = {

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from genai_provenance import __version__
-from genai_provenance.discovery import Discovery
-from genai_provenance.provenance import AssetReport, summarise
+from genai_provenance.gate.discovery import Discovery
+from genai_provenance.model.provenance import AssetReport, summarise
 from genai_provenance.safe_text import json_safe
 
 

@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from genai_provenance import __version__
-from genai_provenance.discovery import Stray
+from genai_provenance.gate.discovery import Stray
+from genai_provenance.gate.package import ALLOWLIST_RULE, PackageResult, PackageVerification
 from genai_provenance.grammar import plural
-from genai_provenance.package import ALLOWLIST_RULE, PackageResult, PackageVerification
-from genai_provenance.policy import BLOCK
+from genai_provenance.policy.rules import BLOCK
 from genai_provenance.reports.check_report import revocation_lines, verdict_dict, verdict_text
 from genai_provenance.reports.text import render
 from genai_provenance.safe_text import xml_text

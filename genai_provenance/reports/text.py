@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from genai_provenance.discovery import Discovery
+from genai_provenance.gate.discovery import Discovery
 from genai_provenance.grammar import plural
-from genai_provenance.provenance import (
+from genai_provenance.model.provenance import (
     INVALID,
     NO_CREDENTIALS,
     TRUSTED,

@@ -1,0 +1,61 @@
+"""What a signer declares: the disclosure file, its validation and its time codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from genai_provenance.credentials.source_types import classify, generative_terms
+from genai_provenance.documents import read_document
+from genai_provenance.errors import SchemaError
+from genai_provenance.safe_text import quote
+from genai_provenance.schemas import validate
+
+DEFAULT_FRAME_RATE = 24.0
+
+
+def timecode_seconds(value: str, frame_rate: float) -> float:
+    """`HH:MM:SS:FF` (or `;` drop-frame separator) or plain seconds -> seconds."""
+    if ":" not in value and ";" not in value:
+        return float(value)
+    hh, mm, ss, ff = (int(p) for p in value.replace(";", ":").split(":"))
+    if ff >= frame_rate or mm >= 60 or ss >= 60:
+        raise ValueError(f"{quote(value)} is not a valid time code at {frame_rate:g} fps")
+    return hh * 3600 + mm * 60 + ss + ff / frame_rate
+
+
+def check(document: Any, source: str) -> dict[str, Any]:
+    """Validate a disclosure document against the schema and its cross-field rules."""
+    validate("disclosure", document, source)
+    uses = document.get("genai", [])
+    if not uses and "source_type" not in document:
+        raise SchemaError(f"{source}: source_type: required when genai lists no use")
+    if classify(document.get("source_type")) == "generative":
+        raise SchemaError(
+            f"{source}: source_type: {document['source_type']} says generative AI made the asset; "
+            "declare the tool under genai (with its category, approvals and consents)"
+        )
+    for i, use in enumerate(uses):
+        # Every entry under genai is a GenAI use: a non-generative term would hide it from the policy.
+        if classify(use["source_type"]) != "generative":
+            raise SchemaError(
+                f"{source}: genai[{i}].source_type: {use['source_type']} is not a generative source type; "
+                f"every entry under genai is a GenAI use (use one of {', '.join(generative_terms())})"
+            )
+    rate = document["asset"].get("frame_rate", DEFAULT_FRAME_RATE)
+    for i, use in enumerate(uses):
+        span = use.get("time_range")
+        if not span:
+            continue
+        try:
+            start, end = timecode_seconds(span["start"], rate), timecode_seconds(span["end"], rate)
+        except ValueError as exc:
+            raise SchemaError(f"{source}: genai[{i}].time_range: {exc}") from None
+        if end < start:
+            raise SchemaError(f"{source}: genai[{i}].time_range: end {span['end']} is before start {span['start']}")
+    return document
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read and validate a disclosure file (YAML or JSON)."""
+    return check(read_document(path), str(path))

@@ -1,0 +1,145 @@
+"""Find generative AI wherever real tools record it in a C2PA manifest."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from genai_provenance.credentials.source_types import classify, normalise
+from genai_provenance.model.provenance import GenAIUse
+
+DISCLOSURE_LABEL = "com.genai-provenance.disclosure"
+CLEARANCES_LABEL = "com.genai-provenance.clearances"
+BROKEN_HISTORY_LABEL = "com.genai-provenance.broken-history"
+PARAM = "com.genai-provenance."
+
+# Product names that mean a generator even when a v1 manifest gives no source type.
+_GENERATOR_NAMES = re.compile(
+    r"dall[\s·.\-]?e|firefly|midjourney|stable[\s\-]?diffusion|chatgpt|gpt-4o|gpt-image|sora|imagen|"
+    r"runway|\bgen-[234]\b|\bveo\b|kling|pika|luma|\bflux\b|bing image creator|leonardo\.ai|ideogram",
+    re.IGNORECASE,
+)
+_LEGACY_ADOBE = "com.adobe.generative-ai"
+
+
+def _agent_name(agent: Any) -> str | None:
+    if isinstance(agent, str):
+        return agent
+    if isinstance(agent, dict):
+        name, version = agent.get("name"), agent.get("version")
+        return f"{name} {version}".strip() if name and version else name
+    return None
+
+
+def _source_of(action: dict[str, Any]) -> str | None:
+    params = action.get("parameters") or {}
+    return (
+        action.get("digitalSourceType") or params.get("com.adobe.digitalSourceType") or params.get("digitalSourceType")
+    )
+
+
+def _from_action(manifest: str, action: dict[str, Any], evidence: str, declared: int) -> GenAIUse | None:
+    params = action.get("parameters") or {}
+    index = params.get(PARAM + "use")
+    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < declared:
+        return None  # our own action for a use the well-formed disclosure of the same manifest declares
+    source = _source_of(action)
+    certainty = classify(source)
+    tool = _agent_name(action.get("softwareAgent"))
+    use = GenAIUse(
+        manifest=manifest,
+        evidence=evidence,
+        certainty="generative",
+        source_type=normalise(source),
+        action=action.get("action"),
+        tool=tool,
+        description=action.get("description"),
+        category=params.get(PARAM + "category"),
+    )
+    if certainty in ("generative", "maybe"):
+        use.certainty = certainty
+        return use
+    if certainty == "none":
+        return None
+    if tool and _GENERATOR_NAMES.search(tool):
+        use.evidence = f"{evidence}: software agent {tool!r} is a known generator"
+        return use
+    return None
+
+
+def _malformed_disclosure_uses(label: str, data: dict[str, Any]) -> list[GenAIUse]:
+    """Entries under `genai` of a disclosure that breaks our schema: GenAI, but declared by nothing we can check."""
+    entries = data.get("genai")
+    uses = []
+    for i, use in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(use, dict):
+            continue
+        raw_tool = use.get("tool") if isinstance(use.get("tool"), dict) else {}
+        tool = {k: v for k, v in raw_tool.items() if isinstance(v, str)}
+        category = use.get("category")
+        uses.append(
+            GenAIUse(
+                manifest=label,
+                evidence=f"{DISCLOSURE_LABEL} genai[{i}] (breaks the disclosure schema)",
+                certainty="generative",
+                source_type=normalise(use.get("source_type")),
+                action=use.get("action") if isinstance(use.get("action"), str) else None,
+                tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
+                description=use.get("description") if isinstance(use.get("description"), str) else None,
+                category=category if isinstance(category, str) else None,
+            )
+        )
+    return uses
+
+
+def scan_manifest(label: str, manifest: dict[str, Any], disclosure: dict[str, Any] | None = None) -> list[GenAIUse]:
+    """Every GenAI use a manifest records: actions, templates, parameters, legacy and our own.
+
+    `disclosure` is the manifest's disclosure once it has passed our schema (None otherwise). Every
+    entry under its `genai` is a GenAI use whatever source type it names. Content under our label
+    that breaks the schema declares nothing: the actions beside it are then read like anyone's.
+    """
+    declared = list((disclosure or {}).get("genai") or [])
+    uses: list[GenAIUse] = []
+    for assertion in manifest.get("assertions") or []:
+        name = str(assertion.get("label", ""))
+        data = assertion.get("data") or {}
+        if name.startswith("c2pa.actions") and isinstance(data, dict):
+            for i, action in enumerate(data.get("actions") or []):
+                if isinstance(action, dict):
+                    found = _from_action(label, action, f"{name} action {action.get('action')} [{i}]", len(declared))
+                    if found:
+                        uses.append(found)
+            for template in data.get("templates") or []:
+                if isinstance(template, dict):
+                    found = _from_action(label, template, f"{name} template for {template.get('action')}", 0)
+                    if found:
+                        uses.append(found)
+        elif name == DISCLOSURE_LABEL and disclosure is None and isinstance(data, dict):
+            uses += _malformed_disclosure_uses(label, data)
+        elif name.startswith(_LEGACY_ADOBE):
+            uses.append(
+                GenAIUse(
+                    manifest=label,
+                    evidence=f"{name} assertion (Adobe's legacy generative AI record)",
+                    certainty="generative",
+                    tool=_agent_name(data.get("description")) if isinstance(data, dict) else None,
+                )
+            )
+    for i, use in enumerate(declared):
+        tool = use["tool"]
+        uses.append(
+            GenAIUse(
+                manifest=label,
+                evidence=f"{DISCLOSURE_LABEL} genai[{i}]",
+                certainty="generative",
+                source_type=normalise(use.get("source_type")),
+                action=use.get("action"),
+                tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
+                description=use.get("description"),
+                category=use.get("category"),
+                declared=True,
+                use_index=i,
+            )
+        )
+    return uses

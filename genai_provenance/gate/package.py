@@ -1,0 +1,396 @@
+"""The final-deliverable gate: package a folder as a BagIt bag only when every asset is cleared.
+
+Check first (in parallel), write nothing when anything blocks. Otherwise copy into a staging
+folder beside the target, bag it (SHA-256 and SHA-512), add the signed package report, verify
+the staged package in full, and rename it into place. A watchdog process removes the staging
+folder if this process dies before the rename, so a killed run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bagit
+
+from genai_provenance import __version__
+from genai_provenance.clearances.records import iso, load_anchors, now_utc, parse_time
+from genai_provenance.credentials.identity import Identity
+from genai_provenance.errors import InputError, SchemaError
+from genai_provenance.files import check_target_name, hidden_sibling, pid_alive, sweep_dead_temps
+from genai_provenance.gate.check import AssetVerdict, CheckConfig, check_many, check_pool
+from genai_provenance.gate.discovery import FolderDiscovery, discover_folder, unreadable_entries
+from genai_provenance.gate.watchdog import settle
+from genai_provenance.policy.rules import load_policy
+from genai_provenance.schemas import validate
+from genai_provenance.trust.detached import BadSignature, chain_problem, sign_bytes, verify_bytes
+
+REPORT_FILE = "genai-provenance/package-report.json"
+SIGNATURE_FILE = "genai-provenance/package-report.sig.json"
+REPORT_FORMAT = "genai-provenance/package-report/v1"
+SIGNATURE_FORMAT = "genai-provenance/detached-signature/v1"
+ALLOWLIST_RULE = "PKG-ALLOWLIST-001"
+STAGING_MARK = ".genai-provenance-staging-"
+CHECKSUMS = ("sha256", "sha512")
+
+_bagit_log = logging.getLogger("bagit")
+_bagit_log.addHandler(logging.NullHandler())
+_bagit_log.propagate = False
+
+
+Discovery = FolderDiscovery  # the package gate's view of a source folder (discovery.py)
+
+
+def discover(source: Path, excludes: tuple[str, ...] = (), *, default_ignores: bool = True) -> FolderDiscovery:
+    """Every file under `source`: media to check, sidecars paired, strays, exclusions (discovery.py)."""
+    return discover_folder(source, excludes, default_ignores=default_ignores)
+
+
+@dataclass
+class PackageRequest:
+    source: Path
+    target: Path
+    config: CheckConfig
+    packager: Identity
+    organisation: str
+    workers: int = 1
+    excludes: tuple[str, ...] = ()
+    force: bool = False
+    default_ignores: bool = True
+    progress: Callable[[int], None] | None = None
+    on_total: Callable[[int], None] | None = None
+
+
+@dataclass
+class PackageResult:
+    source: Path
+    target: Path
+    verdicts: list[AssetVerdict]
+    discovery: Discovery
+    written: bool = False
+    report: dict[str, Any] | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.discovery.stray) or any(v.blocked for v in self.verdicts)
+
+
+def _check_paths(req: PackageRequest) -> None:
+    if not req.source.exists():
+        raise InputError(f"{req.source}: no such folder")
+    if not req.source.is_dir():
+        raise InputError(f"{req.source}: not a folder")
+    check_target_name(req.target)
+    src, dst = req.source.resolve(), req.target.resolve()
+    if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
+        raise InputError(f"{req.target}: the package must be outside the source folder (and not contain it)")
+    if req.target.exists() and not req.force:
+        raise InputError(f"{req.target}: already exists (use --force to replace it)")
+    if req.target.exists() and not (req.target / "bagit.txt").is_file():
+        raise InputError(f"{req.target}: exists and is not a package; refusing to replace it")
+    if req.workers < 1:
+        raise InputError(f"--workers must be at least 1, not {req.workers}")
+
+
+def check_report_path(report: Path, source: Path, target: Path) -> None:
+    """A report file may be written neither into the source folder nor into the package."""
+    where = report.resolve()
+    for folder in (source, target):
+        if where.is_relative_to(folder.resolve()):
+            raise InputError(f"{report}: the report cannot be written inside {folder}")
+
+
+def sweep_stale_staging(parent: Path) -> list[Path]:
+    """Remove staging folders left by runs whose process no longer exists."""
+    removed = []
+    for entry in parent.glob(f".*{STAGING_MARK}*"):
+        pid_text = entry.name.rsplit("-", 2)[-2] if entry.name.count("-") >= 2 else ""
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+PREVIOUS_MARK = ".genai-provenance-previous-"  # a package being replaced (--force); never swept
+
+
+@contextlib.contextmanager
+def _staging(target: Path) -> Iterator[tuple[Path, Path]]:
+    """A staging folder beside `target` that disappears unless the caller renames it away.
+
+    Also yields the name to park an existing package under while it is replaced.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+    staging = target.parent / hidden_sibling(target.name, f"{STAGING_MARK}{tag}")
+    previous = target.parent / hidden_sibling(target.name, f"{PREVIOUS_MARK}{tag}")
+    watchdog = subprocess.Popen(
+        [sys.executable, "-m", "genai_provenance.gate.watchdog", str(staging), str(target), str(previous)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        staging.mkdir(mode=0o700)
+        yield staging, previous
+    finally:
+        settle(staging, target, previous)  # what the watchdog would do, for a run ending here
+        assert watchdog.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            watchdog.stdin.write(b"done")
+            watchdog.stdin.close()
+        watchdog.wait(timeout=30)
+
+
+def _summary_of(verdict: AssetVerdict, rel: str, hashes: dict[str, str], sidecar: str | None) -> dict[str, Any]:
+    report = verdict.report
+    data_rel = f"data/{rel}"
+    signer = report.signer
+    return {
+        "path": data_rel,
+        "sha256": hashes.get(data_rel),
+        "sidecar": f"data/{sidecar}" if sidecar else None,
+        "status": report.status,
+        "manifest": report.active_manifest,
+        "signer": {"common_name": signer.common_name, "organisation": signer.organisation, "issuer": signer.issuer}
+        if signer
+        else None,
+        "genai": report.genai,
+        "intended_use": verdict.intended_use,
+        "genai_uses": [
+            {
+                "manifest": u.manifest,
+                "tool": u.tool,
+                "category": u.category,
+                "source_type": u.source_type,
+                "description": u.description,
+                "declared": u.declared,
+            }
+            for u in report.genai_uses
+        ],
+        "clearances": [
+            {
+                "id": c.id,
+                "kind": c.kind,
+                "status": c.status,
+                "covers": c.covers,
+                "revocation_checked": c.revocation_checked,
+                "revocation_source": c.revocation_source,
+            }
+            for c in report.clearances
+        ],
+        "cleared": [{"rule_id": c.rule_id, "clearances": c.clearances} for c in verdict.evaluation.cleared],
+        "warnings": [
+            {"rule_id": f.rule_id, "severity": f.severity, "title": f.title} for f in verdict.evaluation.findings
+        ],
+    }
+
+
+def _manifest_hashes(bag_dir: Path) -> dict[str, str]:
+    hashes = {}
+    for line in (bag_dir / "manifest-sha256.txt").read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        hashes[name] = digest
+    return hashes
+
+
+def _productions(verdicts: list[AssetVerdict]) -> list[str]:
+    found = set()
+    for v in verdicts:
+        for info in v.report.manifests:
+            production = ((info.disclosure or {}).get("asset") or {}).get("production")
+            if production:
+                found.add(str(production))
+    return sorted(found)
+
+
+def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: list[AssetVerdict]) -> dict[str, Any]:
+    for candidate in found.assets:
+        for rel in [candidate.rel] + ([candidate.sidecar] if candidate.sidecar else []):
+            dest = staging / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(req.source / rel, dest)
+    productions = _productions(verdicts)
+    info = {
+        "Source-Organization": req.organisation,
+        "Bagging-Date": dt.date.today().isoformat(),
+        "Bag-Software-Agent": f"genai-provenance {__version__}",
+        "External-Description": "Final deliverable cleared by genai-provenance: every asset carries verified "
+        "Content Credentials and every GenAI use is covered by a valid written approval.",
+        "External-Identifier": ", ".join(productions) or "unspecified",
+        "Bag-Group-Identifier": req.source.resolve().name,
+        "GenAI-Asset-Count": str(sum(v.report.genai for v in verdicts)),
+        "Package-Report": REPORT_FILE,
+    }
+    cwd = os.getcwd()
+    try:
+        bag = bagit.make_bag(str(staging), info, processes=max(1, req.workers), checksums=list(CHECKSUMS))
+    finally:
+        os.chdir(cwd)  # bagit changes directory while it works
+    hashes = _manifest_hashes(staging)
+    packager = req.packager.certificate.subject.rfc4514_string()
+    report = {
+        "format": REPORT_FORMAT,
+        "created_at": iso(now_utc()),
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "packager": packager,
+        "organisation": req.organisation,
+        "productions": productions,
+        "policy": load_policy(Path(req.config.policy_path) if req.config.policy_path else None).name,
+        "assets": [_summary_of(v, c.rel, hashes, c.sidecar) for c, v in zip(found.assets, verdicts, strict=True)],
+        "excluded": found.excluded,
+        "summary": {
+            "assets": len(verdicts),
+            "genai": sum(v.report.genai for v in verdicts),
+            "cleared": sum(len(v.evaluation.cleared) for v in verdicts),
+            "warnings": sum(len(v.evaluation.findings) for v in verdicts),
+        },
+    }
+    body = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    (staging / REPORT_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (staging / REPORT_FILE).write_bytes(body)
+    signature = {"format": SIGNATURE_FORMAT, "signed_file": REPORT_FILE, "signature": sign_bytes(body, req.packager)}
+    (staging / SIGNATURE_FILE).write_text(json.dumps(signature, indent=2) + "\n", encoding="utf-8")
+    try:
+        bag.save()  # tag manifests now cover the report and its signature
+    finally:
+        os.chdir(cwd)
+    return report
+
+
+def run_package(req: PackageRequest) -> PackageResult:
+    """Check every file under the source; write the package only when nothing blocks."""
+    _check_paths(req)
+    sweep_stale_staging(req.target.resolve().parent)
+    sweep_dead_temps(req.target.resolve().parent)
+    found = discover(req.source, req.excludes, default_ignores=req.default_ignores)
+    if not found.assets and not found.stray:
+        raise InputError(f"{req.source}: folder holds no files to package")
+    if req.on_total:
+        req.on_total(len(found.assets))
+    config = dataclasses.replace(req.config, intended_use="final")
+    with check_pool(config, req.workers) as pool:  # one set of workers for both checking passes
+        verdicts = check_many([(c.path, c.rel) for c in found.assets], config, req.workers, req.progress, pool)
+        result = PackageResult(req.source, req.target, verdicts, found)
+        if result.blocked:
+            return result
+        _stage_and_rename(req, result, config, pool)
+    result.written = True
+    return result
+
+
+def _stage_and_rename(req: PackageRequest, result: PackageResult, config: CheckConfig, pool: Any) -> None:
+    with _staging(req.target) as (staging, previous):
+        result.report = _write_bag(req, staging, result.discovery, result.verdicts)
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it 0700; a package is an ordinary folder
+        check = verify_package(staging, config, workers=req.workers, pool=pool)
+        if not check.ok:
+            raise InputError(f"{req.target}: staged package failed its own verification: {check.problems[0]}")
+        if req.target.exists():
+            os.replace(req.target, previous)
+            os.replace(staging, req.target)
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            os.replace(staging, req.target)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@dataclass
+class PackageVerification:
+    path: Path
+    problems: list[str] = field(default_factory=list)
+    verdicts: list[AssetVerdict] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(v.blocked for v in self.verdicts)
+
+
+def _bag_problems(path: Path, workers: int) -> list[str]:
+    cwd = os.getcwd()
+    try:
+        bagit.Bag(str(path)).validate(processes=max(1, workers), fast=False)
+    except bagit.BagValidationError as exc:
+        details = [str(d) for d in getattr(exc, "details", None) or []]
+        return details or [str(exc)]
+    except bagit.BagError as exc:
+        return [f"not a valid bag: {exc}"]
+    finally:
+        os.chdir(cwd)
+    return []
+
+
+def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any = None) -> PackageVerification:
+    """Re-check a package: bag checksums (full), report signature, and every asset again.
+
+    `pool` is a check_pool made with the same config and intended use final, to reuse its workers.
+    """
+    if not path.is_dir() or not (path / "bagit.txt").is_file():
+        raise InputError(f"{path}: not a package (no bagit.txt)")
+    out = PackageVerification(path)
+    unsafe = unreadable_entries(path)
+    if unsafe:  # bagit would open a FIFO and wait forever: fail closed without reading anything
+        out.problems += [f"{e.rel}: {e.reason}; a package holds regular files only" for e in unsafe]
+        return out
+    out.problems += _bag_problems(path, workers)
+    report_path, sig_path = path / REPORT_FILE, path / SIGNATURE_FILE
+    try:
+        body = report_path.read_bytes()
+        signature = json.loads(sig_path.read_text(encoding="utf-8"))
+        out.report = json.loads(body)
+        validate("package-manifest-report", out.report, REPORT_FILE)
+        validate("package-manifest-report#/$defs/signature_file", signature, SIGNATURE_FILE)
+    except (OSError, ValueError, SchemaError) as exc:
+        out.problems.append(f"package report unreadable or malformed: {exc}")
+        return out
+    try:
+        certs = verify_bytes(signature.get("signature") or {}, body)
+        created = parse_time(str(out.report.get("created_at")))
+        # Packager roots only: a media signer or an approver cannot vouch for a package.
+        if config.packager_pem:
+            problem = chain_problem(certs, load_anchors(config.packager_pem), created)
+        else:
+            problem = "no packager trust anchors (pass --packager-trust PEM, or re-create the workspace: init --force)"
+        if problem:
+            out.problems.append(f"package report signer not trusted as a packager: {problem}")
+    except BadSignature as exc:
+        out.problems.append(f"package report signature: {exc}")
+    except ValueError:
+        out.problems.append("package report signature: the report's created_at is not a date-time")
+    payload = {p.relative_to(path / "data").as_posix() for p in (path / "data").rglob("*") if p.is_file()}
+    listed = {}
+    for asset in out.report.get("assets") or []:
+        listed[str(asset.get("path", "")).removeprefix("data/")] = asset
+        if asset.get("sidecar"):
+            listed[str(asset["sidecar"]).removeprefix("data/")] = asset
+    for rel in sorted(payload - set(listed)):
+        out.problems.append(f"data/{rel}: in the payload but not in the package report")
+    for rel in sorted(set(listed) - payload):
+        out.problems.append(f"data/{rel}: in the package report but missing from the payload")
+    assets = [
+        (path / "data" / a["path"].removeprefix("data/"), a["path"])
+        for a in out.report.get("assets") or []
+        if a["path"].removeprefix("data/") in payload
+    ]
+    final = dataclasses.replace(config, intended_use="final")
+    out.verdicts = check_many(assets, final, workers, pool=pool if final == config else None)
+    return out

@@ -1,0 +1,1 @@
+"""The studio rules as data: load, evaluate into findings; signer pins; preflight."""
