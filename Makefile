@@ -36,6 +36,8 @@ test: $(STAMP) system-deps $(C2PA_TS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check genai_provenance tests bench fixtures
+	$(BIN)/ruff format --check genai_provenance tests bench fixtures
+	$(BIN)/mypy --strict genai_provenance
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/run.py

@@ -33,7 +33,7 @@ class NoAliasLoader(yaml.SafeLoader):
     """SafeLoader that refuses anchors and aliases: a 1 KB alias bomb would expand to gigabytes."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _AliasRefused(event.start_mark)
         return super().compose_node(parent, index)

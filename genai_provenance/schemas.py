@@ -33,7 +33,8 @@ def _registry() -> Registry:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """Return the schema document `schemas/<name>.schema.json`."""
-    return json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return document
 
 
 @cache
@@ -54,10 +55,11 @@ def field_path(path: Any) -> str:
 
 
 def _allowed(error: ValidationError) -> list[object]:
+    value: Any = error.validator_value
     if error.validator == "enum":
-        return list(error.validator_value)
+        return list(value)
     if error.validator == "const":
-        return [error.validator_value]
+        return [value]
     return []
 
 
@@ -77,16 +79,19 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "type" and not error.absolute_path:  # the whole file is not a document of that kind
         found = _TYPE_WORDS.get(type(error.instance), "empty" if error.instance is None else "not an object")
         return f"{where}: the file holds {found}, expected {error.validator_value} (is it the right file?)"
+    value: Any = error.validator_value
+    schema: Any = error.schema
     if error.validator == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value)
+        allowed = ", ".join(str(v) for v in value)
         return f"{where}: {quote(error.instance)} is not allowed (expected one of: {allowed})"
     if error.validator in ("anyOf", "oneOf"):
-        allowed = [v for sub in error.context or [] for v in _allowed(sub)]
-        if allowed:
-            return f"{where}: {quote(error.instance)} is not allowed (expected one of: {', '.join(map(str, allowed))})"
+        options = [v for sub in error.context or [] for v in _allowed(sub)]
+        if options:
+            return f"{where}: {quote(error.instance)} is not allowed (expected one of: {', '.join(map(str, options))})"
     if error.validator == "additionalProperties":
-        known = set(error.schema.get("properties", {}))
-        extra = sorted(str(k) for k in error.instance if k not in known)
+        known = set(schema.get("properties", {}))
+        instance: Any = error.instance
+        extra = sorted(str(k) for k in instance if k not in known)
         return clip(f"{where}: unknown field {', '.join(quote(e, 60) for e in extra[:5])}", 400)
     if error.validator == "required":
         return clip(f"{where}: {error.message}")
@@ -111,7 +116,8 @@ def validate(name: str, document: Any, source: str) -> None:
 
 @cache
 def vocabulary() -> dict[str, Any]:
-    return load_schema("vocabulary")["$defs"]
+    defs: dict[str, Any] = load_schema("vocabulary")["$defs"]
+    return defs
 
 
 def terms(name: str) -> list[str]:

@@ -18,6 +18,8 @@ if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
 fi
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 echo "install-system-deps: installing ${need[*]}" >&2
-$SUDO apt-get update -qq >/dev/null || true
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+# Wait up to 10 minutes for another apt (unattended upgrades, a parallel job) instead of giving up.
+LOCK=(-o DPkg::Lock::Timeout=600)
+$SUDO apt-get "${LOCK[@]}" update -qq >/dev/null || true
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${LOCK[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
   || echo "install-system-deps: could not install ${need[*]}; the tests that need them will say so" >&2

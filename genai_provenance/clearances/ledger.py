@@ -84,7 +84,8 @@ class Entry:
 
     @property
     def record(self) -> dict[str, Any]:
-        return self.envelope["record"]
+        record: dict[str, Any] = self.envelope["record"]
+        return record
 
     @property
     def state(self) -> str:

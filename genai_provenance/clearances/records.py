@@ -75,7 +75,11 @@ def sign_record(record: dict[str, Any], identity: Identity | TokenIdentity) -> d
     }
     record.setdefault("issued_at", iso(now_utc()))
     validate("clearance#/$defs/record", record, f"record {record.get('id')}")
-    envelope = {"format": FORMAT, "record": record, "signature": sign_bytes(canonical(record), identity)}
+    envelope: dict[str, Any] = {
+        "format": FORMAT,
+        "record": record,
+        "signature": sign_bytes(canonical(record), identity),
+    }
     if identity.tsa_url:  # the issue time cannot be backdated: a TSA vouches the signature existed then
         envelope["timestamp"] = {"token": request_token(identity.tsa_url, signature_value(envelope["signature"]))}
     return envelope

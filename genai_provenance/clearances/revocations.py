@@ -91,7 +91,7 @@ def export_list(
         "ledger_head": {"sequence": head.sequence, "head_hash": head.head_hash} if head else None,
         "revocations": ledger.revocations(),
     }
-    document = {"format": LIST_FORMAT, "list": body, "signature": sign_bytes(canonical(body), identity)}
+    document: dict[str, Any] = {"format": LIST_FORMAT, "list": body, "signature": sign_bytes(canonical(body), identity)}
     if identity.tsa_url:
         document["timestamp"] = {"token": request_token(identity.tsa_url, signature_value(document["signature"]))}
     return document

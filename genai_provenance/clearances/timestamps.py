@@ -104,7 +104,7 @@ def verify_token(token_b64: str, data: bytes, anchors: list[x509.Certificate] | 
     tsa = _signer_certificate(signer, certs)
     _check_cms_signature(signer, signed["encap_content_info"]["content"].contents, tsa)
     try:
-        usage = tsa.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        usage = list(tsa.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
     except x509.ExtensionNotFound:
         usage = []
     if ExtendedKeyUsageOID.TIME_STAMPING not in usage:

@@ -9,6 +9,7 @@ import functools
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ class RegularFile(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         path = super().convert(value, param, ctx)
         if os.path.lexists(path) and not os.path.isdir(path):
-            problem = regular_file_problem(Path(path))
+            problem = regular_file_problem(Path(os.fsdecode(path)))
             if problem:
                 self.fail(f"{terminal_safe(os.fsdecode(path))!r}: {problem}", param, ctx)
         return path
@@ -146,6 +147,27 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except BaseException as exc:
+            _show_cause(exc)
+            raise
+
+    return _one_line_errors(wrapper)
+
+
+def _show_cause(exc: BaseException) -> None:
+    """`genai-provenance --verbose ...`: the underlying exception, for a bug report; hidden otherwise."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().params.get("verbose"):
+        click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+
+
+def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
         except ProvenanceError as exc:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
@@ -216,5 +238,6 @@ class LazyCommands(OneLineErrors):
 
 @click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="genai-provenance")
-def main() -> None:
+@click.option("--verbose", is_flag=True, help="On an error, also show the underlying exception (for a bug report).")
+def main(verbose: bool) -> None:
     """Signed GenAI disclosures (C2PA Content Credentials) for film and TV production."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -73,7 +74,7 @@ def check(
     sys.exit(EXIT_FAILED if any(v.blocked for v in verdicts) else EXIT_OK)
 
 
-class CommaChoices(click.ParamType):
+class CommaChoices(click.ParamType):  # type: ignore[type-arg]  # click's ParamType is generic only in stubs
     """A comma-separated list of words from one vocabulary; a typo is refused, so the prompt asks again."""
 
     name = "list"
@@ -93,11 +94,11 @@ class CommaChoices(click.ParamType):
         return list(dict.fromkeys(words))
 
 
-def _choice(words: list[str] | tuple[str, ...]) -> click.Choice:
+def _choice(words: list[str] | tuple[str, ...]) -> click.Choice[str]:
     return click.Choice(list(words), case_sensitive=False)
 
 
-def _ask_disclosure() -> tuple[dict, Answers]:
+def _ask_disclosure() -> tuple[dict[str, Any], Answers]:
     click.echo("Preflight: describe the intended GenAI use, then answer the five principle questions.")
     asset = {
         "title": click.prompt("Asset title"),
@@ -130,7 +131,7 @@ def _ask_disclosure() -> tuple[dict, Answers]:
     return check_disclosure(answers.disclosure(asset, use), "answers"), answers
 
 
-def _ask_or_explain() -> tuple[dict, Answers]:
+def _ask_or_explain() -> tuple[dict[str, Any], Answers]:
     """The questions; end of input or Ctrl-C becomes a one-line message, not click's bare "Aborted!"."""
     try:
         return _ask_disclosure()

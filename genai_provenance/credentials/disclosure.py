@@ -53,7 +53,8 @@ def check(document: Any, source: str) -> dict[str, Any]:
             raise SchemaError(f"{source}: genai[{i}].time_range: {exc}") from None
         if end < start:
             raise SchemaError(f"{source}: genai[{i}].time_range: end {span['end']} is before start {span['start']}")
-    return document
+    checked: dict[str, Any] = document
+    return checked
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def _malformed_disclosure_uses(label: str, data: dict[str, Any]) -> list[GenAIUs
     for i, use in enumerate(entries if isinstance(entries, list) else []):
         if not isinstance(use, dict):
             continue
-        raw_tool = use.get("tool") if isinstance(use.get("tool"), dict) else {}
+        raw_tool: dict[str, Any] = use["tool"] if isinstance(use.get("tool"), dict) else {}
         tool = {k: v for k, v in raw_tool.items() if isinstance(v, str)}
         category = use.get("category")
         uses.append(

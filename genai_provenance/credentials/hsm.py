@@ -194,7 +194,8 @@ def _token(key: TokenKey) -> Token:
     except p11.PKCS11Error as exc:
         raise IdentityError(f"{key.module}: cannot load the PKCS#11 module ({_why(exc)})") from None
     try:
-        return lib.get_token(token_label=key.token_label)
+        token: Token = lib.get_token(token_label=key.token_label)
+        return token
     except p11.NoSuchToken:
         labels = []
         with suppress(p11.PKCS11Error):
@@ -309,4 +310,4 @@ def _curve(cert: x509.Certificate, path: Path | None = None) -> str:
 
 
 def _digest(cert: x509.Certificate, data: bytes) -> bytes:
-    return hashlib.new(_CURVES[_curve(cert)][2].name, data).digest()
+    return hashlib.new(_CURVES[_curve(cert)][2]().name, data).digest()

@@ -28,9 +28,14 @@ from genai_provenance.model.provenance import (
 from genai_provenance.schemas import validator
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (manifest content is untrusted input)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _well_formed(disclosure: dict[str, Any]) -> bool:
     """Read a disclosure only when it follows our schema: content under our label is untrusted input."""
-    return validator("disclosure").is_valid(disclosure)
+    return bool(validator("disclosure").is_valid(disclosure))
 
 
 def _agent(info: Any) -> str | None:
@@ -148,9 +153,9 @@ def identities(
         name = str(assertion.get("label", ""))
         if not (name == IDENTITY_LABEL or name.startswith(IDENTITY_LABEL + "__")):
             continue
-        data = assertion.get("data") if isinstance(assertion.get("data"), dict) else {}
-        payload = data.get("signer_payload") if isinstance(data.get("signer_payload"), dict) else {}
-        info = data.get("signature_info") if isinstance(data.get("signature_info"), dict) else {}
+        data = _object(assertion.get("data"))
+        payload = _object(data.get("signer_payload"))
+        info = _object(data.get("signature_info"))
         where = f"/c2pa/{label}/c2pa.assertions/{name}"
         codes_ok = _codes_at(results, "success", where)
         problems = sorted(_codes_at(results, "failure", where))

@@ -77,7 +77,7 @@ def _chain_of(buf: bytes, start: int, end: int) -> list[x509.Certificate] | None
         ders = chain if isinstance(chain, list | tuple) else [chain]
         if not ders or not all(isinstance(d, bytes) for d in ders):
             return None
-        return [x509.load_der_x509_certificate(d) for d in ders]
+        return [x509.load_der_x509_certificate(d) for d in ders if isinstance(d, bytes)]
     return None
 
 

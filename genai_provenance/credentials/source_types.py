@@ -46,7 +46,7 @@ def classify(value: str | None) -> GenAIClass:
 
 def describe(value: str | None) -> str:
     term = normalise(value)
-    return vocabulary()["source_type"]["x-terms"].get(term or "", term or "unspecified")
+    return str(vocabulary()["source_type"]["x-terms"].get(term or "", term or "unspecified"))
 
 
 def generative_terms() -> list[str]:

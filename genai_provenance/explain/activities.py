@@ -130,8 +130,8 @@ def _disclosure_activity(
     inputs = []
     for item in _l(use.get("inputs")):
         kind = _s(_d(item).get("kind"))
-        words = terms("input_kind").get(kind or "", kind or "an unstated kind of input")
-        inputs.append(InputView(kind, words, _s(_d(item).get("ref")), _s(_d(item).get("description"))))
+        kind_words = terms("input_kind").get(kind or "", kind or "an unstated kind of input")
+        inputs.append(InputView(kind, kind_words, _s(_d(item).get("ref")), _s(_d(item).get("description"))))
     span = _d(use.get("time_range"))
     time_range = f"{_s(span.get('start'))} to {_s(span.get('end'))}" if span else None
     text = _s(use.get("description")) or OUR_ACTION_LEAD.get(action or "", "Used")
@@ -195,7 +195,7 @@ def _action_activity(info: ManifestInfo, action: dict[str, Any], index: int) -> 
     description = action.get("description")
     if isinstance(description, str) and description.strip() and description.strip().lower() != text.lower():
         text += f": {quote(description)}"
-    params = action.get("parameters") if isinstance(action.get("parameters"), dict) else {}
+    params = _d(action.get("parameters"))
     raw_source = action.get("digitalSourceType") or params.get("com.adobe.digitalSourceType")
     words = source_words(raw_source)
     use = _use_for_action(info, action, index)

@@ -510,8 +510,8 @@ def _policy_items(findings: list[Any] | None, stages: list[Stage]) -> tuple[list
         cleared_by = data.get("clearances") if "severity" not in data else None
         severity = "cleared" if cleared_by is not None else str(data.get("severity") or "note")
         title = str(data.get("title") or data.get("message") or data.get("rule_id") or "finding")
-        evidence = data.get("evidence") if isinstance(data.get("evidence"), dict) else {}
-        stage = stage_of.get(evidence.get("manifest"))
+        evidence: dict[str, Any] = data["evidence"] if isinstance(data.get("evidence"), dict) else {}
+        stage = stage_of.get(str(evidence.get("manifest")))
         text = f"{severity.upper()}: {title}"
         if stage:
             text += f" (stage {stage.number}, {stage.title})"

@@ -64,6 +64,6 @@ def verify_signed_report(envelope: Any, anchors: list[x509.Certificate]) -> Repo
         return ReportCheck(
             False, f"signed at {signed_at}, outside the signer certificate's validity", signer, signed_at
         )
-    tool = report.get("tool") if isinstance(report.get("tool"), dict) else {}
+    tool: dict[str, Any] = report["tool"] if isinstance(report.get("tool"), dict) else {}
     kind = f"{tool.get('name', 'unknown')} {tool.get('version', '')}".strip()
     return ReportCheck(True, "signature intact; signer is a trusted packager", signer, signed_at, kind)

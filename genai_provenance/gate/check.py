@@ -189,7 +189,9 @@ def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -
             )
             if use.declared and use.use_index is not None and use.use_index < len(declared_uses):
                 declared = declared_uses[use.use_index]
-                facts_use.input_kinds = [i.get("kind") for i in declared.get("inputs") or [] if isinstance(i, dict)]
+                facts_use.input_kinds = [
+                    str(i["kind"]) for i in declared.get("inputs") or [] if isinstance(i, dict) and "kind" in i
+                ]
                 facts_use.data_handling = dict(declared.get("data_handling") or {})
                 facts_use.clearances = [
                     c for c in report.clearances if c.manifest == info.label and c.use == use.use_index

@@ -254,7 +254,7 @@ def _satisfying(kind: str, needs: list[str | None], use: UseFacts) -> ClearanceC
     if None in needs:
         return None  # the use declares no category, so nothing can cover it
     return next(
-        (c for c in use.clearances if c.kind == kind and c.ok and set(needs) <= set(c.covers)),  # type: ignore[arg-type]
+        (c for c in use.clearances if c.kind == kind and c.ok and set(needs) <= set(c.covers)),
         None,
     )
 
