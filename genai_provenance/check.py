@@ -26,6 +26,7 @@ from genai_provenance.provenance import AssetReport, ClearanceCheck, ManifestInf
 from genai_provenance.revocations import RevocationList, RevocationStatus, read_list, record_root
 from genai_provenance.signer_pins import listed, needs_fingerprints
 from genai_provenance.verify import TrustSettings, verify_file
+from genai_provenance.waivers import apply_waivers
 
 INTENDED_DECLARED, INTENDED_OVERRIDE, INTENDED_ASSUMED = "declared", "override", "assumed by policy"
 
@@ -221,7 +222,9 @@ class CheckSettings:
 def verdict_for(report: AssetReport, path: Path, settings: CheckSettings) -> AssetVerdict:
     check_clearances(report, path, settings.clearances)
     facts, why = asset_facts(report, settings.policy, settings.intended_use)
-    return AssetVerdict(report, facts.intended_use, why, evaluate(settings.policy, facts))
+    evaluation = evaluate(settings.policy, facts)
+    apply_waivers(evaluation, facts, file_hash(path), settings.clearances, settings.policy)
+    return AssetVerdict(report, facts.intended_use, why, evaluation)
 
 
 def verify_assets(
