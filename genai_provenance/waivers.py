@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from genai_provenance.clearances import VALID, authenticate, iso, now_utc, parse_time, sign_record
 from genai_provenance.errors import InputError
-from genai_provenance.ledger import Ledger, LedgerError
+from genai_provenance.ledger import Ledger, LedgerError, import_document
 from genai_provenance.policy import AssetFacts, Evaluation, Finding, Policy, Waived, WaiverNote
 
 if TYPE_CHECKING:
@@ -139,11 +139,29 @@ def grant_waiver(
     try:
         ledger.add(envelope, request.id, identity)
     except sqlite3.IntegrityError:
-        raise LedgerError(
-            f"{ledger.path}: created before waivers existed (it refuses kind 'waiver'); "
-            "re-create it: move it away, then grant or import the records again"
-        ) from None
+        raise LedgerError(_OLD_LEDGER.format(path=ledger.path)) from None
     return envelope
+
+
+def import_waivers(
+    ledger: Ledger, document: Any, source: str, signer: Identity | TokenIdentity | None = None
+) -> list[str]:
+    """Verify and store a waiver file (a bundle or one envelope): waivers and their revocations only."""
+    records = document.get("records") if isinstance(document, dict) else None
+    envelopes = records if isinstance(records, list) else [document]
+    kinds = {((e.get("record") or {}).get("kind") if isinstance(e, dict) else None) for e in envelopes}
+    if not kinds <= {KIND, "revocation"}:
+        raise InputError(f"{source}: not a waiver (holds {', '.join(sorted(str(k) for k in kinds - {KIND}))})")
+    try:
+        return import_document(ledger, document, source, signer)
+    except sqlite3.IntegrityError:
+        raise LedgerError(_OLD_LEDGER.format(path=ledger.path)) from None
+
+
+_OLD_LEDGER = (
+    "{path}: created before waivers existed (it refuses kind 'waiver'); "
+    "re-create it: move it away, then grant or import the records again"
+)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ SQLite ledger, C2PA signing through c2pa-python, `package` writing a BagIt bag.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from genai_provenance.check import (
     file_hash,
 )
 from genai_provenance.clearances import iso, load_anchors, now_utc, sign_record
-from genai_provenance.ledger import Ledger
+from genai_provenance.ledger import _SCHEMA, Ledger
 from genai_provenance.package import REPORT_FILE
 from genai_provenance.policy import BLOCK, Evaluation, default_policy, evaluate
 from genai_provenance.schemas import validate
@@ -360,3 +362,36 @@ def test_archival_footage_waived_by_content_hash_end_to_end(tmp_path: Path, cli:
     assert again.code == 1
     assert {f["rule_id"] for a in again.json()["assets"] for f in a["findings"]} == {"GP-TRUST-001"}
     assert again.json()["assets"][0]["waived"] == []
+
+
+def test_forged_waiver_does_not_apply(tmp_path: Path, cli: Cli) -> None:
+    """Attack: widen a signed waiver (another file's hash) and hand it in: the signature no longer holds."""
+    ws = ws_home(tmp_path)
+    still = tmp_path / "EP101_SH070.jpg"
+    shutil.copy(MEDIA / "plate.jpg", still)
+    assert grant(cli, ws, "WVR-11", "GP-TRUST-001", "--content-hash", "sha256:" + "b" * 64).code == 0
+    with Ledger(ws.ledger_path, load_anchors(ws.approver_anchors())) as ledger:
+        (entry,) = ledger.entries(KIND)
+        envelope = copy.deepcopy(entry.envelope)
+        envelope["record"]["scope"]["content_hashes"] = [sha256(still)]
+        evaluation = judge(still, settings_for(ws, ledger), waivers=[Waiver.from_envelope(envelope)])
+    assert blocking(evaluation) == {"GP-TRUST-001"} and not evaluation.waived
+    assert evaluation.waiver_notes[0].reason.startswith("forged")
+
+
+def test_waivers_import_refuses_other_records_and_old_ledgers(tmp_path: Path, cli: Cli) -> None:
+    ws = ws_home(tmp_path)
+    res = cli("approvals", "grant", "--id", "APR-1", "--production", PRODUCTION, "--asset", "A",
+              "--covers", "background-element", "--home", ws.home)  # fmt: skip
+    assert res.code == 0, res.stderr
+    exported = tmp_path / "apr.json"
+    assert cli("approvals", "export", "APR-1", "-o", exported, "--home", ws.home).code == 0
+    refused = cli("waivers", "import", exported, "--home", ws.home)
+    assert refused.code == 2 and "not a waiver" in refused.stderr
+
+    old = ws_home(tmp_path / "old")
+    db = sqlite3.connect(old.ledger_path)  # a ledger made before waivers: its CHECK refuses the kind
+    db.executescript(_SCHEMA.replace("'consent', 'waiver', 'revocation'", "'consent', 'revocation'"))
+    db.close()
+    res = grant(cli, old, "WVR-12", "GP-TRUST-001", "--asset", "A")
+    assert res.code == 2 and "created before waivers" in res.stderr and len(res.error_lines) == 1

@@ -14,12 +14,12 @@ from genai_provenance.cli.clearances import _split, approver_key_options
 from genai_provenance.disclosure import read_document
 from genai_provenance.errors import InputError
 from genai_provenance.files import write_text
-from genai_provenance.ledger import LedgerError, export_bundle, import_document, revoke
+from genai_provenance.ledger import LedgerError, export_bundle, revoke
 from genai_provenance.policy import load_policy
 from genai_provenance.reports import json_report
 from genai_provenance.reports.clearance_report import entries_document, entry_lines, ledger_line
 from genai_provenance.settings import ApproverKeyOptions, resolve_approver, workspace_ledger
-from genai_provenance.waivers import KIND, WaiverGrant, check_grant, grant_waiver
+from genai_provenance.waivers import KIND, WaiverGrant, check_grant, grant_waiver, import_waivers
 
 
 @click.group(name="waivers", help="Signed policy waivers in the workspace ledger: a rule lifted for named assets.")
@@ -161,14 +161,9 @@ def import_cmd(path: Path, home: Path | None, approver: ApproverKeyOptions) -> N
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     document = read_document(path)
-    records = document.get("records") if isinstance(document, dict) else None
-    envelopes = records if isinstance(records, list) else [document]
-    kinds = {((e.get("record") or {}).get("kind") if isinstance(e, dict) else None) for e in envelopes}
-    if not kinds <= {KIND, "revocation"}:
-        raise InputError(f"{path}: not a waiver (holds {', '.join(sorted(str(k) for k in kinds - {KIND}))})")
     identity = resolve_approver(approver, home)  # signs the ledger's new head
     with workspace_ledger(home) as ledger:
-        added = import_document(ledger, document, str(path), identity)
+        added = import_waivers(ledger, document, str(path), identity)
     click.echo(f"Imported {', '.join(added)}" if added else "Already in the ledger; nothing to import")
 
 
