@@ -207,7 +207,11 @@ def _unusable(
     auth = authenticate(waiver.envelope, source.approver_anchors, source.tsa_anchors)
     if auth.status != VALID:
         return f"{auth.status}: {auth.detail}", ""
-    if parse_time(waiver.expires_at) < moment:
+    try:
+        expired = parse_time(waiver.expires_at) < moment
+    except ValueError:
+        return f"unreadable expiry {waiver.expires_at!r}", ""
+    if expired:
         return f"expired {waiver.expires_at}", ""
     status = source.revocation_status(waiver.id, waiver.envelope)
     if status.revocation is not None:
@@ -239,8 +243,10 @@ def apply_waivers(
     """Move the findings that a usable waiver names into `evaluation.waived`; note the ones that fit but fail.
 
     `at` is the moment expiry is judged at (default now)."""
+    if not evaluation.findings:
+        return
     found = ledger_waivers(source) if waivers is None else waivers
-    if not found or not evaluation.findings:
+    if not found:
         return
     moment = at or now_utc()
     subject = subject_of(facts, content_hash)

@@ -346,6 +346,9 @@ def test_archival_footage_waived_by_content_hash_end_to_end(tmp_path: Path, cli:
     check = cli("check", still, "--format", "json", *home)
     validate("check-report", check.json(), "check")
     assert check.code == 0 and check.json()["summary"]["waived"] == 1
+    check_text = cli("check", still, *home).stdout
+    assert "PASSES POLICY with 1 waived finding" in check_text and "WAIVED GP-TRUST-001" in check_text
+    assert "content hash" in check_text and "1 finding waived" in check_text
 
     explained_doc = cli("explain", still, "--format", "json", *home).json()
     validate("explain-report", explained_doc, "explain")
@@ -395,3 +398,22 @@ def test_waivers_import_refuses_other_records_and_old_ledgers(tmp_path: Path, cl
     db.close()
     res = grant(cli, old, "WVR-12", "GP-TRUST-001", "--asset", "A")
     assert res.code == 2 and "created before waivers" in res.stderr and len(res.error_lines) == 1
+
+
+def test_waiver_with_an_unreadable_expiry_does_not_apply(tmp_path: Path) -> None:
+    ws = ws_home(tmp_path)
+    still = tmp_path / "EP101_SH070.jpg"
+    shutil.copy(MEDIA / "plate.jpg", still)
+    record = {
+        "id": "WVR-13",
+        "kind": KIND,
+        "rule": "GP-TRUST-001",
+        "production": PRODUCTION,
+        "scope": {"content_hashes": [sha256(still)]},
+        "reason": "archival",
+        "expires_at": "next spring",
+    }
+    envelope = sign_record(record, ws.approver_identity())
+    evaluation = judge(still, settings_for(ws, None), waivers=[Waiver.from_envelope(envelope)])
+    assert blocking(evaluation) == {"GP-TRUST-001"}
+    assert evaluation.waiver_notes[0].reason == "unreadable expiry 'next spring'"

@@ -22,12 +22,16 @@ from genai_provenance.settings import ApproverKeyOptions, resolve_approver, work
 from genai_provenance.waivers import KIND, WaiverGrant, check_grant, grant_waiver, import_waivers
 
 
-@click.group(name="waivers", help="Signed policy waivers in the workspace ledger: a rule lifted for named assets.")
+@click.group(
+    name="waivers",
+    short_help="Signed waivers of a policy rule for named assets.",
+    help="Signed policy waivers in the workspace ledger: a rule lifted for named assets, for a reason, until a date.",
+)
 def waivers() -> None:
     pass
 
 
-@waivers.command(name="grant", help="Sign and record a waiver of one policy rule for assets of a production.")
+@waivers.command(name="grant", help="Sign and record a waiver of one policy rule.")
 @click.option("--id", "record_id", required=True, metavar="ID", help="Waiver ID, e.g. WVR-2026-0003.")
 @click.option("--rule", required=True, metavar="RULE", help="The policy rule ID to waive, e.g. GP-TRUST-001.")
 @click.option("--production", required=True, metavar="ID", help="Production ID, e.g. PRJ-0042.")

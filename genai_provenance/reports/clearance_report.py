@@ -6,6 +6,7 @@ from typing import Any
 
 from genai_provenance import __version__
 from genai_provenance.clearances import iso
+from genai_provenance.grammar import plural
 from genai_provenance.ledger import Entry, Ledger
 from genai_provenance.safe_text import one_line
 
@@ -74,7 +75,7 @@ def _entry_lines(entry: Entry, full: bool) -> list[str]:
     talent = f" talent {d['talent']['name']} ({d['talent']['id']})" if d["talent"] else ""
     what = f"waives {d['rule']}" if d["rule"] else f"covers {', '.join(d['covers'] or [])}"
     hashes = (d["scope"] or {}).get("content_hashes") or []
-    assets += f" + {len(hashes)} content hash(es)" if hashes and (d["scope"] or {}).get("asset_ids") else ""
+    assets += f" + {plural(len(hashes), 'content hash')}" if hashes and (d["scope"] or {}).get("asset_ids") else ""
     line = f"{d['id']:<20} {d['state']:<8} {d['production']} {assets} {what}{talent}"
     if not full:
         return [line]
