@@ -188,7 +188,7 @@ def match(waiver: Waiver, subject: Subject, finding: Finding) -> MatchedBy | Non
     if waiver.content_hashes and subject.content_hash() in waiver.content_hashes:
         return MatchedBy.CONTENT_HASH
     if subject.status == "trusted" and subject.production is not None:
-        if subject.asset_id and any(fnmatch.fnmatchcase(subject.asset_id, p) for p in waiver.asset_ids):
+        if subject.asset_id and any(fnmatch.fnmatchcase(str(subject.asset_id), p) for p in waiver.asset_ids):
             return MatchedBy.ASSET_ID
         return None
     name = PurePosixPath(subject.path.replace("\\", "/")).name

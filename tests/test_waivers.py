@@ -122,8 +122,10 @@ def test_waiver_lifts_exactly_its_rule_for_exactly_its_assets(tmp_path: Path, cl
         before = judge(one, settings_for(ws, ledger))
     assert blocking(before) == {"GP-FINAL-001", "GP-BACKGROUND-001"}
 
-    res = grant(cli, ws, "WVR-1", "GP-FINAL-001", "--asset", "EP101_SH010")
+    res = grant(cli, ws, "WVR-1", "GP-FINAL-001", "--asset", "EP101_SH010", "--format", "json")
     assert res.code == 0, res.stderr
+    validate("clearances-report", res.json(), "waivers grant")
+    assert res.json()["records"][0]["scope"] == {"asset_ids": ["EP101_SH010"]}
     with Ledger(ws.ledger_path, load_anchors(ws.approver_anchors())) as ledger:
         settings = settings_for(ws, ledger)
         first, second = judge(one, settings), judge(two, settings)
