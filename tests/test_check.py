@@ -389,6 +389,7 @@ def test_folder_summary_and_exit_codes(shop: Shop, cli: Run, tmp_path: Path) -> 
         "warnings": 0,
         "notices": 1,
         "cleared": 8,
+        "waived": 0,
     }
     (folder / "replica_no_consent.jpg").unlink()
     assert checked(cli, folder, *shop.home)[0] == 0

@@ -283,6 +283,7 @@ def test_mixed_folder_is_blocked_with_exactly_the_right_findings(studio: Studio,
         "excluded_files": 0,
         "block_findings": 7,
         "cleared": 2,
+        "waived": 0,
     }
     assets = {a["path"]: a for a in doc["assets"]}
     assert set(assets) == set(MIXED)
@@ -505,7 +506,7 @@ def test_package_report_inside_the_bag_is_signed_and_complete(packaged: Packaged
             ("GP-FINAL-001", (approval,)),
             ("GP-BACKGROUND-001", (approval,)),
         }
-    assert report["summary"] == {"assets": 4, "genai": 2, "cleared": 4, "warnings": 0}
+    assert report["summary"] == {"assets": 4, "genai": 2, "cleared": 4, "warnings": 0, "waived": 0}
 
 
 def test_verify_package_passes(packaged: Packaged, cli: Cli) -> None:

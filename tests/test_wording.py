@@ -30,7 +30,7 @@ COMMANDS = [
     ["demo"],
     *(
         [group, sub]
-        for group in ("approvals", "consents")
+        for group in ("approvals", "consents", "waivers")
         for sub in ("", "grant", "revoke", "list", "show", "export", "import")
     ),
 ]

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS ledger_info (key TEXT PRIMARY KEY, value TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS records (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('approval', 'consent', 'revocation')),
+    kind TEXT NOT NULL CHECK (kind IN ('approval', 'consent', 'waiver', 'revocation')),
     revokes TEXT,
     envelope TEXT NOT NULL,
     prev_hash TEXT NOT NULL,

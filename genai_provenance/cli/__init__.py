@@ -217,6 +217,7 @@ _COMMAND_MODULES = {
     "approvals": "clearances",
     "consents": "clearances",
     "revocations": "clearances",
+    "waivers": "waivers",
     "check": "check",
     "preflight": "check",
     "package": "package",

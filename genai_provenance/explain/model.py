@@ -114,7 +114,8 @@ class ProblemView:
     """One thing a reader must know before anything else, stated at the top of the report."""
 
     kind: (
-        str  # policy-block | no-credentials | unreadable | invalid | broken-stage | gap | clearance | untrusted-signer
+        str  # policy-block | policy-waived | no-credentials | unreadable | invalid | broken-stage | gap | clearance
+        # | untrusted-signer
     )
     sentence: str
     rule: str | None = None

@@ -38,7 +38,7 @@ from genai_provenance.explain.model import (
     Stage,
     TimeView,
 )
-from genai_provenance.explain.verdict import evidence_for, problems_of, verdict_of
+from genai_provenance.explain.verdict import evidence_for, problems_of, verdict_of, waiver_item
 from genai_provenance.explain.wording import (
     DOES_NOT_PROVE_SIGNATURE,
     RELATIONSHIP_WORDS,
@@ -507,6 +507,9 @@ def _policy_items(findings: list[Any] | None, stages: list[Stage]) -> tuple[list
         if not isinstance(data, dict):
             items.append(PolicyItem("note", str(finding), sentence(str(finding))))
             continue
+        if "waiver_id" in data:  # a waived finding, or a waiver that fit but was not applied
+            items.append(waiver_item(data, stage_of))
+            continue
         cleared_by = data.get("clearances") if "severity" not in data else None
         severity = "cleared" if cleared_by is not None else str(data.get("severity") or "note")
         title = str(data.get("title") or data.get("message") or data.get("rule_id") or "finding")
@@ -533,9 +536,13 @@ def _policy_items(findings: list[Any] | None, stages: list[Stage]) -> tuple[list
     if not items:
         return items, "The policy raises no finding for this file."
     blocking = [i for i in items if i.severity == "block"]
-    open_items = [i for i in items if i.severity != "cleared"]
+    open_items = [i for i in items if i.severity not in ("cleared", "waived")]
     if blocking:
         return items, sentence(f"The policy blocks this file: {plural(len(blocking), 'finding')} must be resolved")
+    waived = [i for i in items if i.severity == "waived"]
+    if not open_items and waived:
+        lifted = plural(len(waived), "finding")
+        return items, sentence(f"The policy raises no open finding; {lifted} waived by signed waivers")
     if not open_items:
         return items, "The policy raises no open finding: every rule that applies is satisfied by a clearance."
     return items, sentence(f"The policy raises {plural(len(open_items), 'finding')}; none blocks the file")
@@ -638,7 +645,8 @@ def explain_file(
     )
     if policy is not None:
         verdict = verdict_for(report, path, CheckSettings(trust, policy, given))
-        findings: list[Any] = [*verdict.evaluation.findings, *verdict.evaluation.cleared]
+        evaluation = verdict.evaluation
+        findings: list[Any] = [*evaluation.findings, *evaluation.cleared, *evaluation.waived, *evaluation.waiver_notes]
         return ExplainResult(report, explain(report, findings, evidence=evidence), verdict.blocked)
     if source is not None:
         check_clearances(report, path, source)

@@ -21,6 +21,7 @@ from cryptography import x509
 from genai_provenance.clearances.ledger import Ledger
 from genai_provenance.clearances.records import UseContext, assess, load_anchors
 from genai_provenance.clearances.revocations import RevocationList, RevocationStatus, read_list, record_root
+from genai_provenance.clearances.waivers import apply_waivers
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.gate.discovery import Discovery, as_discovery
 from genai_provenance.model.provenance import AssetReport, ClearanceCheck, ManifestInfo
@@ -223,7 +224,9 @@ class CheckSettings:
 def verdict_for(report: AssetReport, path: Path, settings: CheckSettings) -> AssetVerdict:
     check_clearances(report, path, settings.clearances)
     facts, why = asset_facts(report, settings.policy, settings.intended_use)
-    return AssetVerdict(report, facts.intended_use, why, evaluate(settings.policy, facts))
+    evaluation = evaluate(settings.policy, facts)
+    apply_waivers(evaluation, facts, file_hash(path), settings.clearances, settings.policy)
+    return AssetVerdict(report, facts.intended_use, why, evaluation)
 
 
 def verify_assets(

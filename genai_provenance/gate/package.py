@@ -193,6 +193,19 @@ def _summary_of(verdict: AssetVerdict, rel: str, hashes: dict[str, str], sidecar
             for c in report.clearances
         ],
         "cleared": [{"rule_id": c.rule_id, "clearances": c.clearances} for c in verdict.evaluation.cleared],
+        "waived": [
+            {
+                "rule_id": w.rule_id,
+                "severity": w.severity,
+                "title": w.title,
+                "waiver_id": w.waiver_id,
+                "reason": w.reason,
+                "expires_at": w.expires_at,
+                "issuer": w.issuer,
+                "matched_by": w.matched_by,
+            }
+            for w in verdict.evaluation.waived
+        ],
         "warnings": [
             {"rule_id": f.rule_id, "severity": f.severity, "title": f.title} for f in verdict.evaluation.findings
         ],
@@ -217,6 +230,10 @@ def _productions(verdicts: list[AssetVerdict]) -> list[str]:
     return sorted(found)
 
 
+def _waived(verdicts: list[AssetVerdict]) -> int:
+    return sum(len(v.evaluation.waived) for v in verdicts)
+
+
 def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: list[AssetVerdict]) -> dict[str, Any]:
     for candidate in found.assets:
         for rel in [candidate.rel] + ([candidate.sidecar] if candidate.sidecar else []):
@@ -229,7 +246,8 @@ def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: l
         "Bagging-Date": dt.date.today().isoformat(),
         "Bag-Software-Agent": f"genai-provenance {__version__}",
         "External-Description": "Final deliverable cleared by genai-provenance: every asset carries verified "
-        "Content Credentials and every GenAI use is covered by a valid written approval.",
+        "Content Credentials and every GenAI use is covered by a valid written approval"
+        + (", except findings lifted by signed waivers (listed in the package report)." if _waived(verdicts) else "."),
         "External-Identifier": ", ".join(productions) or "unspecified",
         "Bag-Group-Identifier": req.source.resolve().name,
         "GenAI-Asset-Count": str(sum(v.report.genai for v in verdicts)),
@@ -257,6 +275,7 @@ def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: l
             "genai": sum(v.report.genai for v in verdicts),
             "cleared": sum(len(v.evaluation.cleared) for v in verdicts),
             "warnings": sum(len(v.evaluation.findings) for v in verdicts),
+            "waived": _waived(verdicts),
         },
     }
     body = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

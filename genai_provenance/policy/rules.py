@@ -42,6 +42,7 @@ class Rule:
     guidance: str = ""
     classification: str | None = None
     require: dict[str, list[str]] | None = None
+    waivable: bool = True  # false: no waiver can lift a finding of this rule
 
 
 @dataclass(frozen=True)
@@ -191,9 +192,36 @@ class Cleared:
 
 
 @dataclass
+class Waived:
+    """A finding a signed waiver lifted: it does not block, and is reported apart."""
+
+    rule_id: str
+    severity: str  # what the finding would have been
+    title: str
+    evidence: dict[str, Any]
+    waiver_id: str
+    reason: str
+    expires_at: str
+    issuer: str | None
+    matched_by: str  # content-hash | asset-id | file-name (see genai_provenance.clearances.waivers)
+    detail: str = ""
+
+
+@dataclass
+class WaiverNote:
+    """A waiver that fits an asset's finding but was not applied, and why."""
+
+    waiver_id: str
+    rule_id: str
+    reason: str
+
+
+@dataclass
 class Evaluation:
     findings: list[Finding] = field(default_factory=list)
     cleared: list[Cleared] = field(default_factory=list)
+    waived: list[Waived] = field(default_factory=list)
+    waiver_notes: list[WaiverNote] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:

@@ -23,6 +23,7 @@ def summary(verdicts: list[AssetVerdict]) -> dict[str, int]:
         "warnings": sum(f.severity == WARN for f in findings),
         "notices": sum(f.severity == NOTIFY for f in findings),
         "cleared": sum(len(v.evaluation.cleared) for v in verdicts),
+        "waived": sum(len(v.evaluation.waived) for v in verdicts),
     }
 
 
@@ -36,6 +37,8 @@ def verdict_dict(verdict: AssetVerdict) -> dict[str, Any]:
         "blocked": verdict.blocked,
         "findings": [asdict(f) for f in verdict.evaluation.findings],
         "cleared": [asdict(c) for c in verdict.evaluation.cleared],
+        "waived": [asdict(w) for w in verdict.evaluation.waived],
+        "waiver_notes": [asdict(n) for n in verdict.evaluation.waiver_notes],
         "verification": verdict.report.to_dict(),
     }
 
@@ -55,6 +58,7 @@ def check_document(verdicts: list[AssetVerdict], policy: Policy, found: Discover
 def verdict_text(verdict: AssetVerdict) -> list[str]:
     lines = asset_text(verdict.report)
     head = "BLOCKED" if verdict.blocked else "PASSES POLICY"
+    head += f" with {plural(len(verdict.evaluation.waived), 'waived finding')}" if verdict.evaluation.waived else ""
     lines.insert(1, f"  policy: {head} (intended use: {verdict.intended_use}, {verdict.intended_use_source})")
     for f in verdict.evaluation.findings:
         ev = f.evidence
@@ -69,6 +73,20 @@ def verdict_text(verdict: AssetVerdict) -> list[str]:
         lines.append(f"      remedy: {f.remedy}")
     for c in verdict.evaluation.cleared:
         lines.append(f"  CLEARED {c.rule_id} by {', '.join(c.clearances)}: {c.title}")
+    lines.extend(waived_lines(verdict))
+    return lines
+
+
+def waived_lines(verdict: AssetVerdict) -> list[str]:
+    """Waived findings (apart from passing and blocking ones), and waivers that fit but did not apply."""
+    lines = []
+    for w in verdict.evaluation.waived:
+        lines.append(
+            f"  WAIVED {w.rule_id} (would {w.severity}) by waiver {w.waiver_id} until {w.expires_at}: {w.title}"
+        )
+        lines.append(f"      waived by {w.issuer or 'unknown issuer'}: {w.reason}; {w.detail}")
+    for n in verdict.evaluation.waiver_notes:
+        lines.append(f"  waiver {n.waiver_id} for {n.rule_id} NOT applied: {n.reason}")
     return lines
 
 
@@ -98,6 +116,7 @@ def check_text(verdicts: list[AssetVerdict], policy: Policy, found: Discovery | 
         f"{plural(s['assets'], 'asset')}: {s['passed']} pass, {s['blocked']} blocked; findings: {s['block_findings']} "
         f"blocking, {plural(s['warnings'], 'warning')}, {plural(s['notices'], 'notice')}; "
         f"{plural(s['cleared'], 'rule')} cleared by clearances"
+        + (f"; {plural(s['waived'], 'finding')} waived" if s["waived"] else "")
     )
     lines.append(SIGNATURE_LIMITS)
     return render(lines)

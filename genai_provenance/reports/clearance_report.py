@@ -7,6 +7,7 @@ from typing import Any
 from genai_provenance import __version__
 from genai_provenance.clearances.ledger import Entry, Ledger
 from genai_provenance.clearances.records import iso
+from genai_provenance.grammar import plural
 from genai_provenance.safe_text import one_line
 
 
@@ -20,6 +21,8 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
         "production": record.get("production"),
         "scope": record.get("scope"),
         "covers": record.get("covers"),
+        "rule": record.get("rule"),
+        "reason": record.get("reason"),
         "talent": record.get("talent"),
         "guild_reference": record.get("guild_reference"),
         "issuer": record.get("issuer"),
@@ -70,7 +73,10 @@ def _entry_lines(entry: Entry, full: bool) -> list[str]:
     d = entry_dict(entry)
     assets = ", ".join((d["scope"] or {}).get("asset_ids") or []) or "(by content hash)"
     talent = f" talent {d['talent']['name']} ({d['talent']['id']})" if d["talent"] else ""
-    line = f"{d['id']:<20} {d['state']:<8} {d['production']} {assets} covers {', '.join(d['covers'] or [])}{talent}"
+    what = f"waives {d['rule']}" if d["rule"] else f"covers {', '.join(d['covers'] or [])}"
+    hashes = (d["scope"] or {}).get("content_hashes") or []
+    assets += f" + {plural(len(hashes), 'content hash')}" if hashes and (d["scope"] or {}).get("asset_ids") else ""
+    line = f"{d['id']:<20} {d['state']:<8} {d['production']} {assets} {what}{talent}"
     if not full:
         return [line]
     lines = [
@@ -82,6 +88,9 @@ def _entry_lines(entry: Entry, full: bool) -> list[str]:
     if d["guild_reference"]:
         lines.append(f"  guild reference {d['guild_reference']}")
     lines += [f"  condition: {c}" for c in d["conditions"]]
+    lines += [f"  content hash: {h}" for h in hashes]
+    if d["reason"]:
+        lines.append(f"  reason: {d['reason']}")
     if d["note"]:
         lines.append(f"  note: {d['note']}")
     if d["revoked"]:

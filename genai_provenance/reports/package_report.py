@@ -10,7 +10,7 @@ from genai_provenance.gate.discovery import Stray
 from genai_provenance.gate.package import ALLOWLIST_RULE, PackageResult, PackageVerification
 from genai_provenance.grammar import plural
 from genai_provenance.policy.rules import BLOCK
-from genai_provenance.reports.check_report import revocation_lines, verdict_dict, verdict_text
+from genai_provenance.reports.check_report import revocation_lines, verdict_dict, verdict_text, waived_lines
 from genai_provenance.reports.text import render
 from genai_provenance.safe_text import xml_text
 
@@ -50,6 +50,7 @@ def package_document(result: PackageResult) -> dict[str, Any]:
             "block_findings": sum(f.severity == BLOCK for v in verdicts for f in v.evaluation.findings)
             + len(result.discovery.stray),
             "cleared": sum(len(v.evaluation.cleared) for v in verdicts),
+            "waived": sum(len(v.evaluation.waived) for v in verdicts),
         },
     }
 
@@ -57,7 +58,7 @@ def package_document(result: PackageResult) -> dict[str, Any]:
 def package_text(result: PackageResult) -> str:
     lines: list[str] = []
     for verdict in result.verdicts:
-        if verdict.blocked or verdict.evaluation.findings:
+        if verdict.blocked or verdict.evaluation.findings or verdict.evaluation.waived:
             lines.extend(verdict_text(verdict))
             lines.append("")
     for stray in result.discovery.stray:
@@ -76,6 +77,7 @@ def package_text(result: PackageResult) -> str:
     lines.append(
         f"{plural(doc['assets'], 'asset')} checked: {passed} cleared, {doc['blocked_assets']} blocked "
         f"({plural(doc['stray_files'], 'stray file')}); {plural(doc['cleared'], 'rule')} cleared by clearances"
+        + (f"; {plural(doc['waived'], 'finding')} waived" if doc["waived"] else "")
     )
     if result.written:
         lines.append(f"PACKAGED: {result.target} (BagIt, SHA-256 + SHA-512, signed package report inside)")
@@ -100,9 +102,11 @@ def package_junit(result: PackageResult) -> str:
                 message="; ".join(f"{f.rule_id}: {f.title}" for f in blocking),
             )
             failure.text = "\n".join(verdict_text(verdict))
-        elif verdict.evaluation.findings:
+        elif verdict.evaluation.findings or verdict.evaluation.waived:
             out = ET.SubElement(case, "system-out")
-            out.text = "\n".join(f"{f.severity} {f.rule_id}: {f.title}" for f in verdict.evaluation.findings)
+            out.text = "\n".join(
+                [f"{f.severity} {f.rule_id}: {f.title}" for f in verdict.evaluation.findings] + waived_lines(verdict)
+            )
     for stray in result.discovery.stray:
         failures += 1
         case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=stray.rel)
@@ -145,7 +149,7 @@ def verification_text(check: PackageVerification) -> str:
     lines = [f"package {check.path}"]
     lines += [f"  ! {p}" for p in check.problems]
     for verdict in check.verdicts:
-        if verdict.blocked:
+        if verdict.blocked or verdict.evaluation.waived:
             lines.extend(verdict_text(verdict))
     blocked = sum(v.blocked for v in check.verdicts)
     lines.extend(revocation_lines(check.verdicts))
