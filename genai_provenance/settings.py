@@ -1,11 +1,15 @@
 """Resolve what a command runs with: trust anchors, approver roots, ledger, signing identity.
 
 Explicit flags win, then environment variables (trust files, see trust.py), then the workspace.
+The ledger: --ledger (use_ledger), else $GENAI_PROVENANCE_LEDGER, else workspace.json "ledger",
+else the workspace's ledger.sqlite.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -13,6 +17,7 @@ from typing import cast
 from cryptography import x509
 
 from genai_provenance.clearances.ledger import Ledger
+from genai_provenance.clearances.ledger_store import LedgerLocation
 from genai_provenance.clearances.records import load_anchors
 from genai_provenance.clearances.revocations import (
     STORED_LIST,
@@ -29,7 +34,15 @@ from genai_provenance.gate.check import CheckConfig, CheckSettings, ClearanceSou
 from genai_provenance.policy.rules import Policy, load_policy
 from genai_provenance.policy.signer_pins import needs_fingerprints
 from genai_provenance.trust.config import TrustConfig, TrustFlags, resolve_trust_config
-from genai_provenance.workspace import Workspace, open_workspace
+from genai_provenance.workspace import Workspace, open_workspace, resolve_home
+
+ENV_LEDGER = "GENAI_PROVENANCE_LEDGER"
+_ledger_flag: ContextVar[str | None] = ContextVar("ledger_flag", default=None)
+
+
+def use_ledger(value: str | None) -> None:
+    """The --ledger value of this command (a postgresql:// URL or an SQLite file), or None."""
+    _ledger_flag.set(value)
 
 
 def _workspace(home: Path | None) -> Workspace | None:
@@ -121,18 +134,29 @@ def tsa_anchors(home: Path | None) -> list[x509.Certificate] | None:
     return load_anchors(pem) if pem else None
 
 
+def ledger_location(home: Path | None, ws: Workspace | None = None) -> LedgerLocation | None:
+    """--ledger, else $GENAI_PROVENANCE_LEDGER, else workspace.json "ledger", else the workspace's file."""
+    ws = ws or _workspace(home)
+    value = _ledger_flag.get() or os.environ.get(ENV_LEDGER) or (ws.ledger if ws else None)
+    if value:
+        return LedgerLocation.parse(value, ws.home if ws else resolve_home(home))
+    return LedgerLocation.sqlite(ws.ledger_path) if ws else None
+
+
 def open_ledger(home: Path | None) -> Ledger | None:
-    """The workspace ledger when there is one (never created here); else None."""
+    """The ledger when there is one (an SQLite file is never created here); else None."""
     ws = _workspace(home)
-    if ws is None or not ws.ledger_path.exists():
+    location = ledger_location(home, ws)
+    if ws is None or location is None or not location.exists():
         return None
-    return Ledger(ws.ledger_path, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))
+    return Ledger(location, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))
 
 
 def workspace_ledger(home: Path | None) -> Ledger:
-    """The workspace ledger, created on first use; the workspace must exist."""
+    """The ledger, created on first use; the workspace must exist (it holds the approver roots)."""
     ws = open_workspace(home)
-    return Ledger(ws.ledger_path, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))
+    location = ledger_location(home, ws) or LedgerLocation.sqlite(ws.ledger_path)
+    return Ledger(location, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))
 
 
 def _revocation_list(
@@ -171,8 +195,8 @@ def resolve_clearances(
     anchors = load_anchors(pem) if pem else []
     tsa = tsa_anchors(home)
     ledger = None
-    if ws is not None and ws.ledger_path.exists():
-        ledger = Ledger(ws.ledger_path, anchors, tsa_anchors=tsa)
+    if (location := ledger_location(home, ws)) is not None and location.exists():
+        ledger = Ledger(location, anchors, tsa_anchors=tsa)
     listed, problem = _revocation_list(pem, ws, revocations)
     return ClearanceSource(anchors, ledger, listed, problem, tsa)
 
@@ -207,12 +231,13 @@ def check_config(
     flags = flags or TrustFlags()
     flags = dataclasses.replace(flags, anchors=trust or flags.anchors, approver=approver_trust or flags.approver)
     config = trust_config(flags, home)
-    ledger = str(ws.ledger_path) if ws and ws.ledger_path.exists() else None
+    location = ledger_location(home, ws)
+    ledger = location if location is not None and location.exists() else None
     listed, problem = _revocation_list(config.approver_pem, ws, revocations)
     return CheckConfig(
         config.media_pem,
         config.approver_pem,
-        ledger,
+        ledger.target if ledger else None,
         str(policy) if policy else None,
         intended_use,
         packager_pem=config.packager_pem,
@@ -221,6 +246,7 @@ def check_config(
         revocations_path=listed.path if listed else None,
         list_problem=problem,
         tsa_pem=_tsa_pem(ws),
+        ledger_guard=str(ledger.guard) if ledger else None,
     )
 
 

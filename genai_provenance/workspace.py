@@ -50,6 +50,7 @@ class Workspace:
     home: Path
     org: str
     tsa_url: str | None = None
+    ledger: str | None = None  # workspace.json "ledger": a postgresql:// URL or an SQLite file (else ledger.sqlite)
 
     def path(self, relative: str) -> Path:
         return self.home / relative
@@ -93,7 +94,10 @@ def open_workspace(home: Path | None) -> Workspace:
         meta = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise WorkspaceError(f"{marker}: unreadable workspace file ({exc})") from None
-    return Workspace(home=root, org=str(meta.get("org", "")), tsa_url=meta.get("tsa_url"))
+    ledger = meta.get("ledger")
+    if ledger is not None and (not isinstance(ledger, str) or not ledger.strip()):
+        raise WorkspaceError(f'{marker}: "ledger" must be a postgresql:// URL or a file path')
+    return Workspace(home=root, org=str(meta.get("org", "")), tsa_url=meta.get("tsa_url"), ledger=ledger)
 
 
 @dataclass(frozen=True)

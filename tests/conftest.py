@@ -340,3 +340,37 @@ def cli_process() -> Callable[..., CliResult]:
 
 def needs_ffmpeg() -> pytest.MarkDecorator:
     return pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+
+
+# --------------------------------------------------------------------------- a throwaway PostgreSQL server
+
+LEDGER_BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL server on 127.0.0.1 for this session (tests/pg.py); skips when it cannot run."""
+    import tempfile
+
+    import pg
+
+    folder = Path(tempfile.mkdtemp(prefix="gp-postgres-"))  # not under pytest's 0700 folder: postgres must reach it
+    try:
+        server = pg.start(folder)
+    except pg.Unavailable as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=LEDGER_BACKENDS)
+def ledger_backend(request: pytest.FixtureRequest) -> str | None:
+    """None for the workspace's SQLite ledger; else the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    server = request.getfixturevalue("postgres")
+    return str(server.new_database())

@@ -10,6 +10,8 @@ command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v chromium >/dev/null || need+=(chromium)
 command -v pdftotext >/dev/null || need+=(poppler-utils)  # explain: the PDF printout is read back as text
+# PostgreSQL for the shared-ledger tests (Debian keeps initdb in /usr/lib/postgresql/*/bin, off PATH)
+command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ -x /usr/bin/time ] || need+=(time)  # GNU time: per-process peak memory in bench/run.py
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then

@@ -1,9 +1,10 @@
-"""The clearance ledger: signed approvals, consents and revocations in SQLite (the workspace default).
+"""The clearance ledger: signed approvals, consents, waivers and revocations, in SQLite (the workspace
+default) or PostgreSQL (a shared ledger; genai_provenance.clearances.ledger_store holds both backends).
 
 The ledger is tamper-evident: an append-only hash chain whose head is signed by the approver at
 every write (genai_provenance.clearances.ledger_chain). On open the whole chain and the head are verified;
 an edited, deleted, reordered or rolled-back row makes the ledger unusable as a revocation source
-and refuses writes. Writers take an immediate transaction (WAL, busy timeout), so concurrent
+and refuses writes. Writers take the backend's exclusive write transaction, so concurrent
 processes granting at once serialise, and the chain append happens inside that transaction.
 """
 
@@ -12,10 +13,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import sqlite3
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +31,7 @@ from genai_provenance.clearances.ledger_chain import (
     sign_head,
     verify_head,
 )
+from genai_provenance.clearances.ledger_store import LedgerError, LedgerLocation, open_store
 from genai_provenance.clearances.records import (
     VALID,
     authenticate,
@@ -45,30 +43,11 @@ from genai_provenance.clearances.records import (
 )
 from genai_provenance.clearances.timestamps import TimeStamp
 from genai_provenance.credentials.identity import Identity
-from genai_provenance.errors import InputError
 
 if TYPE_CHECKING:
     from genai_provenance.credentials.hsm import TokenIdentity
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS records (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('approval', 'consent', 'waiver', 'revocation')),
-    revokes TEXT,
-    envelope TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    entry_hash TEXT NOT NULL,
-    added_at TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_revocation ON records (revokes) WHERE revokes IS NOT NULL;
-CREATE TABLE IF NOT EXISTS head (one INTEGER PRIMARY KEY CHECK (one = 1), document TEXT NOT NULL)
-"""
-
-
-class LedgerError(InputError):
-    """A ledger operation that cannot be done as asked."""
+__all__ = ["Entry", "Grant", "Integrity", "Ledger", "LedgerError", "LedgerLocation"]
 
 
 def revocation_id(target: str) -> str:
@@ -110,43 +89,35 @@ class Integrity:
 
 
 class Ledger:
-    """The workspace ledger. `signer` signs the head at each write (grant/revoke pass their own)."""
+    """A clearance ledger (an SQLite file, or a LedgerLocation: SQLite or PostgreSQL).
+
+    `signer` signs the head at each write (grant/revoke pass their own). `path` names the ledger in
+    messages: its file, or its URL without the password."""
 
     def __init__(
         self,
-        path: Path,
+        where: Path | LedgerLocation,
         anchors: list[x509.Certificate],
         signer: Identity | TokenIdentity | None = None,
         tsa_anchors: list[x509.Certificate] | None = None,
     ) -> None:
-        self.path = path
+        self.location = where if isinstance(where, LedgerLocation) else LedgerLocation.sqlite(where)
+        self.path: Path | str = where if isinstance(where, Path) else self.location.display
         self.anchors = anchors
         self.tsa_anchors = tsa_anchors
         self.signer = signer
         self._records: dict[str, dict[str, Any]] = {}
         self._revocations: dict[str, dict[str, Any]] = {}
         self.integrity = Integrity(None)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._store = open_store(self.location)
         try:
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            with self._write():
-                columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
-                if columns and "entry_hash" not in columns:
-                    raise LedgerError(
-                        f"{path}: created by an older version of genai-provenance (no hash chain); "
-                        "re-create it: move it away, then grant or import the records again"
-                    )
-                for statement in _statements():
-                    self._db.execute(statement)
-                self._db.execute("INSERT OR IGNORE INTO ledger_info VALUES ('ledger_id', ?)", (str(uuid.uuid4()),))
             self._reload()
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{path}: not a usable ledger database ({exc})") from None
+        except BaseException:
+            self._store.close()
+            raise
 
     def close(self) -> None:
-        self._db.close()
+        self._store.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -154,29 +125,15 @@ class Ledger:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
     def _reload(self) -> None:
         """_load in one read transaction, so a concurrent writer's commit is seen whole or not at all."""
-        seen = read_seen(self.path)  # before the snapshot: a head seen by now is committed and in it
-        self._db.execute("BEGIN")
-        try:
+        seen = read_seen(self.location.guard)  # before the snapshot: a head seen by now is committed and in it
+        with self._store.snapshot():
             self._load(seen)
-        finally:
-            self._db.execute("COMMIT")
 
     @property
     def ledger_id(self) -> str:
-        row = self._db.execute("SELECT value FROM ledger_info WHERE key = 'ledger_id'").fetchone()
-        return str(row[0]) if row else ""
+        return self._store.ledger_id()
 
     def _load(self, seen: SeenHead | None) -> None:
         """Read every entry, verify the chain and the signed head, and index the records.
@@ -186,9 +143,7 @@ class Ledger:
         self._records, self._revocations = {}, {}
         problem: str | None = None
         prev, count = GENESIS, 0
-        rows = self._db.execute(
-            "SELECT seq, id, kind, revokes, envelope, prev_hash, entry_hash FROM records ORDER BY seq"
-        ).fetchall()
+        rows = self._store.rows()
         for seq, rid, kind, revokes, text, prev_hash, stored_hash in rows:
             count += 1
             try:
@@ -211,10 +166,10 @@ class Ledger:
             else:
                 self._records[str(envelope["record"].get("id"))] = envelope
         head: LedgerHead | None = None
-        row = self._db.execute("SELECT document FROM head WHERE one = 1").fetchone()
-        if row is not None:
+        document = self._store.head_document()
+        if document is not None:
             try:
-                head = verify_head(row[0], self.anchors)
+                head = verify_head(document, self.anchors)
             except HeadProblem as exc:
                 problem = problem or f"tampered: {exc}"
         elif count:
@@ -226,10 +181,10 @@ class Ledger:
                 problem = f"tampered: the signed head lists {head.entries} entries, the ledger holds {count}"
             elif head.head_hash != prev:
                 problem = f"tampered: the chain does not end at the signed head hash (entry #{count})"
-        problem = problem or rollback_problem(self.path, seen, self.ledger_id, head)
+        problem = problem or rollback_problem(self.location.guard, seen, self.ledger_id, head)
         if head is not None and problem is None:
             with contextlib.suppress(OSError):  # a read-only reader still verifies; writers can record it
-                remember(self.path, head)
+                remember(self.location.guard, head)
         self.integrity = Integrity(head, problem)
 
     def revocation_problem(self) -> str | None:
@@ -254,8 +209,9 @@ class Ledger:
             raise LedgerError(f"{source}: refused, {auth.status}: {auth.detail}")
         head_signer = signer or self.signer
         record = envelope["record"]
-        with self._write():
-            self._load(read_seen(self.path))  # verify inside the lock: never sign a head over a tampered chain
+        with self._store.write():
+            # verify inside the lock: never sign a head over a tampered chain
+            self._load(read_seen(self.location.guard))
             if self.integrity.problem:
                 raise LedgerError(f"{self.path}: {self.integrity.problem}; nothing was written")
             existing = self._records.get(record["id"]) or next(
@@ -275,28 +231,16 @@ class Ledger:
                 raise LedgerError(f"{self.path}: opened read-only (no approver identity to sign its head)")
             seq, prev = self._tail()
             digest = entry_hash(seq + 1, prev, envelope)
-            self._db.execute(
-                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    seq + 1,
-                    record["id"],
-                    record["kind"],
-                    target,
-                    json.dumps(envelope, sort_keys=True),
-                    prev,
-                    digest,
-                    iso(now_utc()),
-                ),
-            )
+            row = (seq + 1, record["id"], record["kind"], target, json.dumps(envelope, sort_keys=True), prev, digest)
+            self._store.append(row, iso(now_utc()))
             previous = self.integrity.head.sequence if self.integrity.head else 0
             document = sign_head(self.ledger_id, previous + 1, seq + 1, digest, head_signer)
-            self._db.execute("INSERT OR REPLACE INTO head VALUES (1, ?)", (document,))
+            self._store.set_head(document)
         self._reload()
         return True
 
     def _tail(self) -> tuple[int, str]:
-        row = self._db.execute("SELECT seq, entry_hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+        return self._store.tail() or (0, GENESIS)
 
     def get(self, record_id: str) -> Entry | None:
         envelope = self._records.get(record_id)
@@ -321,15 +265,8 @@ class Ledger:
 
     def next_list_sequence(self) -> int:
         """A number that grows with every revocation list exported from this ledger."""
-        with self._write():
-            row = self._db.execute("SELECT value FROM ledger_info WHERE key = 'list_sequence'").fetchone()
-            value = (int(row[0]) if row else 0) + 1
-            self._db.execute("INSERT OR REPLACE INTO ledger_info VALUES ('list_sequence', ?)", (str(value),))
-        return value
-
-
-def _statements() -> list[str]:
-    return [s.strip() for s in _SCHEMA.split(";") if s.strip()]
+        with self._store.write():
+            return self._store.bump("list_sequence")
 
 
 @dataclass(frozen=True)

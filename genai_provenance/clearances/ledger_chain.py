@@ -49,8 +49,8 @@ class LedgerHead:
     signer: str
     root: str = ""  # the approver root the head signer is under: the ledger speaks for records under it
 
-    def describe(self, path: Path) -> str:
-        return f"ledger:{path} head #{self.sequence} ({self.entries} entries) signed by {self.signer} at {self.time}"
+    def describe(self, where: Path | str) -> str:
+        return f"ledger:{where} head #{self.sequence} ({self.entries} entries) signed by {self.signer} at {self.time}"
 
 
 def sign_head(ledger_id: str, sequence: int, entries: int, head_hash: str, identity: Identity | TokenIdentity) -> str:
@@ -106,12 +106,14 @@ class SeenHead:
 
 
 def state_path(ledger: Path) -> Path:
+    """The rollback-guard file beside an SQLite ledger."""
     return ledger.with_name(ledger.name + ".head.json")
 
 
-def read_seen(ledger: Path) -> SeenHead | None:
+def read_seen(guard: Path) -> SeenHead | None:
+    """The head recorded in the guard file `guard` (see state_path), if any."""
     try:
-        fd = os.open(state_path(ledger), os.O_RDONLY)
+        fd = os.open(guard, os.O_RDONLY)
     except FileNotFoundError:
         return None
     try:
@@ -128,10 +130,9 @@ def read_seen(ledger: Path) -> SeenHead | None:
         return SeenHead("unreadable", 1 << 62, "")  # a garbled guard fails closed
 
 
-def remember(ledger: Path, head: LedgerHead) -> None:
-    """Record `head` as seen, unless a higher one already is (serialised with an exclusive lock)."""
-    path = state_path(ledger)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def remember(guard: Path, head: LedgerHead) -> None:
+    """Record `head` as seen in `guard`, unless a higher one already is (serialised with an exclusive lock)."""
+    fd = os.open(guard, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with contextlib.suppress(ValueError, KeyError, TypeError):
@@ -147,11 +148,11 @@ def remember(ledger: Path, head: LedgerHead) -> None:
         os.close(fd)
 
 
-def rollback_problem(ledger: Path, seen: SeenHead | None, ledger_id: str, head: LedgerHead | None) -> str | None:
+def rollback_problem(guard: Path, seen: SeenHead | None, ledger_id: str, head: LedgerHead | None) -> str | None:
     """Why the ledger is older than (or not) the one this workspace last saw; None when it is not."""
     if seen is None:
         return None
-    fix = f"restore the latest ledger, or remove {state_path(ledger).name} to start over"
+    fix = f"restore the latest ledger, or remove {guard.name} to start over"
     if seen.ledger_id != ledger_id:
         return f"replaced by a different ledger (ID {ledger_id}, this workspace's is {seen.ledger_id}); {fix}"
     if head is None:

@@ -37,11 +37,34 @@ class RegularFile(click.Path):
 
 
 FileArg = RegularFile(path_type=Path, dir_okay=False)
-home_option = click.option(
+workspace_option = click.option(
     "--home",
     type=click.Path(path_type=Path, file_okay=False),
     help="Workspace folder (default: $GENAI_PROVENANCE_HOME, else ~/.local/share/genai-provenance).",
 )
+
+
+def _use_ledger(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    from genai_provenance.settings import use_ledger
+
+    use_ledger(value)
+
+
+ledger_option = click.option(
+    "--ledger",
+    metavar="URL|FILE",
+    expose_value=False,
+    callback=_use_ledger,
+    help="The clearance ledger: postgresql://user@host/db or an SQLite file; "
+    "else $GENAI_PROVENANCE_LEDGER, else the workspace's.",
+)
+
+
+def home_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--home and --ledger: every command that opens the ledger takes both."""
+    return workspace_option(ledger_option(fn))
+
+
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
 )

@@ -21,7 +21,7 @@ from genai_provenance.clearances.revocations import (
     read_list,
     store_list,
 )
-from genai_provenance.cli import EXIT_FAILED, FileArg, format_option, handled, home_option, main
+from genai_provenance.cli import EXIT_FAILED, FileArg, format_option, handled, home_option, main, workspace_option
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, ENV_PIN
 from genai_provenance.documents import read_document
 from genai_provenance.errors import InputError
@@ -294,7 +294,7 @@ def revocations_export(
 
 @revocations.command(name="import", help="Verify a revocation list and keep it in the workspace for checks.")
 @click.argument("path", type=FileArg)
-@home_option
+@workspace_option
 @handled
 def revocations_import(path: Path, home: Path | None) -> None:
     ws = open_workspace(home)

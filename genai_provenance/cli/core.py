@@ -18,6 +18,7 @@ from genai_provenance.cli import (
     ignores_option,
     main,
     trust_options,
+    workspace_option,
 )
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
@@ -31,7 +32,7 @@ from genai_provenance.workspace import init_workspace
 
 
 @main.command(short_help="Create the workspace and its development credentials.")
-@home_option
+@workspace_option
 @click.option("--org", default="Development Studio", show_default=True, help="Organisation named in the certificates.")
 @click.option("--force", is_flag=True, help="Replace an existing workspace.")
 @handled

@@ -25,6 +25,7 @@ from genai_provenance.cli import (
     main,
     revocations_option,
     trust_options,
+    workspace_option,
 )
 from genai_provenance.credentials.thumbnails import collect_thumbnails
 from genai_provenance.documents import read_document
@@ -100,7 +101,7 @@ def explain_command(
 @click.option(
     "--packager-trust", type=FileArg, help="Packager roots (PEM) that may sign reports; default: the workspace's."
 )
-@home_option
+@workspace_option
 @format_option
 @handled
 def verify_report(report: Path, packager_trust: Path | None, home: Path | None, fmt: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography import x509
 
-from genai_provenance.clearances.ledger import Ledger
+from genai_provenance.clearances.ledger import Ledger, LedgerLocation
 from genai_provenance.clearances.records import UseContext, assess, load_anchors
 from genai_provenance.clearances.revocations import RevocationList, RevocationStatus, read_list, record_root
 from genai_provenance.clearances.waivers import apply_waivers
@@ -266,11 +266,18 @@ class CheckConfig:
     revocations_path: str | None = None  # a revocation list already verified by the caller
     list_problem: str | None = None
     tsa_pem: str | None = None  # TSA roots for clearance time-stamps
+    ledger_guard: str | None = None  # the ledger's rollback-guard file (else beside an SQLite ledger)
+
+    def _ledger_location(self) -> LedgerLocation:
+        location = LedgerLocation.sqlite(Path(self.ledger_path or ""))
+        if self.ledger_guard:
+            location = LedgerLocation(self.ledger_path or "", Path(self.ledger_guard))
+        return location
 
     def build(self) -> CheckSettings:
         anchors = load_anchors(self.approver_pem) if self.approver_pem else []
         tsa = load_anchors(self.tsa_pem) if self.tsa_pem else None
-        ledger = Ledger(Path(self.ledger_path), anchors, tsa_anchors=tsa) if self.ledger_path else None
+        ledger = Ledger(self._ledger_location(), anchors, tsa_anchors=tsa) if self.ledger_path else None
         listed = read_list(Path(self.revocations_path), anchors, tsa_anchors=tsa) if self.revocations_path else None
         policy = load_policy(
             Path(self.policy_path) if self.policy_path else None, Path(self.signers_path) if self.signers_path else None
