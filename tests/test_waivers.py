@@ -20,7 +20,8 @@ import pytest
 from conftest import MEDIA, CliResult, IdentityFiles
 from payload import flipped_copy
 
-from genai_provenance.clearances.ledger import _SCHEMA, Ledger
+from genai_provenance.clearances.ledger import Ledger
+from genai_provenance.clearances.ledger_store import SqliteStore
 from genai_provenance.clearances.records import iso, load_anchors, now_utc, sign_record
 from genai_provenance.clearances.waivers import KIND, Waiver, apply_waivers
 from genai_provenance.credentials.read import TrustSettings, verify_file
@@ -396,7 +397,8 @@ def test_waivers_import_refuses_other_records_and_old_ledgers(tmp_path: Path, cl
 
     old = ws_home(tmp_path / "old")
     db = sqlite3.connect(old.ledger_path)  # a ledger made before waivers: its CHECK refuses the kind
-    db.executescript(_SCHEMA.replace("'consent', 'waiver', 'revocation'", "'consent', 'revocation'"))
+    version_1 = ";".join(SqliteStore.migrations[0])
+    db.executescript(version_1.replace("'consent', 'waiver', 'revocation'", "'consent', 'revocation'"))
     db.close()
     res = grant(cli, old, "WVR-12", "GP-TRUST-001", "--asset", "A")
     assert res.code == 2 and "created before waivers" in res.stderr and len(res.error_lines) == 1
