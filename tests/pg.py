@@ -15,6 +15,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class Unavailable(Exception):
@@ -54,6 +55,28 @@ class PgServer:
         with psycopg.connect(self.url(), autocommit=True) as db:
             db.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def _admin(self, *statements: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as db:
+            for statement in statements:
+                db.execute(statement)  # type: ignore[arg-type]
+
+    def _kick(self, name: str) -> str:
+        return f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+
+    def copy_database(self, url: str) -> str:
+        """A copy of the database at `url` (what a backup keeps); its URL."""
+        source, name = urlsplit(url).path.lstrip("/"), f"copy_{uuid.uuid4().hex[:12]}"
+        self._admin(self._kick(source), f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        return self.url(name)
+
+    def replace_database(self, url: str, by: str | None) -> None:
+        """Drop the database at `url`, then re-create it empty or as a copy of `by` (a restore)."""
+        name = urlsplit(url).path.lstrip("/")
+        template = f' TEMPLATE "{urlsplit(by).path.lstrip("/")}"' if by else ""
+        self._admin(self._kick(name), f'DROP DATABASE "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{template}')
 
     def stop(self) -> None:
         subprocess.run(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import CLI_COMMAND, ERROR_PREFIX, MEDIA, PRIVATE_KEY_MARK, CliResult, IdentityFiles
 from cryptography import x509
+from ledger_db import LedgerDb
 
 from genai_provenance.clearances.ledger import (
     BUNDLE_FORMAT,
@@ -387,15 +388,20 @@ def test_records_to_embed_without_a_ledger() -> None:
 # --------------------------------------------------------------------------- concurrent writers
 
 
-def test_concurrent_grants_leave_a_consistent_ledger(cli: Run, tmp_path: Path) -> None:
-    """Ten real processes write to a ledger that does not exist yet; two of them want the same ID."""
+def test_concurrent_grants_leave_a_consistent_ledger(cli: Run, tmp_path: Path, ledger_backend: str | None) -> None:
+    """Ten real processes write to a ledger that does not exist yet (an SQLite file, or an empty
+    PostgreSQL database: the migrations race too); two of them want the same ID."""
     ws = new_workspace(tmp_path)
+    db = LedgerDb(ws, ledger_backend)
     base = ["approvals", "grant", "--production", PRODUCTION, "--asset", "EP101_*", "--covers", "background-element"]
     commands = [[*base, "--id", f"APR-C-{i:02d}"] for i in range(8)]
     commands += [[*base, "--id", "APR-SAME", "--note", f"writer {n}"] for n in range(2)]
     procs = [
         subprocess.Popen(
-            [*CLI_COMMAND, *cmd, "--home", str(ws.home)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*CLI_COMMAND, *cmd, "--home", str(ws.home), *db.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for cmd in commands
     ]
@@ -414,14 +420,19 @@ def test_concurrent_grants_leave_a_consistent_ledger(cli: Run, tmp_path: Path) -
     winner = next(n for n, (code, _, _) in enumerate(same) if code == 0)
 
     anchors = load_anchors(ws.approver_anchors())
-    with Ledger(ws.ledger_path, anchors) as ledger:
+    with Ledger(db.location, anchors) as ledger:
         entries = {e.record["id"]: e for e in ledger.entries()}
         assert sorted(entries) == [*(f"APR-C-{i:02d}" for i in range(8)), "APR-SAME"]
-        assert ledger.count() == 9
+        assert ledger.count() == 9 and ledger.integrity.verified, ledger.integrity.problem
+        assert ledger.integrity.head is not None and ledger.integrity.head.entries == 9
         assert all(authenticate(e.envelope, anchors).status == VALID for e in entries.values())
         assert entries["APR-SAME"].record["note"] == f"writer {winner}"  # the winner's record, whole
-    with sqlite3.connect(ws.ledger_path) as db:
-        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    listed = cli("approvals", "list", "--home", ws.home, "--format", "json")
+    # no lost or duplicate rows: 9 entries numbered 1..9, one schema version row
+    assert db.query("SELECT seq FROM records ORDER BY seq") == [(n,) for n in range(1, 10)]
+    assert db.query("SELECT version FROM schema_version") == [(1,)]
+    if ledger_backend is None:
+        with sqlite3.connect(ws.ledger_path) as sqlite:
+            assert sqlite.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    listed = cli("approvals", "list", "--home", ws.home, "--format", "json", *db.args)
     validator("clearances-report").validate(listed.json())
     assert [r["id"] for r in listed.json()["records"]] == sorted(entries)

@@ -1,4 +1,5 @@
-"""Attacks on revocation (issue 8, holes 4 and 5), each reproduced on a real SQLite ledger, then blocked.
+"""Attacks on revocation (issue 8, holes 4 and 5), each reproduced on a real SQLite ledger and a real
+PostgreSQL ledger (issue 11: the same attacks through psycopg), then blocked.
 
 A revoked approval must never pass because someone edited, truncated, rolled back or deleted the
 ledger: the ledger is a signed hash chain, and a clearance whose revocation cannot be checked does
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, IdentityFiles
+from ledger_db import LedgerDb
 
 from genai_provenance.clearances.ledger import Ledger
 from genai_provenance.clearances.ledger_chain import sign_head
@@ -35,12 +37,18 @@ REVOCATION_RULE, REVOCATION_WARN = "GP-REVOCATION-001", "GP-REVOCATION-002"
 class Setup:
     ws: Workspace
     media: Path  # signed, with the (now revoked) approval embedded
-    before_revocation: Path  # a copy of the ledger taken while the approval was still active
+    before_revocation: Path | str  # a copy of the ledger taken while the approval was still active
     folder: Path
+    db: LedgerDb
+    server: Any = None  # tests/pg.py PgServer, for the PostgreSQL ledger
 
     @property
     def home(self) -> list[Any]:
-        return ["--home", self.ws.home]
+        return ["--home", self.ws.home, *self.db.args]
+
+    def only_sqlite(self) -> None:
+        if self.db.url:
+            pytest.skip("an attack on the SQLite file itself")
 
 
 def _copy_db(src: Path, dst: Path) -> None:
@@ -60,9 +68,10 @@ def _disclosure(folder: Path, approvals: list[str]) -> Path:
 
 
 @pytest.fixture
-def setup(cli: Run, tmp_path: Path) -> Setup:
+def setup(cli: Run, tmp_path: Path, ledger_backend: str | None, request: pytest.FixtureRequest) -> Setup:
     ws = init_workspace(tmp_path / "ws", "Tamper Studio").workspace
-    home = ["--home", ws.home]
+    db = LedgerDb(ws, ledger_backend)
+    home = ["--home", ws.home, *db.args]
     grant = ["approvals", "grant", "--production", PRODUCTION, "--asset", "EP101_SH0*"]
     assert cli(*grant, "--id", APPROVAL, "--covers", "background-element,final-deliverable", *home).code == 0
     assert cli(*grant, "--id", "APR-OTHER", "--covers", "ideation", *home).code == 0
@@ -71,10 +80,14 @@ def setup(cli: Run, tmp_path: Path) -> Setup:
     res = cli("sign", MEDIA / "plate.jpg", "-o", media, "--disclosure", _disclosure(tmp_path, [APPROVAL]), *home)
     assert res.code == 0 and APPROVAL in res.stdout, res.stderr
     assert cli("check", media, *home).code == 0  # approved and not (yet) revoked: passes
-    before = tmp_path / "ledger-before-revocation.sqlite"
-    _copy_db(ws.ledger_path, before)
+    server = request.getfixturevalue("postgres") if ledger_backend else None
+    before: Path | str = tmp_path / "ledger-before-revocation.sqlite"
+    if server is not None:
+        before = server.copy_database(ledger_backend)
+    else:
+        _copy_db(ws.ledger_path, before)
     assert cli("approvals", "revoke", APPROVAL, "--reason", "talent withdrew", *home).code == 0
-    return Setup(ws, media, before, tmp_path)
+    return Setup(ws, media, before, tmp_path, db, server)
 
 
 def _check(setup: Setup, cli: Run, *extra: Any) -> tuple[int, dict[str, Any]]:
@@ -90,11 +103,7 @@ def _rules(verdict: dict[str, Any]) -> dict[str, str]:
 
 
 def _sql(setup: Setup, *statements: str) -> None:
-    db = sqlite3.connect(setup.ws.ledger_path)
-    with db:
-        for statement in statements:
-            db.execute(statement)
-    db.close()
+    setup.db.sql(*statements)
 
 
 def assert_fails_closed(setup: Setup, cli: Run, *why: str) -> dict[str, Any]:
@@ -117,14 +126,14 @@ def test_untouched_ledger_reports_the_revocation_and_its_signed_source(setup: Se
     assert code == 1
     [clearance] = verdict["verification"]["clearances"]
     assert clearance["status"] == "revoked" and clearance["revocation_checked"] is True
-    assert clearance["revocation_source"].startswith(f"ledger:{setup.ws.ledger_path} head #")
+    assert clearance["revocation_source"].startswith(f"ledger:{setup.db.where} head #")
     assert "signed by Tamper Studio Legal Approver" in clearance["revocation_source"]
     assert REVOCATION_RULE not in _rules(verdict)
 
 
 def test_update_of_the_revokes_column_is_detected(setup: Setup, cli: Run) -> None:
     _sql(setup, "UPDATE records SET revokes = 'X' WHERE revokes IS NOT NULL")
-    assert_fails_closed(setup, cli, "tampered", str(setup.ws.ledger_path))
+    assert_fails_closed(setup, cli, "tampered", setup.db.where)
 
 
 def test_delete_of_the_revocation_row_is_detected(setup: Setup, cli: Run) -> None:
@@ -133,26 +142,24 @@ def test_delete_of_the_revocation_row_is_detected(setup: Setup, cli: Run) -> Non
 
 
 def test_edited_envelope_is_detected(setup: Setup, cli: Run) -> None:
-    db = sqlite3.connect(setup.ws.ledger_path)
-    [(text,)] = db.execute("SELECT envelope FROM records WHERE id = 'APR-OTHER'")
+    [(text,)] = setup.db.query("SELECT envelope FROM records WHERE id = 'APR-OTHER'")
     envelope = json.loads(text)
     envelope["record"]["covers"] = ["background-element", "final-deliverable"]
-    with db:
-        db.execute("UPDATE records SET envelope = ? WHERE id = 'APR-OTHER'", (json.dumps(envelope),))
-    db.close()
+    setup.db.query("UPDATE records SET envelope = ? WHERE id = 'APR-OTHER'", (json.dumps(envelope),))
     assert_fails_closed(setup, cli, "tampered")
 
 
 def test_deleting_the_last_row_is_detected(setup: Setup, cli: Run) -> None:
-    db = sqlite3.connect(setup.ws.ledger_path)
-    [(last,)] = db.execute("SELECT id FROM records ORDER BY rowid DESC LIMIT 1")
-    with db:
-        db.execute("DELETE FROM records WHERE id = ?", (last,))
-    db.close()
+    [(last,)] = setup.db.query("SELECT id FROM records ORDER BY seq DESC LIMIT 1")
+    setup.db.query("DELETE FROM records WHERE id = ?", (last,))
     assert_fails_closed(setup, cli, "tampered")
 
 
 def test_replacing_the_ledger_by_an_older_copy_is_detected(setup: Setup, cli: Run) -> None:
+    if setup.server is not None:  # the database restored from a backup taken before the revocation
+        setup.server.replace_database(setup.db.url, str(setup.before_revocation))
+        assert_fails_closed(setup, cli, "rolled back", "ledger.postgresql.head.json")
+        return
     setup.ws.ledger_path.unlink()
     for suffix in ("-wal", "-shm"):
         Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
@@ -161,6 +168,7 @@ def test_replacing_the_ledger_by_an_older_copy_is_detected(setup: Setup, cli: Ru
 
 
 def test_deleted_ledger_fails_closed_in_check_and_package(setup: Setup, cli: Run) -> None:
+    setup.only_sqlite()  # a PostgreSQL ledger that is gone is a connection error: test_ledger_postgres.py
     setup.ws.ledger_path.unlink()
     for suffix in ("-wal", "-shm"):
         Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
@@ -193,21 +201,21 @@ def test_emptied_ledger_fails_closed(setup: Setup, cli: Run) -> None:
 def test_tampered_ledger_is_named_by_approvals_list_and_refuses_writes(setup: Setup, cli: Run) -> None:
     _sql(setup, "DELETE FROM records WHERE kind = 'revocation'")
     res = cli("approvals", "list", *setup.home)
-    assert res.code == 1 and "tampered" in res.stdout and str(setup.ws.ledger_path) in res.stdout
+    assert res.code == 1 and "tampered" in res.stdout and setup.db.where in res.stdout
     doc = cli("approvals", "list", *setup.home, "--format", "json").json()
     validator("clearances-report").validate(doc)
     assert doc["ledger"]["verified"] is False and "tampered" in doc["ledger"]["problem"]
     grant = ["approvals", "grant", "--production", PRODUCTION, "--asset", "X", "--covers", "ideation"]
     res = cli(*grant, "--id", "APR-NEW", *setup.home)
     assert res.code == 2 and res.stderr.startswith(ERROR_PREFIX) and len(res.error_lines) == 1, res.stderr
-    assert "tampered" in res.stderr and str(setup.ws.ledger_path) in res.stderr
+    assert "tampered" in res.stderr and setup.db.where in res.stderr
 
 
 # --------------------------------------------------------------------------- the chain and its head, directly
 
 
 def _ledger(setup: Setup) -> Ledger:
-    return Ledger(setup.ws.ledger_path, load_anchors(setup.ws.approver_anchors()))
+    return Ledger(setup.db.location, load_anchors(setup.ws.approver_anchors()))
 
 
 def test_intact_ledger_verifies_and_lists_its_signed_head(setup: Setup, cli: Run) -> None:
@@ -239,13 +247,10 @@ def test_head_signed_by_an_outsider_is_detected(setup: Setup, outsider: Identity
 
 
 def test_head_with_an_edited_count_is_detected(setup: Setup) -> None:
-    db = sqlite3.connect(setup.ws.ledger_path)
-    [(text,)] = db.execute("SELECT document FROM head")
+    [(text,)] = setup.db.query("SELECT document FROM head")
     document = json.loads(text)
     document["head"]["entries"] = 2
-    with db:
-        db.execute("UPDATE head SET document = ?", (json.dumps(document),))
-    db.close()
+    setup.db.query("UPDATE head SET document = ?", (json.dumps(document),))
     with _ledger(setup) as ledger:
         assert ledger.integrity.problem and "does not verify" in ledger.integrity.problem
 
@@ -262,13 +267,17 @@ def test_reordered_rows_are_detected(setup: Setup) -> None:
 
 
 def test_a_deleted_ledger_is_not_silently_recreated(setup: Setup, cli: Run) -> None:
-    setup.ws.ledger_path.unlink()
-    for suffix in ("-wal", "-shm"):
-        Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
+    if setup.server is not None:  # dropped and created again, empty: the next open makes a new ledger
+        setup.server.replace_database(setup.db.url, None)
+    else:
+        setup.ws.ledger_path.unlink()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
+    guard = "ledger.postgresql.head.json" if setup.server is not None else "ledger.sqlite.head.json"
     grant = ["approvals", "grant", "--production", PRODUCTION, "--asset", "X", "--covers", "ideation"]
     res = cli(*grant, "--id", "APR-NEW", *setup.home)
     assert res.code == 2 and len(res.error_lines) == 1, res.stderr
-    assert "replaced by a different ledger" in res.stderr and "ledger.sqlite.head.json" in res.stderr
+    assert "replaced by a different ledger" in res.stderr and guard in res.stderr
 
 
 def test_ledger_of_the_old_format_is_refused(cli: Run, tmp_path: Path) -> None:
@@ -291,7 +300,7 @@ def test_readers_never_mistake_concurrent_writers_for_tampering(setup: Setup) ->
     base = ["approvals", "grant", "--production", PRODUCTION, "--asset", "X", "--covers", "ideation"]
     procs = [
         subprocess.Popen(
-            [*CLI_COMMAND, *base, "--id", f"APR-RACE-{i}", "--home", str(setup.ws.home)],
+            [*CLI_COMMAND, *base, "--id", f"APR-RACE-{i}", "--home", str(setup.ws.home), *setup.db.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -312,6 +321,7 @@ def test_readers_never_mistake_concurrent_writers_for_tampering(setup: Setup) ->
 
 def test_truncated_ledger_file_is_detected(setup: Setup, cli_process: Run) -> None:
     """Real processes: an in-process run would keep its own (stale) connection to the old file."""
+    setup.only_sqlite()
     gc.collect()  # close this process's finished connections to the file before it is cut
     cli = cli_process
     for suffix in ("-wal", "-shm"):
