@@ -131,5 +131,34 @@ def test_the_gate_reads_revocations_from_a_postgresql_ledger(cli: Run, tmp_path:
     target = tmp_path / "out" / "pkg"
     target.parent.mkdir()
     assert cli("package", media.parent, "-o", target, *home).code == 1 and not target.exists()
-    assert cli("explain", media, *home).code in (0, 1)
+    assert cli("explain", media, *home).code == 1
+    listed = tmp_path / "revocations.json"  # exported from the shared ledger, used without it
+    assert cli("revocations", "export", "-o", listed, *home).code == 0
+    res = cli("check", media, "--home", ws.home, "--revocations", listed, "--format", "json")
+    assert res.code == 1 and res.json()["assets"][0]["verification"]["clearances"][0]["status"] == "revoked"
     shutil.rmtree(media.parent)
+
+
+def test_rights_as_the_readme_lists_them(cli: Run, tmp_path: Path, postgres: Any) -> None:
+    """QC needs only SELECT; an approver needs INSERT/UPDATE too, never DELETE; both as real roles."""
+    ws = _workspace(tmp_path)
+    owner = postgres.new_database()
+    assert cli(*GRANT, "--id", "APR-1", "--home", ws.home, "--ledger", owner).code == 0  # the owner migrates
+    database = owner.rsplit("/", 1)[1]
+    tables = "records, head, ledger_info, schema_version"
+    LedgerDb(ws, owner).sql(
+        f"CREATE ROLE qc_{database} LOGIN",
+        f"GRANT SELECT ON {tables} TO qc_{database}",
+        f"CREATE ROLE legal_{database} LOGIN",
+        f"GRANT SELECT ON {tables} TO legal_{database}",
+        f"GRANT INSERT, UPDATE ON records, head, ledger_info TO legal_{database}",
+    )
+    qc = owner.replace(f"//{postgres.user}@", f"//qc_{database}@")
+    legal = owner.replace(f"//{postgres.user}@", f"//legal_{database}@")
+    listed = cli("approvals", "list", "--home", ws.home, "--ledger", qc, "--format", "json")
+    assert listed.code == 0 and listed.json()["ledger"]["verified"], listed.stderr
+    _one_line(cli(*GRANT, "--id", "APR-2", "--home", ws.home, "--ledger", qc), "permission denied")
+    assert cli(*GRANT, "--id", "APR-3", "--home", ws.home, "--ledger", legal).code == 0
+    assert cli("approvals", "revoke", "APR-3", "--reason", "withdrawn", "--home", ws.home, "--ledger", legal).code == 0
+    listed = cli("approvals", "list", "--home", ws.home, "--ledger", qc, "--format", "json")
+    assert [r["id"] for r in listed.json()["records"]] == ["APR-1", "APR-3"] and listed.json()["ledger"]["verified"]
