@@ -162,3 +162,22 @@ def test_rights_as_the_readme_lists_them(cli: Run, tmp_path: Path, postgres: Any
     assert cli("approvals", "revoke", "APR-3", "--reason", "withdrawn", "--home", ws.home, "--ledger", legal).code == 0
     listed = cli("approvals", "list", "--home", ws.home, "--ledger", qc, "--format", "json")
     assert [r["id"] for r in listed.json()["records"]] == ["APR-1", "APR-3"] and listed.json()["ledger"]["verified"]
+
+
+def test_without_the_driver_a_postgresql_url_names_the_extra(tmp_path: Path) -> None:
+    """A real process in which psycopg cannot be imported (as on an install without the extra)."""
+    import subprocess
+    import sys
+
+    ws = _workspace(tmp_path)
+    script = "import sys; sys.modules['psycopg'] = None; from genai_provenance.cli import main; main()"
+    url = "postgresql://legal:s3cret-pw@127.0.0.1:1/ledger"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "approvals", "list", "--home", str(ws.home), "--ledger", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "genai-provenance[postgres]" in done.stderr and "s3cret-pw" not in done.stderr

@@ -265,3 +265,6 @@ class LazyCommands(OneLineErrors):
 @click.option("--verbose", is_flag=True, help="On an error, also show the underlying exception (for a bug report).")
 def main(verbose: bool) -> None:
     """Signed GenAI disclosures (C2PA Content Credentials) for film and TV production."""
+    from genai_provenance.settings import use_ledger
+
+    use_ledger(None)  # a --ledger of an earlier in-process call never carries over (the subcommand sets its own)
