@@ -3,13 +3,14 @@ database rights can do): SQLite through sqlite3, PostgreSQL through psycopg. SQL
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from genai_provenance.clearances.ledger_store import LedgerLocation, redact
 from genai_provenance.settings import ENV_LEDGER
-from genai_provenance.workspace import Workspace
+from genai_provenance.workspace import MARKER, Workspace
 
 __all__ = ["ENV_LEDGER", "LedgerDb"]
 
@@ -35,6 +36,13 @@ class LedgerDb:
     @property
     def args(self) -> list[str]:
         return ["--ledger", self.url] if self.url else []
+
+    def configure(self) -> LedgerDb:
+        """Name the ledger in the workspace's workspace.json, so every command with --home uses it."""
+        if self.url:
+            marker = self.ws.home / MARKER
+            marker.write_text(json.dumps({**json.loads(marker.read_text()), "ledger": self.url}))
+        return self
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         if self.url is None:

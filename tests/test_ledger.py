@@ -1,5 +1,6 @@
-"""The clearance ledger: real SQLite in the workspace, signed grants and revocations, export and import,
-concurrent writers in real processes, and the records `sign` embeds."""
+"""The clearance ledger: real SQLite in the workspace and real PostgreSQL (`studio` and
+`ledger_backend` run on both), signed grants and revocations, export and import, concurrent writers
+in real processes, and the records `sign` embeds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CLI_COMMAND, ERROR_PREFIX, MEDIA, PRIVATE_KEY_MARK, CliResult, IdentityFiles
+from conftest import CLI_COMMAND, ERROR_PREFIX, LEDGER_BACKENDS, MEDIA, PRIVATE_KEY_MARK, CliResult, IdentityFiles
 from cryptography import x509
 from ledger_db import LedgerDb
 
@@ -32,6 +33,7 @@ from genai_provenance.credentials.identity import load_identity
 from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.schemas import validator
+from genai_provenance.settings import workspace_ledger
 from genai_provenance.workspace import (
     APPROVER_ANCHORS,
     APPROVER_CHAIN,
@@ -75,9 +77,13 @@ def approval_args(record_id: str, *extra: str) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    return new_workspace(tmp_path_factory.mktemp("ledger"))
+@pytest.fixture(scope="module", params=LEDGER_BACKENDS)
+def studio(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Workspace:
+    """The studio workspace; its ledger is SQLite, or PostgreSQL named in its workspace.json."""
+    ws = new_workspace(tmp_path_factory.mktemp("ledger"))
+    url = request.getfixturevalue("postgres").new_database() if request.param == "postgresql" else None
+    LedgerDb(ws, url).configure()
+    return ws
 
 
 def test_init_creates_a_separate_approver_identity_and_root(studio: Workspace) -> None:
@@ -194,7 +200,8 @@ def test_revoke(studio: Workspace, cli: Run) -> None:
     assert cli(*approval_args("APR-KIND"), *home).code == 0
     one_line_error(cli("consents", "revoke", "APR-KIND", "--reason", "x", *home), "not the consents")
     # The revocation is a signed record of its own, kept beside the approval.
-    with Ledger(studio.ledger_path, load_anchors(studio.approver_anchors())) as ledger:
+    with workspace_ledger(studio.home) as ledger:
+        assert ledger.location.is_postgres != studio.ledger_path.exists()  # the configured backend, only
         entry = ledger.get("APR-REV")
         assert entry is not None and entry.revocation is not None
         assert authenticate(entry.revocation, ledger.anchors).status == VALID
@@ -327,9 +334,10 @@ def test_unusable_ledger_file_is_a_clear_error(cli: Run, tmp_path: Path) -> None
     assert ws.ledger_path.read_bytes() == original
 
 
-def test_tampered_ledger_row_is_caught(studio: Workspace, cli: Run, tmp_path: Path) -> None:
-    """Editing the SQLite file directly does not make an approval: records are re-checked when used."""
+def test_tampered_ledger_row_is_caught(cli: Run, tmp_path: Path, ledger_backend: str | None) -> None:
+    """Editing the database directly does not make an approval: records are re-checked when used."""
     ws = new_workspace(tmp_path)
+    db = LedgerDb(ws, ledger_backend).configure()
     home = ["--home", ws.home]
     assert (
         cli(
@@ -358,18 +366,17 @@ def test_tampered_ledger_row_is_caught(studio: Workspace, cli: Run, tmp_path: Pa
         )
     )
     assert signed.embedded_clearances == []
-    with sqlite3.connect(ws.ledger_path) as db:
-        [(text,)] = db.execute("SELECT envelope FROM records WHERE id = 'APR-T'")
-        envelope = json.loads(text)
-        envelope["record"]["covers"] = ["background-element", "final-deliverable"]
-        db.execute("UPDATE records SET envelope = ? WHERE id = 'APR-T'", (json.dumps(envelope),))
+    [(text,)] = db.query("SELECT envelope FROM records WHERE id = 'APR-T'")
+    envelope = json.loads(text)
+    envelope["record"]["covers"] = ["background-element", "final-deliverable"]
+    db.query("UPDATE records SET envelope = ? WHERE id = 'APR-T'", (json.dumps(envelope),))
     report = cli("verify", signed.output, *home, "--format", "json").json()["assets"][0]
     [check] = report["clearances"]
     assert (check["source"], check["status"]) == ("ledger", "forged")
     verdict = cli("check", signed.output, *home, "--format", "json").json()["assets"][0]
     assert "GP-CLEARANCE-001" in {f["rule_id"] for f in verdict["findings"]} and verdict["blocked"]
     # ... and sign does not carry the doctored record into new media.
-    with Ledger(ws.ledger_path, load_anchors(ws.approver_anchors())) as ledger:
+    with Ledger(db.location, load_anchors(ws.approver_anchors())) as ledger:
         records, warnings = records_to_embed(doc, ledger)
     assert records == [] and any("APR-T" in w and "forged" in w for w in warnings)
     # ... and the ledger's own listing shows the row for what it is.
