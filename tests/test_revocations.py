@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import ERROR_PREFIX, MEDIA, CliResult, IdentityFiles
+from ledger_db import LedgerDb
 
 from genai_provenance.clearances.records import canonical, load_anchors, now_utc, sign_record
 from genai_provenance.clearances.revocations import STORED_LIST, RevocationListError, export_list, verify_list
@@ -35,6 +35,7 @@ class World:
     vendor: Workspace
     media: Path  # a digital replica citing the approval and the consent, records embedded
     folder: Path
+    db: LedgerDb  # the studio's ledger: SQLite, or PostgreSQL named in its workspace.json
 
     def at(self, ws: Workspace) -> list[Any]:
         return ["--home", ws.home]
@@ -48,8 +49,9 @@ def one_line_error(res: CliResult, *needles: str) -> None:
 
 
 @pytest.fixture
-def world(cli: Run, tmp_path: Path) -> World:
+def world(cli: Run, tmp_path: Path, ledger_backend: str | None) -> World:
     studio = init_workspace(tmp_path / "studio", "Studio Legal").workspace
+    db = LedgerDb(studio, ledger_backend).configure()
     vendor = init_workspace(tmp_path / "vendor", "Vendor QC").workspace  # no ledger, ever
     anchors = vendor.path(APPROVER_ANCHORS)
     anchors.write_text(anchors.read_text() + studio.path(APPROVER_ROOT_CERT).read_text())
@@ -69,7 +71,7 @@ def world(cli: Run, tmp_path: Path) -> World:
     # The vendor's media trust accepts the studio's signer too.
     media_anchors = vendor.path("trust/anchors.pem")
     media_anchors.write_text(media_anchors.read_text() + studio.path("trust/anchors.pem").read_text())
-    return World(studio, vendor, media, tmp_path)
+    return World(studio, vendor, media, tmp_path, db)
 
 
 def export(world: World, cli: Run, name: str, *extra: Any) -> Path:
@@ -228,10 +230,7 @@ def test_unreadable_list_is_a_one_line_error(world: World, cli: Run) -> None:
 
 
 def test_export_refuses_a_tampered_ledger(world: World, cli: Run) -> None:
-    db = sqlite3.connect(world.studio.ledger_path)
-    with db:
-        db.execute("DELETE FROM records WHERE id = ?", (CONSENT,))
-    db.close()
+    world.db.query("DELETE FROM records WHERE id = ?", (CONSENT,))
     res = cli("revocations", "export", "-o", world.folder / "l.json", *world.at(world.studio))
     one_line_error(res, "tampered", "no list exported")
     assert not (world.folder / "l.json").exists()
