@@ -26,9 +26,9 @@ from genai_provenance.gate.check import (
     CheckConfig,
     CheckSettings,
     ClearanceSource,
-    check_many,
     check_paths,
 )
+from genai_provenance.gate.pool import check_many
 from genai_provenance.policy.rules import default_policy
 from genai_provenance.schemas import validator
 from genai_provenance.workspace import APPROVER_ANCHORS, TRUST_ANCHORS, Workspace, init_workspace

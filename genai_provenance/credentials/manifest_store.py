@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from genai_provenance.credentials.failure_codes import TRUST_ONLY, explain
+from genai_provenance.credentials.failure_codes import TRUST_ONLY, explain, stage_status
 from genai_provenance.credentials.genai_scan import (
     BROKEN_HISTORY_LABEL,
     CLEARANCES_LABEL,
@@ -17,7 +17,6 @@ from genai_provenance.model.provenance import (
     NO_CREDENTIALS,
     TRUSTED,
     UNREADABLE,
-    VALID_UNTRUSTED,
     AssetReport,
     CawgIdentity,
     Failure,
@@ -184,12 +183,6 @@ def _failures(results: dict[str, Any] | None, where: str) -> list[Failure]:
     return out
 
 
-def _status_of(failures: list[Failure], trusted: bool) -> str:
-    if any(f.code not in TRUST_ONLY for f in failures):
-        return INVALID
-    return TRUSTED if trusted and not failures else VALID_UNTRUSTED
-
-
 def _successes(results: dict[str, Any] | None) -> set[str]:
     return {e.get("code") for e in ((results or {}).get("activeManifest") or {}).get("success") or []}
 
@@ -229,7 +222,7 @@ def _ingredient_tree(
                 failure.where = f"ingredient {ing.get('title')}"  # name it as the reader knows it
                 failures.append(failure)
         if child:
-            status = _status_of(failures, "signingCredential.trusted" in _successes(ing.get("validation_results")))
+            status = stage_status(failures, "signingCredential.trusted" in _successes(ing.get("validation_results")))
         else:
             status = INVALID if failures else NO_CREDENTIALS
         node = IngredientNode(
@@ -299,7 +292,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     unconfirmed = [f for f in failures if f.code == _IDENTITY_UNTRUSTED]
     report.failures = [f for f in failures if f.code != _IDENTITY_UNTRUSTED] + [f for _, f in deltas]
     trusted = state == "Trusted" or "signingCredential.trusted" in _successes(results)
-    report.status = INVALID if state == "Invalid" else _status_of(report.failures, trusted)
+    report.status = INVALID if state == "Invalid" else stage_status(report.failures, trusted)
     if unconfirmed:
         report.notes.append(
             "the CAWG identity credential the manifest carries is not on a trust list: who it names is unconfirmed"

@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography import x509
 
-from genai_provenance.credentials.failure_codes import TRUST_ONLY
+from genai_provenance.credentials.failure_codes import stage_status
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.errors import InputError
 from genai_provenance.explain.activities import (
@@ -215,14 +215,10 @@ def _build_stages(report: AssetReport, clearances: dict[str, str] | None) -> lis
         current = info.label == report.active_manifest
         if current:
             failures = [f for f in report.failures if f.where == "active manifest"]
-            if any(f.code not in TRUST_ONLY for f in failures):
-                status = INVALID
-            elif any(f.code in TRUST_ONLY for f in failures):
-                status = VALID_UNTRUSTED
-            elif report.status == VALID_UNTRUSTED and len(failures) == len(report.failures):
-                status = VALID_UNTRUSTED  # no failure anywhere, yet not trusted (no trust check was made)
-            else:
-                status = TRUSTED  # c2pa reports an untrusted signer as a failure of the stage
+            # c2pa reports an untrusted signer as a failure of the stage; with no failure anywhere, yet not
+            # trusted, no trust check was made
+            untrusted = report.status == VALID_UNTRUSTED and len(failures) == len(report.failures)
+            status = stage_status(failures, trusted=not untrusted)
         elif info.label in node_of:
             failures, status = node_of[info.label].failures, node_of[info.label].status
         else:

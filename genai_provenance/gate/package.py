@@ -30,8 +30,9 @@ from genai_provenance.clearances.records import iso, load_anchors, now_utc, pars
 from genai_provenance.credentials.identity import Identity
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.files import check_target_name, hidden_sibling, pid_alive, sweep_dead_temps
-from genai_provenance.gate.check import AssetVerdict, CheckConfig, check_many, check_pool
+from genai_provenance.gate.check import AssetVerdict, CheckConfig
 from genai_provenance.gate.discovery import FolderDiscovery, discover_folder, unreadable_entries
+from genai_provenance.gate.pool import check_many, check_pool
 from genai_provenance.gate.watchdog import settle
 from genai_provenance.policy.rules import load_policy
 from genai_provenance.schemas import validate
