@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 from genai_provenance.credentials.source_types import classify, normalise
-from genai_provenance.model.provenance import GenAIUse
+from genai_provenance.model.disclosure import Disclosure
+from genai_provenance.model.provenance import Evidence, EvidenceKind, GenAIUse
 
 DISCLOSURE_LABEL = "com.genai-provenance.disclosure"
 CLEARANCES_LABEL = "com.genai-provenance.clearances"
@@ -38,7 +40,7 @@ def _source_of(action: dict[str, Any]) -> str | None:
     )
 
 
-def _from_action(manifest: str, action: dict[str, Any], evidence: str, declared: int) -> GenAIUse | None:
+def _from_action(manifest: str, action: dict[str, Any], evidence: Evidence, declared: int) -> GenAIUse | None:
     params = action.get("parameters") or {}
     index = params.get(PARAM + "use")
     if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < declared:
@@ -62,7 +64,7 @@ def _from_action(manifest: str, action: dict[str, Any], evidence: str, declared:
     if certainty == "none":
         return None
     if tool and _GENERATOR_NAMES.search(tool):
-        use.evidence = f"{evidence}: software agent {tool!r} is a known generator"
+        use.evidence = dataclasses.replace(evidence, generator=tool)
         return use
     return None
 
@@ -80,7 +82,7 @@ def _malformed_disclosure_uses(label: str, data: dict[str, Any]) -> list[GenAIUs
         uses.append(
             GenAIUse(
                 manifest=label,
-                evidence=f"{DISCLOSURE_LABEL} genai[{i}] (breaks the disclosure schema)",
+                evidence=Evidence(EvidenceKind.MALFORMED_DISCLOSURE, DISCLOSURE_LABEL, i),
                 certainty="generative",
                 source_type=normalise(use.get("source_type")),
                 action=use.get("action") if isinstance(use.get("action"), str) else None,
@@ -92,14 +94,14 @@ def _malformed_disclosure_uses(label: str, data: dict[str, Any]) -> list[GenAIUs
     return uses
 
 
-def scan_manifest(label: str, manifest: dict[str, Any], disclosure: dict[str, Any] | None = None) -> list[GenAIUse]:
+def scan_manifest(label: str, manifest: dict[str, Any], disclosure: Disclosure | None = None) -> list[GenAIUse]:
     """Every GenAI use a manifest records: actions, templates, parameters, legacy and our own.
 
     `disclosure` is the manifest's disclosure once it has passed our schema (None otherwise). Every
     entry under its `genai` is a GenAI use whatever source type it names. Content under our label
     that breaks the schema declares nothing: the actions beside it are then read like anyone's.
     """
-    declared = list((disclosure or {}).get("genai") or [])
+    declared = disclosure.uses if disclosure is not None else ()
     uses: list[GenAIUse] = []
     for assertion in manifest.get("assertions") or []:
         name = str(assertion.get("label", ""))
@@ -107,12 +109,16 @@ def scan_manifest(label: str, manifest: dict[str, Any], disclosure: dict[str, An
         if name.startswith("c2pa.actions") and isinstance(data, dict):
             for i, action in enumerate(data.get("actions") or []):
                 if isinstance(action, dict):
-                    found = _from_action(label, action, f"{name} action {action.get('action')} [{i}]", len(declared))
+                    found = _from_action(
+                        label, action, Evidence(EvidenceKind.ACTION, name, i, str(action.get("action"))), len(declared)
+                    )
                     if found:
                         uses.append(found)
             for template in data.get("templates") or []:
                 if isinstance(template, dict):
-                    found = _from_action(label, template, f"{name} template for {template.get('action')}", 0)
+                    found = _from_action(
+                        label, template, Evidence(EvidenceKind.TEMPLATE, name, action=str(template.get("action"))), 0
+                    )
                     if found:
                         uses.append(found)
         elif name == DISCLOSURE_LABEL and disclosure is None and isinstance(data, dict):
@@ -121,25 +127,23 @@ def scan_manifest(label: str, manifest: dict[str, Any], disclosure: dict[str, An
             uses.append(
                 GenAIUse(
                     manifest=label,
-                    evidence=f"{name} assertion (Adobe's legacy generative AI record)",
+                    evidence=Evidence(EvidenceKind.LEGACY_ADOBE, name),
                     certainty="generative",
                     tool=_agent_name(data.get("description")) if isinstance(data, dict) else None,
                 )
             )
-    for i, use in enumerate(declared):
-        tool = use["tool"]
+    for use in declared:
         uses.append(
             GenAIUse(
                 manifest=label,
-                evidence=f"{DISCLOSURE_LABEL} genai[{i}]",
+                evidence=Evidence(EvidenceKind.DISCLOSURE, DISCLOSURE_LABEL, use.index),
                 certainty="generative",
-                source_type=normalise(use.get("source_type")),
-                action=use.get("action"),
-                tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
-                description=use.get("description"),
-                category=use.get("category"),
-                declared=True,
-                use_index=i,
+                source_type=normalise(use.source_type),
+                action=use.action,
+                tool=use.tool.label,
+                description=use.description,
+                category=use.category,
+                declared_use=use,
             )
         )
     return uses

@@ -12,6 +12,7 @@ from genai_provenance.credentials.genai_scan import (
     DISCLOSURE_LABEL,
     scan_manifest,
 )
+from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.model.provenance import (
     INVALID,
     NO_CREDENTIALS,
@@ -99,7 +100,7 @@ def manifest_info(
         if name.startswith("c2pa.actions") and isinstance(data, dict):
             info.actions.extend(a for a in data.get("actions") or [] if isinstance(a, dict))
         elif name == DISCLOSURE_LABEL:
-            info.disclosure = data if isinstance(data, dict) and _well_formed(data) else None
+            info.disclosure = Disclosure.parse(data) if isinstance(data, dict) and _well_formed(data) else None
             info.disclosure_malformed = info.disclosure is None
         elif name == CLEARANCES_LABEL and isinstance(data, dict):
             for envelope in data.get("records") or []:
@@ -313,7 +314,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     report.genai = any(u.certainty == "generative" for u in report.genai_uses)
     report.genai_possible = any(u.certainty == "maybe" for u in report.genai_uses)
     report.disclosures = [
-        {"manifest": info.label, "disclosure": info.disclosure} for info in report.manifests if info.disclosure
+        {"manifest": info.label, "disclosure": info.disclosure.raw} for info in report.manifests if info.disclosure
     ]
     return report
 

@@ -162,9 +162,8 @@ def _genai_of(activities: list[Activity]) -> str:
 
 
 def _stage_title(info: ManifestInfo) -> str:
-    asset = (info.disclosure or {}).get("asset") if isinstance(info.disclosure, dict) else None
-    if isinstance(asset, dict) and asset.get("title"):
-        return str(asset["title"])
+    if info.disclosure is not None and info.disclosure.asset.title:
+        return info.disclosure.asset.title
     return info.title or "untitled"
 
 

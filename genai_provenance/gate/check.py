@@ -101,20 +101,17 @@ def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -
     checks: list[ClearanceCheck] = []
     content_hash = file_hash(path)
     for info in report.manifests:
-        disclosure = info.disclosure or {}
-        asset = disclosure.get("asset") or {}
-        for index, use in enumerate(disclosure.get("genai") or []):
-            if not isinstance(use, dict):
-                continue
-            ctx = UseContext(
-                str(asset.get("production", "")), str(asset.get("asset_id", "")), use.get("category"), content_hash
-            )
-            for kind, refs in (("approval", use.get("approvals")), ("consent", use.get("consents"))):
-                for ref in refs or []:
-                    envelope, where = _lookup(report, source, str(ref))
-                    revoked = source.revocation_status(str(ref), envelope)
+        if info.disclosure is None:
+            continue
+        asset = info.disclosure.asset
+        for use in info.disclosure.uses:
+            ctx = UseContext(asset.production, asset.asset_id, use.category, content_hash)
+            for kind, refs in (("approval", use.approvals), ("consent", use.consents)):
+                for ref in refs:
+                    envelope, where = _lookup(report, source, ref)
+                    revoked = source.revocation_status(ref, envelope)
                     check = assess(
-                        str(ref),
+                        ref,
                         kind,
                         envelope,
                         ctx,
@@ -128,7 +125,7 @@ def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -
                         check.detail += f" (revocation not checked: {revoked.why_not})"
                     elif check.ok and revoked.as_of:
                         check.detail += f"; not revoked as of {revoked.as_of}"
-                    check.manifest, check.use = info.label, index
+                    check.manifest, check.use = info.label, use.index
                     checks.append(check)
     report.clearances = checks
     return checks
@@ -141,37 +138,34 @@ def _stage(info: ManifestInfo) -> tuple[str | None, str | None]:
 def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -> tuple[AssetFacts, str]:
     """The facts the policy judges: every GenAI use at every stage, with its clearance checks."""
     active = report.manifest(report.active_manifest)
-    top = (active.disclosure or {}).get("asset", {}) if active else {}
+    top = active.disclosure.asset if active is not None and active.disclosure is not None else None
     if intended_use:
         use_of_asset, why = intended_use, INTENDED_OVERRIDE
-    elif top.get("intended_use"):
-        use_of_asset, why = top["intended_use"], INTENDED_DECLARED
+    elif top is not None and top.intended_use:
+        use_of_asset, why = top.intended_use, INTENDED_DECLARED
     else:
         use_of_asset, why = policy.assume_intended_use, INTENDED_ASSUMED
-    non_fiction = any(((m.disclosure or {}).get("asset") or {}).get("non_fiction") for m in report.manifests)
-    facts = AssetFacts(
-        report.path, report.status, use_of_asset, bool(non_fiction), top.get("asset_id"), top.get("production")
-    )
+    non_fiction = any(m.disclosure is not None and m.disclosure.asset.non_fiction for m in report.manifests)
+    asset_id, production = (top.asset_id, top.production) if top is not None else (None, None)
+    facts = AssetFacts(report.path, report.status, use_of_asset, non_fiction, asset_id, production)
     facts.history_problems = list(report.history_problems)
     facts.malformed_disclosures = [
         f"stage {info.title or info.label}: content under the disclosure label breaks the disclosure schema"
         for info in report.manifests
         if info.disclosure_malformed
     ]
-    facts.signer_listed = listed(policy.signers, report.signer, top.get("production"))
+    facts.signer_listed = listed(policy.signers, report.signer, production)
     if report.signer is not None:
         report.signer.pinned = facts.signer_listed
     for info in report.manifests:
         stage, signer = _stage(info)
-        disclosure = info.disclosure or {}
-        declared_uses = disclosure.get("genai") or []
-        stage_asset = disclosure.get("asset") or {}
+        stage_asset = info.disclosure.asset if info.disclosure is not None else None
         for use in info.genai_uses:
             facts_use = UseFacts(
                 info.label,
                 stage,
                 signer,
-                use.evidence,
+                use.evidence.text,
                 use.certainty,
                 use.declared,
                 use.tool,
@@ -179,17 +173,15 @@ def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -
                 use.category,
                 use.source_type,
                 use_index=use.use_index,
-                asset_id=stage_asset.get("asset_id"),
-                production=stage_asset.get("production"),
+                asset_id=stage_asset.asset_id if stage_asset is not None else None,
+                production=stage_asset.production if stage_asset is not None else None,
             )
-            if use.declared and use.use_index is not None and use.use_index < len(declared_uses):
-                declared = declared_uses[use.use_index]
-                facts_use.input_kinds = [
-                    str(i["kind"]) for i in declared.get("inputs") or [] if isinstance(i, dict) and "kind" in i
-                ]
-                facts_use.data_handling = dict(declared.get("data_handling") or {})
+            declared = use.declared_use
+            if declared is not None:
+                facts_use.input_kinds = [i.kind for i in declared.inputs]
+                facts_use.data_handling = declared.data_handling.declared() if declared.data_handling else {}
                 facts_use.clearances = [
-                    c for c in report.clearances if c.manifest == info.label and c.use == use.use_index
+                    c for c in report.clearances if c.manifest == info.label and c.use == declared.index
                 ]
             facts.uses.append(facts_use)
     return facts, why

@@ -225,7 +225,7 @@ def _productions(verdicts: list[AssetVerdict]) -> list[str]:
     found = set()
     for v in verdicts:
         for info in v.report.manifests:
-            production = ((info.disclosure or {}).get("asset") or {}).get("production")
+            production = info.disclosure.asset.production if info.disclosure is not None else None
             if production:
                 found.add(str(production))
     return sorted(found)

@@ -7,7 +7,10 @@ all see the same facts.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
+
+from genai_provenance.model.disclosure import DeclaredUse, Disclosure
 
 TRUSTED = "trusted"
 VALID_UNTRUSTED = "valid-untrusted"
@@ -52,20 +55,81 @@ class Failure:
     where: str = "active manifest"
 
 
+class EvidenceKind(StrEnum):
+    """Where in a manifest a GenAI use was found."""
+
+    ACTION = "action"  # an entry of a c2pa.actions assertion
+    TEMPLATE = "template"  # an action template
+    LEGACY_ADOBE = "legacy-adobe"  # Adobe's legacy generative AI assertion
+    DISCLOSURE = "disclosure"  # our well-formed disclosure
+    MALFORMED_DISCLOSURE = "malformed-disclosure"  # content under our label that breaks the schema
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The place a GenAI use was found; `text` is how reports show it."""
+
+    kind: EvidenceKind
+    assertion: str  # the assertion's label
+    index: int | None = None  # position in its actions or genai list
+    action: str | None = None  # the action named (actions and templates), as recorded
+    generator: str | None = None  # a software agent known as a generator (no source type said so)
+
+    @property
+    def text(self) -> str:
+        if self.kind is EvidenceKind.ACTION:
+            text = f"{self.assertion} action {self.action} [{self.index}]"
+        elif self.kind is EvidenceKind.TEMPLATE:
+            text = f"{self.assertion} template for {self.action}"
+        elif self.kind is EvidenceKind.LEGACY_ADOBE:
+            text = f"{self.assertion} assertion (Adobe's legacy generative AI record)"
+        elif self.kind is EvidenceKind.DISCLOSURE:
+            text = f"{self.assertion} genai[{self.index}]"
+        else:
+            text = f"{self.assertion} genai[{self.index}] (breaks the disclosure schema)"
+        return f"{text}: software agent {self.generator!r} is a known generator" if self.generator else text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class GenAIUse:
     """One place in the provenance that says generative AI was (or may have been) involved."""
 
     manifest: str
-    evidence: str
+    evidence: Evidence
     certainty: str  # generative | maybe
     source_type: str | None = None
     action: str | None = None
     tool: str | None = None
     description: str | None = None
     category: str | None = None
-    declared: bool = False  # from one of our disclosures (with category, inputs, approvals)
-    use_index: int | None = None  # position in that disclosure's genai list
+    declared_use: DeclaredUse | None = None  # the entry of our well-formed disclosure that declares it
+
+    @property
+    def declared(self) -> bool:
+        """From one of our disclosures (with category, inputs, approvals)."""
+        return self.declared_use is not None
+
+    @property
+    def use_index(self) -> int | None:
+        """Position in that disclosure's genai list."""
+        return self.declared_use.index if self.declared_use is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest": self.manifest,
+            "evidence": self.evidence.text,
+            "certainty": self.certainty,
+            "source_type": self.source_type,
+            "action": self.action,
+            "tool": self.tool,
+            "description": self.description,
+            "category": self.category,
+            "declared": self.declared,
+            "use_index": self.use_index,
+        }
 
 
 @dataclass
@@ -104,7 +168,7 @@ class ManifestInfo:
     claimed_time: str | None
     actions: list[dict[str, Any]] = field(default_factory=list)
     assertions: list[str] = field(default_factory=list)
-    disclosure: dict[str, Any] | None = None
+    disclosure: Disclosure | None = None  # our disclosure, when it follows the schema
     training_mining: dict[str, str] = field(default_factory=dict)
     genai_uses: list[GenAIUse] = field(default_factory=list)
     thumbnail: str | None = None
@@ -164,6 +228,10 @@ class AssetReport:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         del data["embedded_clearances"]
+        data["genai_uses"] = [u.to_dict() for u in self.genai_uses]
+        for out, info in zip(data["manifests"], self.manifests, strict=True):
+            out["disclosure"] = info.disclosure.raw if info.disclosure is not None else None
+            out["genai_uses"] = [u.to_dict() for u in info.genai_uses]
         return data
 
 
