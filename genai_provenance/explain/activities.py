@@ -6,7 +6,7 @@ content is untrusted, so every value is checked for its type before it is used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from genai_provenance.credentials.genai_scan import CLEARANCES_LABEL, DISCLOSURE_LABEL, PARAM
@@ -25,7 +25,7 @@ from genai_provenance.explain.wording import (
     terms,
 )
 from genai_provenance.model.disclosure import DataHandling, DeclaredUse, Disclosure
-from genai_provenance.model.provenance import EvidenceKind, GenAIUse, ManifestInfo
+from genai_provenance.model.provenance import ClearanceCheck, EvidenceKind, GenAIUse, ManifestInfo
 
 # Assertions an explanation reads and puts into words; any other label is listed as not interpreted.
 _INTERPRETED = (
@@ -70,7 +70,7 @@ def _clearance_views(
     info: ManifestInfo,
     use_index: int,
     clearances: dict[str, str] | None,
-    checks: list[Any],
+    checks: Sequence[ClearanceCheck],
 ) -> list[ClearanceView]:
     views = []
     for ref in ids:
@@ -79,13 +79,8 @@ def _clearance_views(
             status = clearances[ref]
         else:
             for check in checks:
-                if (
-                    getattr(check, "id", None) == ref
-                    and getattr(check, "manifest", info.label) in (info.label, None)
-                    and getattr(check, "use", use_index) in (use_index, None)
-                ):
-                    status, detail = str(check.status), getattr(check, "detail", None)
-                    revocation = getattr(check, "revocation_source", None)
+                if check.id == ref and check.manifest in (info.label, None) and check.use in (use_index, None):
+                    status, detail, revocation = check.status, check.detail, check.revocation_source
                     break
         noun = "Approval" if kind == "approval" else "Consent"
         if status == UNCHECKED:
@@ -121,7 +116,7 @@ def _data_handling(handling: DataHandling | None) -> str | None:
 
 
 def _disclosure_activity(
-    use: DeclaredUse, info: ManifestInfo, clearances: dict[str, str] | None, checks: list[Any]
+    use: DeclaredUse, info: ManifestInfo, clearances: dict[str, str] | None, checks: Sequence[ClearanceCheck]
 ) -> Activity:
     tool_name = use.tool.label
     vendor = use.tool.vendor
@@ -249,7 +244,9 @@ def _is_ours(action: dict[str, Any]) -> bool:
     )
 
 
-def stage_activities(info: ManifestInfo, clearances: dict[str, str] | None, checks: list[Any]) -> list[Activity]:
+def stage_activities(
+    info: ManifestInfo, clearances: dict[str, str] | None, checks: Sequence[ClearanceCheck]
+) -> list[Activity]:
     """Everything recorded as done in one manifest: its disclosure (with the approvals and consents it
     cites, given their status from `clearances` or `checks`), the actions it holds and other GenAI records."""
     out: list[Activity] = []

@@ -11,6 +11,7 @@ each stage in explain_activities, and the thumbnails a report shows in thumbnail
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ from genai_provenance.model.provenance import (
     VALID_UNTRUSTED,
     AssetReport,
     CawgIdentity,
+    ClearanceCheck,
     Failure,
     IngredientNode,
     ManifestInfo,
@@ -173,7 +175,9 @@ def _tsa_untrusted(report: AssetReport) -> bool:
     )
 
 
-def _build_stages(report: AssetReport, clearances: dict[str, str] | None) -> list[Stage]:
+def _build_stages(
+    report: AssetReport, clearances: dict[str, str] | None, checks: Sequence[ClearanceCheck]
+) -> list[Stage]:
     edges: list[tuple[str, IngredientNode]] = []
     if report.active_manifest:
         _walk(report.ingredients, report.active_manifest, edges)
@@ -181,7 +185,6 @@ def _build_stages(report: AssetReport, clearances: dict[str, str] | None) -> lis
     for _, node in edges:
         if node.manifest and node.manifest not in node_of:
             node_of[node.manifest] = node
-    checks = list(getattr(report, "clearances", None) or [])
     stages: list[Stage] = []
     number_of: dict[str, int] = {}
     stripped_number: dict[int, int] = {}  # id(node) -> stage number
@@ -548,15 +551,17 @@ def explain(
     findings: list[Any] | None = None,
     clearances: dict[str, str] | None = None,
     evidence: EvidenceView | None = None,
+    checks: Sequence[ClearanceCheck] = (),
 ) -> Explanation:
     """Put a verified asset's provenance into words.
 
     `findings` are policy findings (shown as given); `clearances` maps an approval or consent ID to
     the status found when checking it ("valid", "expired", "revoked", "missing", "forged", ...).
-    Without them, IDs found in disclosures are said to be declared but unchecked.
+    `checks` are the clearance checks made for this report (gate.check.check_clearances).
+    Without either, IDs found in disclosures are said to be declared but unchecked.
     """
     name = Path(report.path).name or report.path
-    stages = _build_stages(report, clearances) if report.status not in (NO_CREDENTIALS, UNREADABLE) else []
+    stages = _build_stages(report, clearances, checks) if report.status not in (NO_CREDENTIALS, UNREADABLE) else []
     genai, genai_sentence = _genai_summary(report, stages)
     views = [v for s in stages for a in s.activities for v in a.approvals + a.consents]
     unchecked = any(v.status == UNCHECKED for v in views)
@@ -642,10 +647,10 @@ def explain_file(
         verdict = verdict_for(report, path, CheckSettings(trust, policy, given))
         evaluation = verdict.evaluation
         findings: list[Any] = [*evaluation.findings, *evaluation.cleared, *evaluation.waived, *evaluation.waiver_notes]
-        return ExplainResult(report, explain(report, findings, evidence=evidence), verdict.blocked)
-    if source is not None:
-        check_clearances(report, path, source)
-    return ExplainResult(report, explain(report, evidence=evidence))
+        explanation = explain(report, findings, evidence=evidence, checks=verdict.clearances)
+        return ExplainResult(report, explanation, verdict.blocked)
+    checks = check_clearances(report, path, source) if source is not None else ()
+    return ExplainResult(report, explain(report, evidence=evidence, checks=checks))
 
 
 def revocation_words(source: ClearanceSource) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -18,7 +18,7 @@ from genai_provenance.clearances.revocations import RevocationList, RevocationSt
 from genai_provenance.clearances.waivers import apply_waivers
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.gate.discovery import Discovery, as_discovery
-from genai_provenance.model.provenance import AssetReport, ClearanceCheck, ManifestInfo
+from genai_provenance.model.provenance import AssetReport, CheckedAsset, ClearanceCheck, ManifestInfo
 from genai_provenance.policy.rules import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.policy.signer_pins import listed, needs_fingerprints
 
@@ -96,7 +96,7 @@ def _lookup(report: AssetReport, source: ClearanceSource, ref: str) -> tuple[dic
     return None, None
 
 
-def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -> list[ClearanceCheck]:
+def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -> tuple[ClearanceCheck, ...]:
     """Assess every approval and consent ID that any stage's disclosure references."""
     checks: list[ClearanceCheck] = []
     content_hash = file_hash(path)
@@ -127,15 +127,16 @@ def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -
                         check.detail += f"; not revoked as of {revoked.as_of}"
                     check.manifest, check.use = info.label, use.index
                     checks.append(check)
-    report.clearances = checks
-    return checks
+    return tuple(checks)
 
 
 def _stage(info: ManifestInfo) -> tuple[str | None, str | None]:
     return info.title, info.signer.common_name if info.signer else None
 
 
-def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -> tuple[AssetFacts, str]:
+def asset_facts(
+    report: AssetReport, clearances: Sequence[ClearanceCheck], policy: Policy, intended_use: str | None
+) -> tuple[AssetFacts, str]:
     """The facts the policy judges: every GenAI use at every stage, with its clearance checks."""
     active = report.manifest(report.active_manifest)
     top = active.disclosure.asset if active is not None and active.disclosure is not None else None
@@ -180,16 +181,17 @@ def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -
             if declared is not None:
                 facts_use.input_kinds = [i.kind for i in declared.inputs]
                 facts_use.data_handling = declared.data_handling.declared() if declared.data_handling else {}
-                facts_use.clearances = [
-                    c for c in report.clearances if c.manifest == info.label and c.use == declared.index
-                ]
+                facts_use.clearances = [c for c in clearances if c.manifest == info.label and c.use == declared.index]
             facts.uses.append(facts_use)
     return facts, why
 
 
-@dataclass
+@dataclass(frozen=True)
 class AssetVerdict:
+    """What checking one asset found: its report, its clearances, and the policy's evaluation."""
+
     report: AssetReport
+    clearances: tuple[ClearanceCheck, ...]
     intended_use: str
     intended_use_source: str
     evaluation: Evaluation
@@ -197,6 +199,10 @@ class AssetVerdict:
     @property
     def blocked(self) -> bool:
         return self.evaluation.blocked
+
+    def report_dict(self) -> dict[str, Any]:
+        """The verification part of the report as JSON, with its clearances."""
+        return self.report.to_dict(self.clearances)
 
 
 @dataclass
@@ -208,23 +214,22 @@ class CheckSettings:
 
 
 def verdict_for(report: AssetReport, path: Path, settings: CheckSettings) -> AssetVerdict:
-    check_clearances(report, path, settings.clearances)
-    facts, why = asset_facts(report, settings.policy, settings.intended_use)
+    clearances = check_clearances(report, path, settings.clearances)
+    facts, why = asset_facts(report, clearances, settings.policy, settings.intended_use)
     evaluation = evaluate(settings.policy, facts)
     apply_waivers(evaluation, facts, file_hash(path), settings.clearances, settings.policy)
-    return AssetVerdict(report, facts.intended_use, why, evaluation)
+    return AssetVerdict(report, clearances, facts.intended_use, why, evaluation)
 
 
 def verify_assets(
     paths: Iterable[Path] | Discovery, trust: TrustSettings, source: ClearanceSource
-) -> list[AssetReport]:
+) -> list[CheckedAsset]:
     """`verify`: credentials of every file, plus the state of every clearance they reference."""
     context = trust.context()
     reports = []
     for path in as_discovery(paths).media:
         report = verify_file(path, context, trust=trust)
-        check_clearances(report, path, source)
-        reports.append(report)
+        reports.append(CheckedAsset(report, check_clearances(report, path, source)))
     return reports
 
 

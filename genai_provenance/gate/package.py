@@ -191,7 +191,7 @@ def _summary_of(verdict: AssetVerdict, rel: str, hashes: dict[str, str], sidecar
                 "revocation_checked": c.revocation_checked,
                 "revocation_source": c.revocation_source,
             }
-            for c in report.clearances
+            for c in verdict.clearances
         ],
         "cleared": [{"rule_id": c.rule_id, "clearances": c.clearances} for c in verdict.evaluation.cleared],
         "waived": [

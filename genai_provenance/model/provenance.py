@@ -6,6 +6,7 @@ all see the same facts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -211,7 +212,6 @@ class AssetReport:
     manifests: list[ManifestInfo] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
-    clearances: list[ClearanceCheck] = field(default_factory=list)
     history_problems: list[str] = field(default_factory=list)  # tampered or unreadable stages in the history
     identities: list[CawgIdentity] = field(default_factory=list)  # CAWG identity assertions, every stage
     # Signed clearance envelopes found in the manifest store, by record id (not part of reports).
@@ -225,14 +225,36 @@ class AssetReport:
     def manifest(self, label: str | None) -> ManifestInfo | None:
         return next((m for m in self.manifests if m.label == label), None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, clearances: Sequence[ClearanceCheck] = ()) -> dict[str, Any]:
+        """The report as JSON, with the state of the clearances it cites (checked apart: see CheckedAsset)."""
         data = asdict(self)
         del data["embedded_clearances"]
+        checks = [asdict(c) for c in clearances]
+        data = {k: v for key, value in data.items() for k, v in _after(key, value, "notes", ("clearances", checks))}
         data["genai_uses"] = [u.to_dict() for u in self.genai_uses]
         for out, info in zip(data["manifests"], self.manifests, strict=True):
             out["disclosure"] = info.disclosure.raw if info.disclosure is not None else None
             out["genai_uses"] = [u.to_dict() for u in info.genai_uses]
         return data
+
+
+def _after(key: str, value: Any, anchor: str, extra: tuple[str, Any]) -> list[tuple[str, Any]]:
+    return [(key, value), extra] if key == anchor else [(key, value)]
+
+
+@dataclass(frozen=True)
+class CheckedAsset:
+    """A verified asset and the state of every clearance its disclosures cite (the report is left as read)."""
+
+    report: AssetReport
+    clearances: tuple[ClearanceCheck, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.report.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.report.to_dict(self.clearances)
 
 
 def summarise(reports: list[AssetReport]) -> dict[str, Any]:
