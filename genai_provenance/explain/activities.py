@@ -69,19 +69,15 @@ def _clearance_views(
     kind: str,
     info: ManifestInfo,
     use_index: int,
-    clearances: dict[str, str] | None,
     checks: Sequence[ClearanceCheck],
 ) -> list[ClearanceView]:
     views = []
     for ref in ids:
         status, detail, revocation = UNCHECKED, None, None
-        if clearances is not None and ref in clearances:
-            status = clearances[ref]
-        else:
-            for check in checks:
-                if check.id == ref and check.manifest in (info.label, None) and check.use in (use_index, None):
-                    status, detail, revocation = check.status, check.detail, check.revocation_source
-                    break
+        for check in checks:
+            if check.id == ref and check.manifest in (info.label, None) and check.use in (use_index, None):
+                status, detail, revocation = check.status, check.detail, check.revocation_source
+                break
         noun = "Approval" if kind == "approval" else "Consent"
         if status == UNCHECKED:
             text = f"{noun} {ref} is cited: it was declared, but it could not be checked here"
@@ -115,9 +111,7 @@ def _data_handling(handling: DataHandling | None) -> str | None:
     return sentence("The signer declared that the tool " + join(parts)) if parts else None
 
 
-def _disclosure_activity(
-    use: DeclaredUse, info: ManifestInfo, clearances: dict[str, str] | None, checks: Sequence[ClearanceCheck]
-) -> Activity:
+def _disclosure_activity(use: DeclaredUse, info: ManifestInfo, checks: Sequence[ClearanceCheck]) -> Activity:
     tool_name = use.tool.label
     vendor = use.tool.vendor
     if tool_name and vendor and vendor.lower() not in tool_name.lower():
@@ -153,8 +147,8 @@ def _disclosure_activity(
         time_range=time_range,
         inputs=inputs,
         data_handling=_data_handling(use.data_handling),
-        approvals=_clearance_views(use.approvals, "approval", info, use.index, clearances, checks),
-        consents=_clearance_views(use.consents, "consent", info, use.index, clearances, checks),
+        approvals=_clearance_views(use.approvals, "approval", info, use.index, checks),
+        consents=_clearance_views(use.consents, "consent", info, use.index, checks),
     )
     if action:
         activity.details.append(sentence(f"Declared action: {action}{meaning(terms('action').get(action))}"))
@@ -244,11 +238,9 @@ def _is_ours(action: dict[str, Any]) -> bool:
     )
 
 
-def stage_activities(
-    info: ManifestInfo, clearances: dict[str, str] | None, checks: Sequence[ClearanceCheck]
-) -> list[Activity]:
+def stage_activities(info: ManifestInfo, checks: Sequence[ClearanceCheck]) -> list[Activity]:
     """Everything recorded as done in one manifest: its disclosure (with the approvals and consents it
-    cites, given their status from `clearances` or `checks`), the actions it holds and other GenAI records."""
+    cites, given their status from `checks`), the actions it holds and other GenAI records."""
     out: list[Activity] = []
     disclosure = info.disclosure
     if disclosure is not None:
@@ -265,7 +257,7 @@ def stage_activities(
                     source_type_words=source_words(base),
                 )
             )
-        out += [_disclosure_activity(use, info, clearances, checks) for use in uses]
+        out += [_disclosure_activity(use, info, checks) for use in uses]
         if not uses:
             out.append(Activity("No generative AI use is declared for this stage.", "disclosure", "none"))
         # actions our tool did not write (another tool edited the same manifest's claim)

@@ -12,9 +12,7 @@ each stage in explain_activities, and the thumbnails a report shows in thumbnail
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 
@@ -34,12 +32,12 @@ from genai_provenance.explain.model import (
     EvidenceView,
     ExplainResult,
     Explanation,
-    PolicyItem,
     SignerView,
     Stage,
     TimeView,
 )
-from genai_provenance.explain.verdict import evidence_for, problems_of, verdict_of, waiver_item
+from genai_provenance.explain.policy_items import PolicyResult, policy_items
+from genai_provenance.explain.verdict import evidence_for, problems_of, verdict_of
 from genai_provenance.explain.wording import (
     DOES_NOT_PROVE_SIGNATURE,
     RELATIONSHIP_WORDS,
@@ -50,7 +48,6 @@ from genai_provenance.explain.wording import (
     sentence,
 )
 from genai_provenance.gate.check import CheckSettings, ClearanceSource, check_clearances, verdict_for
-from genai_provenance.grammar import plural
 from genai_provenance.model.provenance import (
     INVALID,
     NO_CREDENTIALS,
@@ -175,9 +172,7 @@ def _tsa_untrusted(report: AssetReport) -> bool:
     )
 
 
-def _build_stages(
-    report: AssetReport, clearances: dict[str, str] | None, checks: Sequence[ClearanceCheck]
-) -> list[Stage]:
+def _build_stages(report: AssetReport, checks: Sequence[ClearanceCheck]) -> list[Stage]:
     edges: list[tuple[str, IngredientNode]] = []
     if report.active_manifest:
         _walk(report.ingredients, report.active_manifest, edges)
@@ -225,7 +220,7 @@ def _build_stages(
             failures, status = node_of[info.label].failures, node_of[info.label].status
         else:
             failures, status = [], UNCHECKED
-        activities = stage_activities(info, clearances, checks)
+        activities = stage_activities(info, checks)
         stage = add(
             Stage(
                 0,
@@ -494,78 +489,24 @@ def _cannot_know(report: AssetReport, stages: list[Stage], name: str, clearances
     return out
 
 
-def _policy_items(findings: list[Any] | None, stages: list[Stage]) -> tuple[list[PolicyItem] | None, str | None]:
-    """Policy findings (and rules a clearance satisfied) as sentences, tied to their stage."""
-    if findings is None:
-        return None, None
-    stage_of = {s.manifest: s for s in stages if s.manifest}
-    items = []
-    for finding in findings:
-        data = asdict(finding) if is_dataclass(finding) and not isinstance(finding, type) else finding
-        if not isinstance(data, dict):
-            items.append(PolicyItem("note", str(finding), sentence(str(finding))))
-            continue
-        if "waiver_id" in data:  # a waived finding, or a waiver that fit but was not applied
-            items.append(waiver_item(data, stage_of))
-            continue
-        cleared_by = data.get("clearances") if "severity" not in data else None
-        severity = "cleared" if cleared_by is not None else str(data.get("severity") or "note")
-        title = str(data.get("title") or data.get("message") or data.get("rule_id") or "finding")
-        evidence: dict[str, Any] = data["evidence"] if isinstance(data.get("evidence"), dict) else {}
-        stage = stage_of.get(str(evidence.get("manifest")))
-        text = f"{severity.upper()}: {title}"
-        if stage:
-            text += f" (stage {stage.number}, {stage.title})"
-        needs = data.get("needs") or []
-        if needs:
-            text += f"; needs {join([str(n) for n in needs])}"
-        if cleared_by:
-            text += f"; satisfied by {join([str(c) for c in cleared_by])}"
-        items.append(
-            PolicyItem(
-                severity,
-                title,
-                sentence(text),
-                data.get("rule_id") or data.get("rule"),
-                data.get("remedy"),
-                stage.number if stage else None,
-            )
-        )
-    if not items:
-        return items, "The policy raises no finding for this file."
-    blocking = [i for i in items if i.severity == "block"]
-    open_items = [i for i in items if i.severity not in ("cleared", "waived")]
-    if blocking:
-        return items, sentence(f"The policy blocks this file: {plural(len(blocking), 'finding')} must be resolved")
-    waived = [i for i in items if i.severity == "waived"]
-    if not open_items and waived:
-        lifted = plural(len(waived), "finding")
-        return items, sentence(f"The policy raises no open finding; {lifted} waived by signed waivers")
-    if not open_items:
-        return items, "The policy raises no open finding: every rule that applies is satisfied by a clearance."
-    return items, sentence(f"The policy raises {plural(len(open_items), 'finding')}; none blocks the file")
-
-
 def explain(
     report: AssetReport,
-    findings: list[Any] | None = None,
-    clearances: dict[str, str] | None = None,
+    findings: Sequence[PolicyResult] | None = None,
     evidence: EvidenceView | None = None,
     checks: Sequence[ClearanceCheck] = (),
 ) -> Explanation:
     """Put a verified asset's provenance into words.
 
-    `findings` are policy findings (shown as given); `clearances` maps an approval or consent ID to
-    the status found when checking it ("valid", "expired", "revoked", "missing", "forged", ...).
-    `checks` are the clearance checks made for this report (gate.check.check_clearances).
-    Without either, IDs found in disclosures are said to be declared but unchecked.
+    `findings` are the policy's results (shown as given; None: no policy applied); `checks` are the
+    clearance checks made for this report (gate.check.check_clearances). Without them, IDs found in
+    disclosures are said to be declared but unchecked.
     """
     name = Path(report.path).name or report.path
-    stages = _build_stages(report, clearances, checks) if report.status not in (NO_CREDENTIALS, UNREADABLE) else []
+    stages = _build_stages(report, checks) if report.status not in (NO_CREDENTIALS, UNREADABLE) else []
     genai, genai_sentence = _genai_summary(report, stages)
     views = [v for s in stages for a in s.activities for v in a.approvals + a.consents]
     unchecked = any(v.status == UNCHECKED for v in views)
-    policy, policy_sentence = _policy_items(findings, stages)
+    policy, policy_sentence = policy_items(findings, stages)
     problems = problems_of(report, stages, policy)
     verdict, verdict_sentence = verdict_of(problems, policy is not None)
     return Explanation(
@@ -646,7 +587,12 @@ def explain_file(
     if policy is not None:
         verdict = verdict_for(report, path, CheckSettings(trust, policy, given))
         evaluation = verdict.evaluation
-        findings: list[Any] = [*evaluation.findings, *evaluation.cleared, *evaluation.waived, *evaluation.waiver_notes]
+        findings: list[PolicyResult] = [
+            *evaluation.findings,
+            *evaluation.cleared,
+            *evaluation.waived,
+            *evaluation.waiver_notes,
+        ]
         explanation = explain(report, findings, evidence=evidence, checks=verdict.clearances)
         return ExplainResult(report, explanation, verdict.blocked)
     checks = check_clearances(report, path, source) if source is not None else ()
