@@ -35,6 +35,7 @@ def sign_document(result: Any) -> dict[str, Any]:
         "parent": str(result.parent) if result.parent else None,
         "thumbnail": result.thumbnail,
         "warnings": list(result.warnings),
+        "embedded_clearances": list(result.embedded_clearances),
         "broken_history": [
             {"path": str(b.path), "relationship": b.relationship, "status": b.status, "problems": list(b.problems)}
             for b in result.broken_history
