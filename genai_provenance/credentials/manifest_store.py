@@ -33,6 +33,19 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects of a list (anything else in it, or a non-list, is ignored)."""
+    return [v for v in _list(value) if isinstance(v, dict)]
+
+
 def _well_formed(disclosure: dict[str, Any]) -> bool:
     """Read a disclosure only when it follows our schema: content under our label is untrusted input."""
     return bool(validator("disclosure").is_valid(disclosure))
@@ -46,33 +59,31 @@ def _agent(info: Any) -> str | None:
     return info if isinstance(info, str) else None
 
 
-def _dn(dn: dict[str, str] | None) -> str | None:
-    if not dn:
-        return None
-    parts = [dn[k] for k in ("CN", "O") if dn.get(k)]
+def _dn(dn: Any) -> str | None:
+    parts = [str(v) for v in (_object(dn).get(k) for k in ("CN", "O")) if isinstance(v, str) and v]
     return ", ".join(parts) or None
 
 
 def signer_info(manifest: dict[str, Any], cert: dict[str, Any] | None) -> SignerInfo | None:
-    sig = manifest.get("signature_info") or {}
+    sig, cert = _object(manifest.get("signature_info")), _object(cert)
     if not sig and not cert:
         return None
-    subject = (cert or {}).get("subject") or {}
+    subject = _object(cert.get("subject"))
     return SignerInfo(
-        common_name=subject.get("CN") or sig.get("common_name"),
-        organisation=subject.get("O") or sig.get("issuer"),
-        issuer=_dn((cert or {}).get("issuer")),
-        serial=(cert or {}).get("serialNumber") or sig.get("cert_serial_number"),
-        not_after=((cert or {}).get("validity") or {}).get("notAfter"),
-        algorithm=sig.get("alg"),
+        common_name=_text(subject.get("CN")) or _text(sig.get("common_name")),
+        organisation=_text(subject.get("O")) or _text(sig.get("issuer")),
+        issuer=_dn(cert.get("issuer")),
+        serial=_text(cert.get("serialNumber")) or _text(sig.get("cert_serial_number")),
+        not_after=_text(_object(cert.get("validity")).get("notAfter")),
+        algorithm=_text(sig.get("alg")),
     )
 
 
 def _claimed_time(manifest: dict[str, Any]) -> str | None:
-    for assertion in manifest.get("assertions") or []:
+    for assertion in _objects(manifest.get("assertions")):
         if str(assertion.get("label", "")).startswith("c2pa.actions"):
-            for action in (assertion.get("data") or {}).get("actions") or []:
-                if isinstance(action, dict) and action.get("when"):
+            for action in _objects(_object(assertion.get("data")).get("actions")):
+                if isinstance(action.get("when"), str) and action["when"]:
                     return str(action["when"])
     return None
 
@@ -81,35 +92,35 @@ def manifest_info(
     label: str, manifest: dict[str, Any], cert: dict[str, Any] | None, embedded: dict[str, dict[str, Any]]
 ) -> ManifestInfo:
     """One manifest of the store; signed clearance records it carries are added to `embedded`."""
-    sig = manifest.get("signature_info") or {}
+    sig = _object(manifest.get("signature_info"))
     info = ManifestInfo(
         label=label,
-        title=manifest.get("title"),
-        format=manifest.get("format"),
-        claim_generator=_agent(manifest.get("claim_generator_info")) or manifest.get("claim_generator"),
+        title=_text(manifest.get("title")),
+        format=_text(manifest.get("format")),
+        claim_generator=_agent(manifest.get("claim_generator_info")) or _text(manifest.get("claim_generator")),
         signer=signer_info(manifest, cert),
-        signed_at=sig.get("time"),
-        time_stamped=bool(sig.get("time")),
+        signed_at=_text(sig.get("time")),
+        time_stamped=bool(_text(sig.get("time"))),
         claimed_time=_claimed_time(manifest),
-        thumbnail=(manifest.get("thumbnail") or {}).get("identifier"),
+        thumbnail=_text(_object(manifest.get("thumbnail")).get("identifier")),
     )
-    for assertion in manifest.get("assertions") or []:
-        name = str(assertion.get("label", ""))
+    for assertion in _objects(manifest.get("assertions")):
+        name = _text(assertion.get("label")) or ""
         data = assertion.get("data")
         info.assertions.append(name)
         if name.startswith("c2pa.actions") and isinstance(data, dict):
-            info.actions.extend(a for a in data.get("actions") or [] if isinstance(a, dict))
+            info.actions.extend(_objects(data.get("actions")))
         elif name == DISCLOSURE_LABEL:
             info.disclosure = Disclosure.parse(data) if isinstance(data, dict) and _well_formed(data) else None
             info.disclosure_malformed = info.disclosure is None
         elif name == CLEARANCES_LABEL and isinstance(data, dict):
-            for envelope in data.get("records") or []:
+            for envelope in _list(data.get("records")):
                 record_id = ((envelope or {}).get("record") or {}).get("id") if isinstance(envelope, dict) else None
                 if isinstance(record_id, str):
                     info.clearance_ids.append(record_id)
                     embedded.setdefault(record_id, envelope)
         elif name in ("cawg.training-mining", "c2pa.training-mining") and isinstance(data, dict):
-            for key, entry in (data.get("entries") or {}).items():
+            for key, entry in _object(data.get("entries")).items():
                 if isinstance(entry, dict) and "use" in entry:
                     info.training_mining[key.split(".", 1)[-1]] = str(entry["use"])
     if BROKEN_HISTORY_LABEL in info.assertions:
@@ -132,8 +143,8 @@ _IDENTITY_OK = {"cawg.x509.signature.validated", "cawg.identity.well-formed"}
 _IDENTITY_UNTRUSTED = "cawg.x509.credential.untrusted"
 
 
-def _entries(results: dict[str, Any] | None, kind: str) -> list[dict[str, Any]]:
-    return [e for e in ((results or {}).get("activeManifest") or {}).get(kind) or [] if isinstance(e, dict)]
+def _entries(results: Any, kind: str) -> list[dict[str, Any]]:
+    return _objects(_object(_object(results).get("activeManifest")).get(kind))
 
 
 def _codes_at(results: list[dict[str, Any]], kind: str, where: str) -> set[str]:
@@ -149,8 +160,8 @@ def identities(
     """
     del cert  # the identity's certificate summary is in the assertion's own signature_info
     out = []
-    for assertion in manifest.get("assertions") or []:
-        name = str(assertion.get("label", ""))
+    for assertion in _objects(manifest.get("assertions")):
+        name = _text(assertion.get("label")) or ""
         if not (name == IDENTITY_LABEL or name.startswith(IDENTITY_LABEL + "__")):
             continue
         data = _object(assertion.get("data"))
@@ -176,33 +187,33 @@ def identities(
     return out
 
 
-def _failures(results: dict[str, Any] | None, where: str) -> list[Failure]:
-    out = []
-    for entry in ((results or {}).get("activeManifest") or {}).get("failure") or []:
-        code = entry.get("code", "general.error")
-        out.append(Failure(code, explain(code, entry.get("explanation")), where))
-    return out
+def _code(entry: dict[str, Any]) -> str:
+    return _text(entry.get("code")) or "general.error"
 
 
-def _successes(results: dict[str, Any] | None) -> set[str]:
-    return {e.get("code") for e in ((results or {}).get("activeManifest") or {}).get("success") or []}
+def _failures(results: Any, where: str) -> list[Failure]:
+    return [
+        Failure(_code(e), explain(_code(e), _text(e.get("explanation"))), where) for e in _entries(results, "failure")
+    ]
 
 
-def _informational(results: dict[str, Any] | None) -> set[str]:
-    return {e.get("code") for e in ((results or {}).get("activeManifest") or {}).get("informational") or []}
+def _successes(results: Any) -> set[str]:
+    return {_code(e) for e in _entries(results, "success")}
+
+
+def _informational(results: Any) -> set[str]:
+    return {_code(e) for e in _entries(results, "informational")}
 
 
 def _delta_failures(results: dict[str, Any]) -> list[tuple[str, Failure]]:
     """Failures c2pa found when re-checking ingredients now, keyed by the ingredient's URI."""
     out = []
-    for delta in results.get("ingredientDeltas") or []:
-        uri = str(delta.get("ingredientAssertionURI") or delta.get("uri") or "")
-        deltas = delta.get("validationDeltas") or {}
-        for entry in deltas.get("failure") or []:
-            code = entry.get("code", "general.error")
-            out.append(
-                (uri, Failure(code, explain(code, entry.get("explanation")), f"ingredient {uri.rsplit('/', 1)[-1]}"))
-            )
+    for delta in _objects(results.get("ingredientDeltas")):
+        uri = _text(delta.get("ingredientAssertionURI")) or _text(delta.get("uri")) or ""
+        for entry in _objects(_object(delta.get("validationDeltas")).get("failure")):
+            code = _code(entry)
+            where = f"ingredient {uri.rsplit('/', 1)[-1]}"
+            out.append((uri, Failure(code, explain(code, _text(entry.get("explanation"))), where)))
     return out
 
 
@@ -214,22 +225,23 @@ def _ingredient_tree(
     seen: frozenset[str],
 ) -> list[IngredientNode]:
     nodes = []
-    for ing in manifests.get(manifest_label, {}).get("ingredients") or []:
-        child = ing.get("active_manifest")
-        own_label = ing.get("label") or ""
-        failures = _failures(ing.get("validation_results"), f"ingredient {ing.get('title')}")
+    for ing in _objects(manifests.get(manifest_label, {}).get("ingredients")):
+        child = _text(ing.get("active_manifest"))
+        own_label = _text(ing.get("label")) or ""
+        title = _text(ing.get("title"))
+        failures = _failures(ing.get("validation_results"), f"ingredient {title}")
         for uri, failure in deltas:
             if manifest_label in uri and own_label and uri.endswith(own_label):
-                failure.where = f"ingredient {ing.get('title')}"  # name it as the reader knows it
+                failure.where = f"ingredient {title}"  # name it as the reader knows it
                 failures.append(failure)
         if child:
             status = stage_status(failures, "signingCredential.trusted" in _successes(ing.get("validation_results")))
         else:
             status = INVALID if failures else NO_CREDENTIALS
         node = IngredientNode(
-            title=ing.get("title"),
-            format=ing.get("format"),
-            relationship=ing.get("relationship"),
+            title=title,
+            format=_text(ing.get("format")),
+            relationship=_text(ing.get("relationship")),
             manifest=child,
             status=status,
             failures=failures,
@@ -247,8 +259,8 @@ def _history_order(active: str, manifests: dict[str, Any]) -> list[str]:
     order: list[str] = []
 
     def visit(label: str, seen: frozenset[str]) -> None:
-        for ing in manifests.get(label, {}).get("ingredients") or []:
-            child = ing.get("active_manifest")
+        for ing in _objects(manifests.get(label, {}).get("ingredients")):
+            child = _text(ing.get("active_manifest"))
             if child and child in manifests and child not in seen:
                 visit(child, seen | {child})
         if label not in order:
@@ -261,26 +273,29 @@ def _history_order(active: str, manifests: dict[str, Any]) -> list[str]:
 
 def report_from_store(report: AssetReport, store_json: str, cr_json: str | None, state: str | None) -> AssetReport:
     """Fill `report` from Reader.json() (and crjson() for certificate details)."""
-    store = json.loads(store_json)
-    manifests: dict[str, Any] = store.get("manifests") or {}
-    active = store.get("active_manifest")
+    store = _object(json.loads(store_json))
+    manifests = {str(k): _object(m) for k, m in _object(store.get("manifests")).items()}
+    active = _text(store.get("active_manifest"))
     if not active or active not in manifests:
         report.status = NO_CREDENTIALS
         return report
     certs: dict[str, Any] = {}
     bindings: dict[str, str] = {}
     if cr_json:
-        for entry in json.loads(cr_json).get("manifests") or []:
-            certs[entry.get("label")] = (entry.get("signature") or {}).get("certificateInfo")
+        for entry in _objects(_object(json.loads(cr_json)).get("manifests")):
+            cr_label = _text(entry.get("label"))
+            if cr_label is None:
+                continue
+            certs[cr_label] = _object(_object(entry.get("signature")).get("certificateInfo"))
             binding = _hard_binding(entry.get("assertions"))
             if binding:
-                bindings[entry.get("label")] = binding
+                bindings[cr_label] = binding
     infos = {
         label: manifest_info(label, m, certs.get(label), report.embedded_clearances) for label, m in manifests.items()
     }
     for label, info in infos.items():
         info.hard_binding = bindings.get(label) or _hard_binding({a: None for a in info.assertions})
-    results = store.get("validation_results") or {}
+    results = _object(store.get("validation_results"))
     deltas = _delta_failures(results)
     failures = _failures(results, "active manifest")
     report.active_manifest = active
@@ -306,7 +321,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
         )
     report.history_problems = history_problems(report)
     every_result = [results] + [
-        ing.get("validation_results") or {} for m in manifests.values() for ing in m.get("ingredients") or []
+        _object(ing.get("validation_results")) for m in manifests.values() for ing in _objects(m.get("ingredients"))
     ]
     order = _history_order(active, manifests)
     report.identities = [i for lbl in order for i in identities(lbl, manifests[lbl], certs.get(lbl), every_result)]
