@@ -9,6 +9,7 @@ from typing import Any
 from genai_provenance.credentials.source_types import classify, normalise
 from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.model.provenance import Evidence, EvidenceKind, GenAIUse
+from genai_provenance.model.vocabulary import Certainty
 
 DISCLOSURE_LABEL = "com.genai-provenance.disclosure"
 CLEARANCES_LABEL = "com.genai-provenance.clearances"
@@ -64,7 +65,7 @@ def _from_action(manifest: str, action: dict[str, Any], evidence: Evidence, decl
     use = GenAIUse(
         manifest=manifest,
         evidence=evidence,
-        certainty="generative",
+        certainty=Certainty.GENERATIVE,
         source_type=normalise(source),
         action=_text(action.get("action")),
         tool=tool,
@@ -72,7 +73,7 @@ def _from_action(manifest: str, action: dict[str, Any], evidence: Evidence, decl
         category=_text(params.get(PARAM + "category")),
     )
     if certainty in ("generative", "maybe"):
-        use.certainty = certainty
+        use.certainty = Certainty(certainty)
         return use
     if certainty == "none":
         return None
@@ -96,7 +97,7 @@ def _malformed_disclosure_uses(label: str, data: dict[str, Any]) -> list[GenAIUs
             GenAIUse(
                 manifest=label,
                 evidence=Evidence(EvidenceKind.MALFORMED_DISCLOSURE, DISCLOSURE_LABEL, i),
-                certainty="generative",
+                certainty=Certainty.GENERATIVE,
                 source_type=normalise(use.get("source_type")),
                 action=use.get("action") if isinstance(use.get("action"), str) else None,
                 tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
@@ -141,7 +142,7 @@ def scan_manifest(label: str, manifest: dict[str, Any], disclosure: Disclosure |
                 GenAIUse(
                     manifest=label,
                     evidence=Evidence(EvidenceKind.LEGACY_ADOBE, name),
-                    certainty="generative",
+                    certainty=Certainty.GENERATIVE,
                     tool=_agent_name(data.get("description")) if isinstance(data, dict) else None,
                 )
             )
@@ -150,7 +151,7 @@ def scan_manifest(label: str, manifest: dict[str, Any], disclosure: Disclosure |
             GenAIUse(
                 manifest=label,
                 evidence=Evidence(EvidenceKind.DISCLOSURE, DISCLOSURE_LABEL, use.index),
-                certainty="generative",
+                certainty=Certainty.GENERATIVE,
                 source_type=normalise(use.source_type),
                 action=use.action,
                 tool=use.tool.label,

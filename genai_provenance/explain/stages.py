@@ -183,6 +183,7 @@ def build_stages(report: AssetReport, checks: Sequence[ClearanceCheck]) -> list[
                 )
                 stripped_number[id(node)] = stage.number
         current = info.label == report.active_manifest
+        status: str  # a Status, or UNCHECKED for a record no stage refers to
         if current:
             failures = [f for f in report.failures if f.where == "active manifest"]
             # c2pa reports an untrusted signer as a failure of the stage; with no failure anywhere, yet not

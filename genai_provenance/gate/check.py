@@ -19,10 +19,13 @@ from genai_provenance.clearances.waivers import apply_waivers
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.gate.discovery import Discovery, as_discovery
 from genai_provenance.model.provenance import AssetReport, CheckedAsset, ClearanceCheck, ManifestInfo
+from genai_provenance.model.vocabulary import IntendedUseSource
 from genai_provenance.policy.rules import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.policy.signer_pins import listed, needs_fingerprints
 
-INTENDED_DECLARED, INTENDED_OVERRIDE, INTENDED_ASSUMED = "declared", "override", "assumed by policy"
+INTENDED_DECLARED = IntendedUseSource.DECLARED
+INTENDED_OVERRIDE = IntendedUseSource.OVERRIDE
+INTENDED_ASSUMED = IntendedUseSource.ASSUMED
 
 
 @dataclass

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from genai_provenance.model.vocabulary import IntendedUse
+
 
 @dataclass(frozen=True)
 class ToolInfo:
@@ -77,7 +79,7 @@ class AssetDeclaration:
     title: str
     production: str
     asset_id: str
-    intended_use: str
+    intended_use: IntendedUse
     frame_rate: float | None = None
     non_fiction: bool = False
     description: str | None = None
@@ -100,7 +102,7 @@ class Disclosure:
                 title=asset["title"],
                 production=asset["production"],
                 asset_id=asset["asset_id"],
-                intended_use=asset["intended_use"],
+                intended_use=IntendedUse(asset["intended_use"]),
                 frame_rate=float(rate) if rate is not None else None,
                 non_fiction=asset.get("non_fiction") is True,
                 description=asset.get("description"),

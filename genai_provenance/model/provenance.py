@@ -12,13 +12,14 @@ from enum import StrEnum
 from typing import Any
 
 from genai_provenance.model.disclosure import DeclaredUse, Disclosure
+from genai_provenance.model.vocabulary import Certainty, Status
 
-TRUSTED = "trusted"
-VALID_UNTRUSTED = "valid-untrusted"
-INVALID = "invalid"
-NO_CREDENTIALS = "no-credentials"
-UNREADABLE = "unreadable"
-STATUSES = (TRUSTED, VALID_UNTRUSTED, INVALID, NO_CREDENTIALS, UNREADABLE)
+TRUSTED = Status.TRUSTED
+VALID_UNTRUSTED = Status.VALID_UNTRUSTED
+INVALID = Status.INVALID
+NO_CREDENTIALS = Status.NO_CREDENTIALS
+UNREADABLE = Status.UNREADABLE
+STATUSES = tuple(Status)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class GenAIUse:
 
     manifest: str
     evidence: Evidence
-    certainty: str  # generative | maybe
+    certainty: Certainty
     source_type: str | None = None
     action: str | None = None
     tool: str | None = None
@@ -185,7 +186,7 @@ class IngredientNode:
     format: str | None
     relationship: str | None
     manifest: str | None
-    status: str
+    status: Status
     failures: list[Failure] = field(default_factory=list)
     signer: SignerInfo | None = None
     genai: bool = False
@@ -196,7 +197,7 @@ class IngredientNode:
 class AssetReport:
     path: str
     format: str | None
-    status: str
+    status: Status
     genai: bool = False
     genai_possible: bool = False
     embedded: bool | None = None
