@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from genai_provenance.credentials.source_types import classify, normalise
+from genai_provenance.credentials.untrusted_json import array, obj, text
 from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.model.provenance import Evidence, EvidenceKind, GenAIUse
 from genai_provenance.model.vocabulary import Certainty
@@ -25,37 +26,24 @@ _GENERATOR_NAMES = re.compile(
 _LEGACY_ADOBE = "com.adobe.generative-ai"
 
 
-def _object(value: Any) -> dict[str, Any]:
-    """`value` when it is a JSON object, else an empty one (manifest content is untrusted input)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _agent_name(agent: Any) -> str | None:
     if isinstance(agent, str):
         return agent
     if isinstance(agent, dict):
-        name, version = _text(agent.get("name")), _text(agent.get("version"))
+        name, version = text(agent.get("name")), text(agent.get("version"))
         return f"{name} {version}".strip() if name and version else name
     return None
 
 
 def _source_of(action: dict[str, Any]) -> str | None:
-    params = _object(action.get("parameters"))
-    return _text(
+    params = obj(action.get("parameters"))
+    return text(
         action.get("digitalSourceType") or params.get("com.adobe.digitalSourceType") or params.get("digitalSourceType")
     )
 
 
 def _from_action(manifest: str, action: dict[str, Any], evidence: Evidence, declared: int) -> GenAIUse | None:
-    params = _object(action.get("parameters"))
+    params = obj(action.get("parameters"))
     index = params.get(PARAM + "use")
     if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < declared:
         return None  # our own action for a use the well-formed disclosure of the same manifest declares
@@ -67,10 +55,10 @@ def _from_action(manifest: str, action: dict[str, Any], evidence: Evidence, decl
         evidence=evidence,
         certainty=Certainty.GENERATIVE,
         source_type=normalise(source),
-        action=_text(action.get("action")),
+        action=text(action.get("action")),
         tool=tool,
-        description=_text(action.get("description")),
-        category=_text(params.get(PARAM + "category")),
+        description=text(action.get("description")),
+        category=text(params.get(PARAM + "category")),
     )
     if certainty in ("generative", "maybe"):
         use.certainty = Certainty(certainty)
@@ -117,18 +105,18 @@ def scan_manifest(label: str, manifest: dict[str, Any], disclosure: Disclosure |
     """
     declared = disclosure.uses if disclosure is not None else ()
     uses: list[GenAIUse] = []
-    for assertion in _list(_object(manifest).get("assertions")):
-        name = _text(_object(assertion).get("label")) or ""
-        data = _object(assertion).get("data") or {}
+    for assertion in array(obj(manifest).get("assertions")):
+        name = text(obj(assertion).get("label")) or ""
+        data = obj(assertion).get("data") or {}
         if name.startswith("c2pa.actions") and isinstance(data, dict):
-            for i, action in enumerate(_list(data.get("actions"))):
+            for i, action in enumerate(array(data.get("actions"))):
                 if isinstance(action, dict):
                     found = _from_action(
                         label, action, Evidence(EvidenceKind.ACTION, name, i, str(action.get("action"))), len(declared)
                     )
                     if found:
                         uses.append(found)
-            for template in _list(data.get("templates")):
+            for template in array(data.get("templates")):
                 if isinstance(template, dict):
                     found = _from_action(
                         label, template, Evidence(EvidenceKind.TEMPLATE, name, action=str(template.get("action"))), 0

@@ -12,6 +12,7 @@ from genai_provenance.credentials.genai_scan import (
     DISCLOSURE_LABEL,
     scan_manifest,
 )
+from genai_provenance.credentials.untrusted_json import array, obj, objects, text
 from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.model.provenance import (
     INVALID,
@@ -28,24 +29,6 @@ from genai_provenance.model.provenance import (
 from genai_provenance.schemas import validator
 
 
-def _object(value: Any) -> dict[str, Any]:
-    """`value` when it is a JSON object, else an empty one (manifest content is untrusted input)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _objects(value: Any) -> list[dict[str, Any]]:
-    """The JSON objects of a list (anything else in it, or a non-list, is ignored)."""
-    return [v for v in _list(value) if isinstance(v, dict)]
-
-
 def _well_formed(disclosure: dict[str, Any]) -> bool:
     """Read a disclosure only when it follows our schema: content under our label is untrusted input."""
     return bool(validator("disclosure").is_valid(disclosure))
@@ -60,29 +43,29 @@ def _agent(info: Any) -> str | None:
 
 
 def _dn(dn: Any) -> str | None:
-    parts = [str(v) for v in (_object(dn).get(k) for k in ("CN", "O")) if isinstance(v, str) and v]
+    parts = [str(v) for v in (obj(dn).get(k) for k in ("CN", "O")) if isinstance(v, str) and v]
     return ", ".join(parts) or None
 
 
 def signer_info(manifest: dict[str, Any], cert: dict[str, Any] | None) -> SignerInfo | None:
-    sig, cert = _object(manifest.get("signature_info")), _object(cert)
+    sig, cert = obj(manifest.get("signature_info")), obj(cert)
     if not sig and not cert:
         return None
-    subject = _object(cert.get("subject"))
+    subject = obj(cert.get("subject"))
     return SignerInfo(
-        common_name=_text(subject.get("CN")) or _text(sig.get("common_name")),
-        organisation=_text(subject.get("O")) or _text(sig.get("issuer")),
+        common_name=text(subject.get("CN")) or text(sig.get("common_name")),
+        organisation=text(subject.get("O")) or text(sig.get("issuer")),
         issuer=_dn(cert.get("issuer")),
-        serial=_text(cert.get("serialNumber")) or _text(sig.get("cert_serial_number")),
-        not_after=_text(_object(cert.get("validity")).get("notAfter")),
-        algorithm=_text(sig.get("alg")),
+        serial=text(cert.get("serialNumber")) or text(sig.get("cert_serial_number")),
+        not_after=text(obj(cert.get("validity")).get("notAfter")),
+        algorithm=text(sig.get("alg")),
     )
 
 
 def _claimed_time(manifest: dict[str, Any]) -> str | None:
-    for assertion in _objects(manifest.get("assertions")):
+    for assertion in objects(manifest.get("assertions")):
         if str(assertion.get("label", "")).startswith("c2pa.actions"):
-            for action in _objects(_object(assertion.get("data")).get("actions")):
+            for action in objects(obj(assertion.get("data")).get("actions")):
                 if isinstance(action.get("when"), str) and action["when"]:
                     return str(action["when"])
     return None
@@ -92,35 +75,35 @@ def manifest_info(
     label: str, manifest: dict[str, Any], cert: dict[str, Any] | None, embedded: dict[str, dict[str, Any]]
 ) -> ManifestInfo:
     """One manifest of the store; signed clearance records it carries are added to `embedded`."""
-    sig = _object(manifest.get("signature_info"))
+    sig = obj(manifest.get("signature_info"))
     info = ManifestInfo(
         label=label,
-        title=_text(manifest.get("title")),
-        format=_text(manifest.get("format")),
-        claim_generator=_agent(manifest.get("claim_generator_info")) or _text(manifest.get("claim_generator")),
+        title=text(manifest.get("title")),
+        format=text(manifest.get("format")),
+        claim_generator=_agent(manifest.get("claim_generator_info")) or text(manifest.get("claim_generator")),
         signer=signer_info(manifest, cert),
-        signed_at=_text(sig.get("time")),
-        time_stamped=bool(_text(sig.get("time"))),
+        signed_at=text(sig.get("time")),
+        time_stamped=bool(text(sig.get("time"))),
         claimed_time=_claimed_time(manifest),
-        thumbnail=_text(_object(manifest.get("thumbnail")).get("identifier")),
+        thumbnail=text(obj(manifest.get("thumbnail")).get("identifier")),
     )
-    for assertion in _objects(manifest.get("assertions")):
-        name = _text(assertion.get("label")) or ""
+    for assertion in objects(manifest.get("assertions")):
+        name = text(assertion.get("label")) or ""
         data = assertion.get("data")
         info.assertions.append(name)
         if name.startswith("c2pa.actions") and isinstance(data, dict):
-            info.actions.extend(_objects(data.get("actions")))
+            info.actions.extend(objects(data.get("actions")))
         elif name == DISCLOSURE_LABEL:
             info.disclosure = Disclosure.parse(data) if isinstance(data, dict) and _well_formed(data) else None
             info.disclosure_malformed = info.disclosure is None
         elif name == CLEARANCES_LABEL and isinstance(data, dict):
-            for envelope in _list(data.get("records")):
+            for envelope in array(data.get("records")):
                 record_id = ((envelope or {}).get("record") or {}).get("id") if isinstance(envelope, dict) else None
                 if isinstance(record_id, str):
                     info.clearance_ids.append(record_id)
                     embedded.setdefault(record_id, envelope)
         elif name in ("cawg.training-mining", "c2pa.training-mining") and isinstance(data, dict):
-            for key, entry in _object(data.get("entries")).items():
+            for key, entry in obj(data.get("entries")).items():
                 if isinstance(entry, dict) and "use" in entry:
                     info.training_mining[key.split(".", 1)[-1]] = str(entry["use"])
     if BROKEN_HISTORY_LABEL in info.assertions:
@@ -144,7 +127,7 @@ _IDENTITY_UNTRUSTED = "cawg.x509.credential.untrusted"
 
 
 def _entries(results: Any, kind: str) -> list[dict[str, Any]]:
-    return _objects(_object(_object(results).get("activeManifest")).get(kind))
+    return objects(obj(obj(results).get("activeManifest")).get(kind))
 
 
 def _codes_at(results: list[dict[str, Any]], kind: str, where: str) -> set[str]:
@@ -160,13 +143,13 @@ def identities(
     """
     del cert  # the identity's certificate summary is in the assertion's own signature_info
     out = []
-    for assertion in _objects(manifest.get("assertions")):
-        name = _text(assertion.get("label")) or ""
+    for assertion in objects(manifest.get("assertions")):
+        name = text(assertion.get("label")) or ""
         if not (name == IDENTITY_LABEL or name.startswith(IDENTITY_LABEL + "__")):
             continue
-        data = _object(assertion.get("data"))
-        payload = _object(data.get("signer_payload"))
-        info = _object(data.get("signature_info"))
+        data = obj(assertion.get("data"))
+        payload = obj(data.get("signer_payload"))
+        info = obj(data.get("signature_info"))
         where = f"/c2pa/{label}/c2pa.assertions/{name}"
         codes_ok = _codes_at(results, "success", where)
         problems = sorted(_codes_at(results, "failure", where))
@@ -188,12 +171,12 @@ def identities(
 
 
 def _code(entry: dict[str, Any]) -> str:
-    return _text(entry.get("code")) or "general.error"
+    return text(entry.get("code")) or "general.error"
 
 
 def _failures(results: Any, where: str) -> list[Failure]:
     return [
-        Failure(_code(e), explain(_code(e), _text(e.get("explanation"))), where) for e in _entries(results, "failure")
+        Failure(_code(e), explain(_code(e), text(e.get("explanation"))), where) for e in _entries(results, "failure")
     ]
 
 
@@ -208,12 +191,12 @@ def _informational(results: Any) -> set[str]:
 def _delta_failures(results: dict[str, Any]) -> list[tuple[str, Failure]]:
     """Failures c2pa found when re-checking ingredients now, keyed by the ingredient's URI."""
     out = []
-    for delta in _objects(results.get("ingredientDeltas")):
-        uri = _text(delta.get("ingredientAssertionURI")) or _text(delta.get("uri")) or ""
-        for entry in _objects(_object(delta.get("validationDeltas")).get("failure")):
+    for delta in objects(results.get("ingredientDeltas")):
+        uri = text(delta.get("ingredientAssertionURI")) or text(delta.get("uri")) or ""
+        for entry in objects(obj(delta.get("validationDeltas")).get("failure")):
             code = _code(entry)
             where = f"ingredient {uri.rsplit('/', 1)[-1]}"
-            out.append((uri, Failure(code, explain(code, _text(entry.get("explanation"))), where)))
+            out.append((uri, Failure(code, explain(code, text(entry.get("explanation"))), where)))
     return out
 
 
@@ -225,10 +208,10 @@ def _ingredient_tree(
     seen: frozenset[str],
 ) -> list[IngredientNode]:
     nodes = []
-    for ing in _objects(manifests.get(manifest_label, {}).get("ingredients")):
-        child = _text(ing.get("active_manifest"))
-        own_label = _text(ing.get("label")) or ""
-        title = _text(ing.get("title"))
+    for ing in objects(manifests.get(manifest_label, {}).get("ingredients")):
+        child = text(ing.get("active_manifest"))
+        own_label = text(ing.get("label")) or ""
+        title = text(ing.get("title"))
         failures = _failures(ing.get("validation_results"), f"ingredient {title}")
         for uri, failure in deltas:
             if manifest_label in uri and own_label and uri.endswith(own_label):
@@ -240,8 +223,8 @@ def _ingredient_tree(
             status = INVALID if failures else NO_CREDENTIALS
         node = IngredientNode(
             title=title,
-            format=_text(ing.get("format")),
-            relationship=_text(ing.get("relationship")),
+            format=text(ing.get("format")),
+            relationship=text(ing.get("relationship")),
             manifest=child,
             status=status,
             failures=failures,
@@ -259,8 +242,8 @@ def _history_order(active: str, manifests: dict[str, Any]) -> list[str]:
     order: list[str] = []
 
     def visit(label: str, seen: frozenset[str]) -> None:
-        for ing in _objects(manifests.get(label, {}).get("ingredients")):
-            child = _text(ing.get("active_manifest"))
+        for ing in objects(manifests.get(label, {}).get("ingredients")):
+            child = text(ing.get("active_manifest"))
             if child and child in manifests and child not in seen:
                 visit(child, seen | {child})
         if label not in order:
@@ -273,20 +256,20 @@ def _history_order(active: str, manifests: dict[str, Any]) -> list[str]:
 
 def report_from_store(report: AssetReport, store_json: str, cr_json: str | None, state: str | None) -> AssetReport:
     """Fill `report` from Reader.json() (and crjson() for certificate details)."""
-    store = _object(json.loads(store_json))
-    manifests = {str(k): _object(m) for k, m in _object(store.get("manifests")).items()}
-    active = _text(store.get("active_manifest"))
+    store = obj(json.loads(store_json))
+    manifests = {str(k): obj(m) for k, m in obj(store.get("manifests")).items()}
+    active = text(store.get("active_manifest"))
     if not active or active not in manifests:
         report.status = NO_CREDENTIALS
         return report
     certs: dict[str, Any] = {}
     bindings: dict[str, str] = {}
     if cr_json:
-        for entry in _objects(_object(json.loads(cr_json)).get("manifests")):
-            cr_label = _text(entry.get("label"))
+        for entry in objects(obj(json.loads(cr_json)).get("manifests")):
+            cr_label = text(entry.get("label"))
             if cr_label is None:
                 continue
-            certs[cr_label] = _object(_object(entry.get("signature")).get("certificateInfo"))
+            certs[cr_label] = obj(obj(entry.get("signature")).get("certificateInfo"))
             binding = _hard_binding(entry.get("assertions"))
             if binding:
                 bindings[cr_label] = binding
@@ -295,7 +278,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     }
     for label, info in infos.items():
         info.hard_binding = bindings.get(label) or _hard_binding({a: None for a in info.assertions})
-    results = _object(store.get("validation_results"))
+    results = obj(store.get("validation_results"))
     deltas = _delta_failures(results)
     failures = _failures(results, "active manifest")
     report.active_manifest = active
@@ -321,7 +304,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
         )
     report.history_problems = history_problems(report)
     every_result = [results] + [
-        _object(ing.get("validation_results")) for m in manifests.values() for ing in _objects(m.get("ingredients"))
+        obj(ing.get("validation_results")) for m in manifests.values() for ing in objects(m.get("ingredients"))
     ]
     order = _history_order(active, manifests)
     report.identities = [i for lbl in order for i in identities(lbl, manifests[lbl], certs.get(lbl), every_result)]
