@@ -89,7 +89,7 @@ def explain_command(
         click.echo(explain_text(result.explanation), nl=False)
         if html_out:
             click.echo(f"\nHTML report written to {html_out}")
-    sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
+    sys.exit(result.exit_code)
 
 
 @main.command(name="verify-report")

@@ -33,6 +33,7 @@ from genai_provenance.files import check_target_name, hidden_sibling, pid_alive,
 from genai_provenance.gate.check import AssetVerdict, CheckConfig
 from genai_provenance.gate.discovery import FolderDiscovery, discover_folder, unreadable_entries
 from genai_provenance.gate.pool import check_many, check_pool
+from genai_provenance.gate.results import FAILED, PASSED
 from genai_provenance.gate.watchdog import settle
 from genai_provenance.policy.rules import load_policy
 from genai_provenance.schemas import validate
@@ -86,6 +87,10 @@ class PackageResult:
     @property
     def blocked(self) -> bool:
         return bool(self.discovery.stray) or any(v.blocked for v in self.verdicts)
+
+    @property
+    def exit_code(self) -> int:
+        return FAILED if self.blocked else PASSED
 
 
 def _check_paths(req: PackageRequest) -> None:
@@ -343,6 +348,10 @@ class PackageVerification:
     @property
     def ok(self) -> bool:
         return not self.problems and not any(v.blocked for v in self.verdicts)
+
+    @property
+    def exit_code(self) -> int:
+        return PASSED if self.ok else FAILED
 
 
 def _bag_problems(path: Path, workers: int) -> list[str]:

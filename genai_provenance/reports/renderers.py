@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
+from genai_provenance.gate.package import PackageResult, PackageVerification
 from genai_provenance.gate.results import CheckResult, VerifyResult
 from genai_provenance.reports import json_report, text
 from genai_provenance.reports.check_report import check_document, check_text
+from genai_provenance.reports.package_report import (
+    package_document,
+    package_junit,
+    package_text,
+    verification_document,
+    verification_text,
+)
 
 R_contra = TypeVar("R_contra", contravariant=True)
 
@@ -42,5 +50,39 @@ class CheckJson:
         return json_report.dumps(check_document(result.verdicts, result.policy, result.discovery))
 
 
+class PackageText:
+    def render(self, result: PackageResult) -> str:
+        return package_text(result)
+
+
+class PackageJson:
+    def render(self, result: PackageResult) -> str:
+        return json_report.dumps(package_document(result))
+
+
+class PackageJunit:
+    def render(self, result: PackageResult) -> str:
+        return package_junit(result)
+
+
+class PackageCheckText:
+    def render(self, result: PackageVerification) -> str:
+        return verification_text(result)
+
+
+class PackageCheckJson:
+    def render(self, result: PackageVerification) -> str:
+        return json_report.dumps(verification_document(result))
+
+
 VERIFY_RENDERERS: dict[str, Renderer[VerifyResult]] = {"text": VerifyText(), "json": VerifyJson()}
 CHECK_RENDERERS: dict[str, Renderer[CheckResult]] = {"text": CheckText(), "json": CheckJson()}
+PACKAGE_RENDERERS: dict[str, Renderer[PackageResult]] = {
+    "text": PackageText(),
+    "json": PackageJson(),
+    "junit": PackageJunit(),
+}
+VERIFY_PACKAGE_RENDERERS: dict[str, Renderer[PackageVerification]] = {
+    "text": PackageCheckText(),
+    "json": PackageCheckJson(),
+}
