@@ -159,7 +159,7 @@ def preflight(disclosure: Path | None, output: Path | None, force: bool, policy:
     if output:  # before any question is asked
         check_output(output, force=force, source=disclosure)
     if disclosure:
-        document, answers = load_disclosure(disclosure), None
+        document, answers = load_disclosure(disclosure).raw, None
     else:
         document, answers = _ask_or_explain()
     declaration = declare(document, rules, answers)
