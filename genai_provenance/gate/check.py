@@ -159,8 +159,6 @@ def asset_facts(
         if info.disclosure_malformed
     ]
     facts.signer_listed = listed(policy.signers, report.signer, production)
-    if report.signer is not None:
-        report.signer.pinned = facts.signer_listed
     for info in report.manifests:
         stage, signer = _stage(info)
         stage_asset = info.disclosure.asset if info.disclosure is not None else None
@@ -221,6 +219,8 @@ def verdict_for(report: AssetReport, path: Path, settings: CheckSettings) -> Ass
     facts, why = asset_facts(report, clearances, settings.policy, settings.intended_use)
     evaluation = evaluate(settings.policy, facts)
     apply_waivers(evaluation, facts, file_hash(path), settings.clearances, settings.policy)
+    if report.signer is not None:  # the verdict's report says whether its signer is on the list (a copy)
+        report = dataclasses.replace(report, signer=dataclasses.replace(report.signer, pinned=facts.signer_listed))
     return AssetVerdict(report, clearances, facts.intended_use, why, evaluation)
 
 
