@@ -19,7 +19,8 @@ from genai_provenance.cli import (
     trust_options,
 )
 from genai_provenance.files import write_text
-from genai_provenance.gate.package import PackageRequest, check_report_path, run_package, verify_package
+from genai_provenance.gate.package import PackageRequest, check_report_path, run_package
+from genai_provenance.gate.verify_package import verify_package
 from genai_provenance.reports.renderers import PACKAGE_RENDERERS, VERIFY_PACKAGE_RENDERERS
 from genai_provenance.settings import check_config, packager_identity
 from genai_provenance.trust.config import TrustFlags

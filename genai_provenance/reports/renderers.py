@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
-from genai_provenance.gate.package import PackageResult, PackageVerification
+from genai_provenance.gate.package import PackageResult
 from genai_provenance.gate.results import CheckResult, VerifyResult
+from genai_provenance.gate.verify_package import PackageVerification
 from genai_provenance.reports import json_report, text
 from genai_provenance.reports.check_report import check_document, check_text
 from genai_provenance.reports.package_report import (
