@@ -14,7 +14,8 @@ from genai_provenance.credentials.bmff import payload_offset
 from genai_provenance.credentials.read import TrustSettings, verify_paths
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.gate.check import CheckConfig
-from genai_provenance.gate.package import PackageRequest, PackageResult, run_package, verify_package
+from genai_provenance.gate.package import PackageRequest, PackageResult, run_package
+from genai_provenance.gate.verify_package import verify_package
 from genai_provenance.model.provenance import INVALID, TRUSTED, AssetReport
 from genai_provenance.resources import bundled
 from genai_provenance.workspace import Workspace, init_workspace

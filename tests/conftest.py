@@ -69,7 +69,7 @@ def disclosure(name: str) -> dict[str, Any]:
     """A bundled disclosure (fixtures/disclosures/<name>), parsed."""
     from genai_provenance.credentials.disclosure import load
 
-    return load(DISCLOSURES / name)
+    return load(DISCLOSURES / name).raw
 
 
 def leftovers(folder: Path) -> list[str]:

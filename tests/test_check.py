@@ -26,9 +26,9 @@ from genai_provenance.gate.check import (
     CheckConfig,
     CheckSettings,
     ClearanceSource,
-    check_many,
     check_paths,
 )
+from genai_provenance.gate.pool import check_many
 from genai_provenance.policy.rules import default_policy
 from genai_provenance.schemas import validator
 from genai_provenance.workspace import APPROVER_ANCHORS, TRUST_ANCHORS, Workspace, init_workspace
@@ -167,6 +167,21 @@ def shop(cli: Run, outsider: IdentityFiles, tmp_path_factory: pytest.TempPathFac
 
 
 # --------------------------------------------------------------------------- approval in an ingredient stage
+
+
+def test_sign_json_lists_the_clearances_it_embedded(shop: Shop, cli: Run, tmp_path: Path) -> None:
+    """`sign --format json` names the signed records it embedded, as the text does."""
+    out = tmp_path / "comp.mp4"
+    res = cli("sign", MEDIA / "comp.mp4", "-o", out, "--disclosure", DATA / "comp_bg_approved.json", *shop.home,
+              "--format", "json")  # fmt: skip
+    assert res.code == 0, res.stderr
+    doc = res.json()
+    validator("sign-report").validate(doc)
+    assert doc["embedded_clearances"] == ["APR-2026-0042"]
+    res = cli("sign", MEDIA / "plate.jpg", "-o", tmp_path / "plate.jpg", "--disclosure", DISCLOSURES / "plate.json",
+              *shop.home, "--format", "json")  # fmt: skip
+    assert res.code == 0, res.stderr
+    assert res.json()["embedded_clearances"] == []
 
 
 def test_grade_clears_genai_of_the_comp_stage_with_the_embedded_approval(shop: Shop, cli: Run) -> None:

@@ -46,6 +46,7 @@ from genai_provenance.credentials.manifest_definition import build_definition
 from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.errors import InputError, SchemaError
+from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.schemas import validator
 from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 from genai_provenance.workspace import (
@@ -429,7 +430,7 @@ def matrix(
     granted("approvals", "export", "APR-FORGED", "-o", exported)
     forged = json.loads(exported.read_text())["records"][0]
     forged["record"]["covers"] = ["background-element", "final-deliverable"]
-    definition = build_definition(bg_disclosure(["APR-FORGED"]), title="forged.jpg", has_parent=False)
+    definition = build_definition(Disclosure.parse(bg_disclosure(["APR-FORGED"])), title="forged.jpg", has_parent=False)
     definition["assertions"].append({"label": CLEARANCES_LABEL, "data": {"records": [forged]}, "created": True})
     build_with_c2pa(definition, MEDIA / "plate.jpg", out / "forged.jpg", studio.identity())
 

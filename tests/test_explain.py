@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from payload import flipped_copy
 from tsa import running_tsa
 
+from genai_provenance.clearances.ledger import Grant, Ledger, grant, revoke
+from genai_provenance.clearances.records import load_anchors
 from genai_provenance.cli import main
 from genai_provenance.credentials.identity import Identity, load_identity
 from genai_provenance.credentials.read import TrustSettings
@@ -30,11 +33,12 @@ from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.explain.model import Explanation, Stage
 from genai_provenance.explain.narrative import explain, explain_file, read_asset
 from genai_provenance.explain.wording import DOES_NOT_PROVE_SIGNATURE
+from genai_provenance.gate.check import ClearanceSource
 from genai_provenance.policy.rules import Finding
 from genai_provenance.reports.explain_text import explain_text
 from genai_provenance.schemas import validate
 from genai_provenance.trust.pki import Issued, create_root, issue_leaf
-from genai_provenance.workspace import ROOT_CERT, ROOT_KEY, TRUST_ANCHORS, init_workspace
+from genai_provenance.workspace import ROOT_CERT, ROOT_KEY, TRUST_ANCHORS, init_workspace, open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 MEDIA = ROOT / "fixtures" / "media"
@@ -501,14 +505,39 @@ def test_pipeline_consents_and_approvals_are_unchecked_without_clearances(world:
     assert any("only a reference" in s for s in e.does_not_prove)
 
 
-def test_pipeline_consents_and_approvals_say_whether_each_checks_out(world: World) -> None:
-    e = explained(world, "grade", clearances={"APR-2026-0042": "valid", "CNS-0007": "revoked"})
+def _checked(world: World, key: str, ledger_path: Path) -> Explanation:
+    """Explain through the production path: the clearances are checked against a real ledger."""
+    anchors = load_anchors(open_workspace(world.home).approver_anchors())
+    with Ledger(ledger_path, anchors) as ledger:
+        return explain_file(world.files[key], world.trust, ClearanceSource(anchors, ledger)).explanation
+
+
+def test_pipeline_consents_and_approvals_say_whether_each_checks_out(world: World, tmp_path: Path) -> None:
+    ws = open_workspace(world.home)
+    common = ("PRJ-0042", ["EP101_SH010"], ["background-element"])
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path, load_anchors(ws.approver_anchors())) as ledger:
+        grant(ledger, Grant("approval", "APR-2026-0042", *common), ws.approver_identity())
+        consent = Grant("consent", "CNS-0007", *common, talent_name="Jane Doe", talent_id="SAG-123")
+        grant(ledger, consent, ws.approver_identity())
+        revoke(ledger, "CNS-0007", "consent", "talent withdrew consent", ws.approver_identity())
+    e = _checked(world, "grade", path)
     genai = e.stages[1].activities[1]
-    assert genai.approvals[0].sentence == "Approval APR-2026-0042 checks out: a valid signed record was found."
-    assert genai.consents[0].sentence == "Consent CNS-0007 does not check out: the record has been revoked."
+    assert genai.approvals[0].sentence.startswith("Approval APR-2026-0042 checks out: a valid signed record was found")
+    assert genai.consents[0].sentence.startswith("Consent CNS-0007 does not check out: the record has been revoked")
     assert not any("could not be checked here" in s for s in e.cannot_know)
     assert any("does not show that the work stayed within what was approved" in s for s in e.does_not_prove)
-    forged = explained(world, "grade", clearances={"APR-2026-0042": "forged", "CNS-0007": "missing"})
+
+    forged_path = tmp_path / "forged.sqlite"
+    with Ledger(forged_path, load_anchors(ws.approver_anchors())) as ledger:
+        grant(ledger, Grant("approval", "APR-2026-0042", *common), ws.approver_identity())
+    with sqlite3.connect(forged_path) as db:  # widen the signed record's scope behind the signature's back
+        (text,) = db.execute("SELECT envelope FROM records WHERE id = 'APR-2026-0042'").fetchone()
+        envelope = json.loads(text)
+        envelope["record"]["covers"].append("final-deliverable")
+        db.execute("UPDATE records SET envelope = ? WHERE id = 'APR-2026-0042'", (json.dumps(envelope),))
+    db.close()
+    forged = _checked(world, "grade", forged_path)
     genai = forged.stages[1].activities[1]
     assert "altered or forged" in genai.approvals[0].sentence
     assert "no record with this ID was found" in genai.consents[0].sentence

@@ -210,8 +210,8 @@ def test_third_party_genai_is_reported(name: str, made: Callable[[str], Path], t
     report = check(made(name), trust)
     assert report.genai is True, name
     assert report.disclosures == []  # nothing of ours: the evidence comes from their records
-    hits = [u for u in report.genai_uses if case.evidence in u.evidence and u.certainty == "generative"]
-    assert hits, [u.evidence for u in report.genai_uses]
+    hits = [u for u in report.genai_uses if case.evidence in u.evidence.text and u.certainty == "generative"]
+    assert hits, [u.evidence.text for u in report.genai_uses]
     in_active = {u.manifest == report.active_manifest for u in hits}
     if case.in_ingredient:
         assert in_active == {False}

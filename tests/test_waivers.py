@@ -91,8 +91,8 @@ def judge(
 ) -> Evaluation:
     """verify + clearances + policy + waivers, with the waiver clock at `at`."""
     report = verify_file(path, settings.trust.context(), trust=settings.trust)
-    check_clearances(report, path, settings.clearances)
-    facts, _ = asset_facts(report, settings.policy, settings.intended_use)
+    clearances = check_clearances(report, path, settings.clearances)
+    facts, _ = asset_facts(report, clearances, settings.policy, settings.intended_use)
     evaluation = evaluate(settings.policy, facts)
     apply_waivers(evaluation, facts, file_hash(path), settings.clearances, settings.policy, at=at, waivers=waivers)
     return evaluation

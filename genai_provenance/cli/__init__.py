@@ -68,7 +68,11 @@ def home_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
 )
-policy_option = click.option("--policy", type=FileArg, help="A studio policy file (YAML or JSON); default: built in.")
+policy_option = click.option(
+    "--policy",
+    type=FileArg,
+    help="A studio policy file (YAML or JSON), or 'default' for the built-in one (default).",
+)
 trust_option = click.option(
     "--trust", type=FileArg, help="Trust anchors (PEM) for media signers; default: the workspace's."
 )

@@ -9,8 +9,6 @@ from typing import Any
 import click
 
 from genai_provenance.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
     FileArg,
     format_option,
     handled,
@@ -27,10 +25,12 @@ from genai_provenance.credentials.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError
 from genai_provenance.gate.check import check_paths
 from genai_provenance.gate.discovery import discover_paths
+from genai_provenance.gate.results import CheckResult
 from genai_provenance.policy.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
 from genai_provenance.policy.rules import load_policy
 from genai_provenance.reports import json_report
-from genai_provenance.reports.check_report import check_document, check_text, declaration_text
+from genai_provenance.reports.check_report import declaration_text
+from genai_provenance.reports.renderers import CHECK_RENDERERS
 from genai_provenance.schemas import terms
 from genai_provenance.settings import check_settings
 from genai_provenance.trust.config import TrustFlags
@@ -64,14 +64,10 @@ def check(
 ) -> None:
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
     settings = check_settings(policy, signers, trust_flags, home, intended_use, revocations)
-    rules = settings.policy
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    verdicts = check_paths(found, settings)
-    if fmt == "json":
-        click.echo(json_report.dumps(check_document(verdicts, rules, found)))
-    else:
-        click.echo(check_text(verdicts, rules, found))
-    sys.exit(EXIT_FAILED if any(v.blocked for v in verdicts) else EXIT_OK)
+    result = CheckResult(check_paths(found, settings), settings.policy, found)
+    click.echo(CHECK_RENDERERS[fmt].render(result))
+    sys.exit(result.exit_code)
 
 
 class CommaChoices(click.ParamType):  # type: ignore[type-arg]  # click's ParamType is generic only in stubs
@@ -163,7 +159,7 @@ def preflight(disclosure: Path | None, output: Path | None, force: bool, policy:
     if output:  # before any question is asked
         check_output(output, force=force, source=disclosure)
     if disclosure:
-        document, answers = load_disclosure(disclosure), None
+        document, answers = load_disclosure(disclosure).raw, None
     else:
         document, answers = _ask_or_explain()
     declaration = declare(document, rules, answers)

@@ -25,7 +25,9 @@ from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.demo import DemoStep, run_demo
 from genai_provenance.gate.check import verify_assets
 from genai_provenance.gate.discovery import discover_paths
+from genai_provenance.gate.results import VerifyResult
 from genai_provenance.reports import json_report, text
+from genai_provenance.reports.renderers import VERIFY_RENDERERS
 from genai_provenance.settings import open_ledger, resolve_clearances, resolve_identity, resolve_trust
 from genai_provenance.trust.config import TrustFlags
 from genai_provenance.workspace import init_workspace
@@ -144,14 +146,10 @@ def verify(
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
     settings = resolve_trust(None, home, allow_remote, trust_flags)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    reports = verify_assets(found, settings, resolve_clearances(trust_flags.approver, home))
-    if fmt == "json":
-        click.echo(json_report.dumps(json_report.verify_document(reports, found)))
-    else:
-        if settings.anchors_pem is None:
-            click.echo("note: no trust anchors (no --trust and no workspace): no signer can be trusted\n")
-        click.echo(text.verify_text(reports, found))
-    sys.exit(EXIT_OK if all(r.passed for r in reports) else EXIT_FAILED)
+    assets = verify_assets(found, settings, resolve_clearances(trust_flags.approver, home))
+    result = VerifyResult(assets, found, anchors_configured=settings.anchors_pem is not None)
+    click.echo(VERIFY_RENDERERS[fmt].render(result))
+    sys.exit(result.exit_code)
 
 
 def _print_step(step: DemoStep) -> None:

@@ -23,6 +23,7 @@ from genai_provenance.cli import (
     handled,
     home_option,
     main,
+    policy_option,
     revocations_option,
     trust_options,
     workspace_option,
@@ -42,11 +43,7 @@ from genai_provenance.trust.config import TrustFlags
 @main.command(name="explain", short_help="Tell in plain words how a file was made.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", type=FileArg, help="Also write a self-contained HTML report to this file.")
-@click.option(
-    "--policy",
-    type=FileArg,
-    help="A studio policy file (YAML or JSON), or 'default' for the built-in policy (applied unless --no-policy).",
-)
+@policy_option
 @click.option("--no-policy", is_flag=True, help="Explain the credentials only; apply no policy.")
 @click.option(
     "--sign",
@@ -93,7 +90,7 @@ def explain_command(
         click.echo(explain_text(result.explanation), nl=False)
         if html_out:
             click.echo(f"\nHTML report written to {html_out}")
-    sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
+    sys.exit(result.exit_code)
 
 
 @main.command(name="verify-report")

@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 
 from genai_provenance.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
     FileArg,
     handled,
     home_option,
@@ -21,15 +19,9 @@ from genai_provenance.cli import (
     trust_options,
 )
 from genai_provenance.files import write_text
-from genai_provenance.gate.package import PackageRequest, check_report_path, run_package, verify_package
-from genai_provenance.reports import json_report
-from genai_provenance.reports.package_report import (
-    package_document,
-    package_junit,
-    package_text,
-    verification_document,
-    verification_text,
-)
+from genai_provenance.gate.package import PackageRequest, check_report_path, run_package
+from genai_provenance.gate.verify_package import verify_package
+from genai_provenance.reports.renderers import PACKAGE_RENDERERS, VERIFY_PACKAGE_RENDERERS
 from genai_provenance.settings import check_config, packager_identity
 from genai_provenance.trust.config import TrustFlags
 
@@ -110,15 +102,9 @@ def package(
             result = run_package(request)
     else:
         result = run_package(request)
-    if fmt == "json":
-        text = json_report.dumps(package_document(result))
-    elif fmt == "junit":
-        text = package_junit(result)
-    else:
-        text = package_text(result)
     outcome = f"packaged {result.target}" if result.written else "blocked: nothing was written"
-    _emit(text, report, f"{outcome}; report written to {report}")
-    sys.exit(EXIT_FAILED if result.blocked else EXIT_OK)
+    _emit(PACKAGE_RENDERERS[fmt].render(result), report, f"{outcome}; report written to {report}")
+    sys.exit(result.exit_code)
 
 
 @main.command(name="verify-package", short_help="Re-check a package: checksums, signed report, assets.")
@@ -147,8 +133,5 @@ def verify_package_cmd(
     check = verify_package(
         path, check_config(None, None, home, policy, "final", trust_flags, signers, revocations), workers
     )
-    if fmt == "json":
-        click.echo(json_report.dumps(verification_document(check)))
-    else:
-        click.echo(verification_text(check))
-    sys.exit(EXIT_OK if check.ok else EXIT_FAILED)
+    click.echo(VERIFY_PACKAGE_RENDERERS[fmt].render(check))
+    sys.exit(check.exit_code)

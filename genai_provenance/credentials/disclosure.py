@@ -8,6 +8,7 @@ from typing import Any
 from genai_provenance.credentials.source_types import classify, generative_terms
 from genai_provenance.documents import read_document
 from genai_provenance.errors import SchemaError
+from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.safe_text import quote
 from genai_provenance.schemas import validate
 
@@ -57,6 +58,6 @@ def check(document: Any, source: str) -> dict[str, Any]:
     return checked
 
 
-def load(path: Path) -> dict[str, Any]:
-    """Read and validate a disclosure file (YAML or JSON)."""
-    return check(read_document(path), str(path))
+def load(path: Path) -> Disclosure:
+    """Read, validate and parse a disclosure file (YAML or JSON)."""
+    return Disclosure.parse(check(read_document(path), str(path)))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from genai_provenance.model.provenance import INVALID, TRUSTED, VALID_UNTRUSTED, Failure
+from genai_provenance.model.vocabulary import Status
+
 CODES: dict[str, str] = {
     "signingCredential.untrusted": "the signing certificate does not chain to any trusted anchor",
     "signingCredential.expired": "the signing certificate had expired when it signed",
@@ -55,3 +60,11 @@ def explain(code: str, library_text: str | None = None) -> str:
     if ours and library_text and library_text.lower() not in ours.lower():
         return f"{ours} ({library_text})"
     return ours or library_text or code
+
+
+def stage_status(failures: Iterable[Failure], trusted: bool) -> Status:
+    """A signed stage's status: invalid on any failure beyond trust, trusted only when trusted and clean."""
+    codes = [f.code for f in failures]
+    if any(code not in TRUST_ONLY for code in codes):
+        return INVALID
+    return TRUSTED if trusted and not codes else VALID_UNTRUSTED

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 from genai_provenance.credentials.source_types import classify, normalise
-from genai_provenance.model.provenance import GenAIUse
+from genai_provenance.credentials.untrusted_json import array, obj, text
+from genai_provenance.model.disclosure import Disclosure
+from genai_provenance.model.provenance import Evidence, EvidenceKind, GenAIUse
+from genai_provenance.model.vocabulary import Certainty
 
 DISCLOSURE_LABEL = "com.genai-provenance.disclosure"
 CLEARANCES_LABEL = "com.genai-provenance.clearances"
@@ -26,20 +30,20 @@ def _agent_name(agent: Any) -> str | None:
     if isinstance(agent, str):
         return agent
     if isinstance(agent, dict):
-        name, version = agent.get("name"), agent.get("version")
+        name, version = text(agent.get("name")), text(agent.get("version"))
         return f"{name} {version}".strip() if name and version else name
     return None
 
 
 def _source_of(action: dict[str, Any]) -> str | None:
-    params = action.get("parameters") or {}
-    return (
+    params = obj(action.get("parameters"))
+    return text(
         action.get("digitalSourceType") or params.get("com.adobe.digitalSourceType") or params.get("digitalSourceType")
     )
 
 
-def _from_action(manifest: str, action: dict[str, Any], evidence: str, declared: int) -> GenAIUse | None:
-    params = action.get("parameters") or {}
+def _from_action(manifest: str, action: dict[str, Any], evidence: Evidence, declared: int) -> GenAIUse | None:
+    params = obj(action.get("parameters"))
     index = params.get(PARAM + "use")
     if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < declared:
         return None  # our own action for a use the well-formed disclosure of the same manifest declares
@@ -49,20 +53,20 @@ def _from_action(manifest: str, action: dict[str, Any], evidence: str, declared:
     use = GenAIUse(
         manifest=manifest,
         evidence=evidence,
-        certainty="generative",
+        certainty=Certainty.GENERATIVE,
         source_type=normalise(source),
-        action=action.get("action"),
+        action=text(action.get("action")),
         tool=tool,
-        description=action.get("description"),
-        category=params.get(PARAM + "category"),
+        description=text(action.get("description")),
+        category=text(params.get(PARAM + "category")),
     )
     if certainty in ("generative", "maybe"):
-        use.certainty = certainty
+        use.certainty = Certainty(certainty)
         return use
     if certainty == "none":
         return None
     if tool and _GENERATOR_NAMES.search(tool):
-        use.evidence = f"{evidence}: software agent {tool!r} is a known generator"
+        use.evidence = dataclasses.replace(evidence, generator=tool)
         return use
     return None
 
@@ -80,8 +84,8 @@ def _malformed_disclosure_uses(label: str, data: dict[str, Any]) -> list[GenAIUs
         uses.append(
             GenAIUse(
                 manifest=label,
-                evidence=f"{DISCLOSURE_LABEL} genai[{i}] (breaks the disclosure schema)",
-                certainty="generative",
+                evidence=Evidence(EvidenceKind.MALFORMED_DISCLOSURE, DISCLOSURE_LABEL, i),
+                certainty=Certainty.GENERATIVE,
                 source_type=normalise(use.get("source_type")),
                 action=use.get("action") if isinstance(use.get("action"), str) else None,
                 tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
@@ -92,27 +96,31 @@ def _malformed_disclosure_uses(label: str, data: dict[str, Any]) -> list[GenAIUs
     return uses
 
 
-def scan_manifest(label: str, manifest: dict[str, Any], disclosure: dict[str, Any] | None = None) -> list[GenAIUse]:
+def scan_manifest(label: str, manifest: dict[str, Any], disclosure: Disclosure | None = None) -> list[GenAIUse]:
     """Every GenAI use a manifest records: actions, templates, parameters, legacy and our own.
 
     `disclosure` is the manifest's disclosure once it has passed our schema (None otherwise). Every
     entry under its `genai` is a GenAI use whatever source type it names. Content under our label
     that breaks the schema declares nothing: the actions beside it are then read like anyone's.
     """
-    declared = list((disclosure or {}).get("genai") or [])
+    declared = disclosure.uses if disclosure is not None else ()
     uses: list[GenAIUse] = []
-    for assertion in manifest.get("assertions") or []:
-        name = str(assertion.get("label", ""))
-        data = assertion.get("data") or {}
+    for assertion in array(obj(manifest).get("assertions")):
+        name = text(obj(assertion).get("label")) or ""
+        data = obj(assertion).get("data") or {}
         if name.startswith("c2pa.actions") and isinstance(data, dict):
-            for i, action in enumerate(data.get("actions") or []):
+            for i, action in enumerate(array(data.get("actions"))):
                 if isinstance(action, dict):
-                    found = _from_action(label, action, f"{name} action {action.get('action')} [{i}]", len(declared))
+                    found = _from_action(
+                        label, action, Evidence(EvidenceKind.ACTION, name, i, str(action.get("action"))), len(declared)
+                    )
                     if found:
                         uses.append(found)
-            for template in data.get("templates") or []:
+            for template in array(data.get("templates")):
                 if isinstance(template, dict):
-                    found = _from_action(label, template, f"{name} template for {template.get('action')}", 0)
+                    found = _from_action(
+                        label, template, Evidence(EvidenceKind.TEMPLATE, name, action=str(template.get("action"))), 0
+                    )
                     if found:
                         uses.append(found)
         elif name == DISCLOSURE_LABEL and disclosure is None and isinstance(data, dict):
@@ -121,25 +129,23 @@ def scan_manifest(label: str, manifest: dict[str, Any], disclosure: dict[str, An
             uses.append(
                 GenAIUse(
                     manifest=label,
-                    evidence=f"{name} assertion (Adobe's legacy generative AI record)",
-                    certainty="generative",
+                    evidence=Evidence(EvidenceKind.LEGACY_ADOBE, name),
+                    certainty=Certainty.GENERATIVE,
                     tool=_agent_name(data.get("description")) if isinstance(data, dict) else None,
                 )
             )
-    for i, use in enumerate(declared):
-        tool = use["tool"]
+    for use in declared:
         uses.append(
             GenAIUse(
                 manifest=label,
-                evidence=f"{DISCLOSURE_LABEL} genai[{i}]",
-                certainty="generative",
-                source_type=normalise(use.get("source_type")),
-                action=use.get("action"),
-                tool=_agent_name({"name": tool.get("name"), "version": tool.get("version")}),
-                description=use.get("description"),
-                category=use.get("category"),
-                declared=True,
-                use_index=i,
+                evidence=Evidence(EvidenceKind.DISCLOSURE, DISCLOSURE_LABEL, use.index),
+                certainty=Certainty.GENERATIVE,
+                source_type=normalise(use.source_type),
+                action=use.action,
+                tool=use.tool.label,
+                description=use.description,
+                category=use.category,
+                declared_use=use,
             )
         )
     return uses

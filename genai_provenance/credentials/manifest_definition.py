@@ -10,6 +10,7 @@ from genai_provenance.credentials.disclosure import DEFAULT_FRAME_RATE, timecode
 from genai_provenance.credentials.genai_scan import DISCLOSURE_LABEL, PARAM
 from genai_provenance.credentials.source_types import to_uri
 from genai_provenance.errors import InputError
+from genai_provenance.model.disclosure import DeclaredUse, Disclosure, ToolInfo
 
 PARENT_ID = "parent"
 TRAINING_MINING = {
@@ -26,38 +27,37 @@ def component_id(index: int) -> str:
     return f"component-{index + 1}"
 
 
-def _agent(use: dict[str, Any]) -> dict[str, str]:
-    tool = use["tool"]
-    agent = {"name": tool["name"]}
-    if tool.get("version"):
-        agent["version"] = tool["version"]
+def _agent(tool: ToolInfo) -> dict[str, str]:
+    agent = {"name": tool.name}
+    if tool.version:
+        agent["version"] = tool.version
     return agent
 
 
-def _action_for(use: dict[str, Any], index: int, rate: float, components: list[str], when: str) -> dict[str, Any]:
-    kind = use["action"]
+def _action_for(use: DeclaredUse, rate: float, components: list[str], when: str) -> dict[str, Any]:
+    kind, index = use.action, use.index
     action: dict[str, Any] = {
         "action": _C2PA_ACTION[kind],
         "when": when,
-        "softwareAgent": _agent(use),
-        "digitalSourceType": to_uri(use["source_type"]),
-        "description": use.get("description") or f"{use['category']} ({kind} using {use['tool']['name']})",
+        "softwareAgent": _agent(use.tool),
+        "digitalSourceType": to_uri(use.source_type),
+        "description": use.description or f"{use.category} ({kind} using {use.tool.name})",
     }
-    params: dict[str, Any] = {PARAM + "use": index, PARAM + "category": use["category"]}
-    if use.get("model"):
-        params[PARAM + "model"] = use["model"]
-    if use["tool"].get("vendor"):
-        params[PARAM + "vendor"] = use["tool"]["vendor"]
-    span = use.get("time_range")
+    params: dict[str, Any] = {PARAM + "use": index, PARAM + "category": use.category}
+    if use.model:
+        params[PARAM + "model"] = use.model
+    if use.tool.vendor:
+        params[PARAM + "vendor"] = use.tool.vendor
+    span = use.time_range
     if span:
-        start, end = timecode_seconds(span["start"], rate), timecode_seconds(span["end"], rate)
+        start, end = timecode_seconds(span.start, rate), timecode_seconds(span.end, rate)
         action["changes"] = [
             {
                 "region": [{"type": "temporal", "time": {"type": "npt", "start": f"{start:.3f}", "end": f"{end:.3f}"}}],
-                "description": f"{span['start']} to {span['end']}",
+                "description": f"{span.start} to {span.end}",
             }
         ]
-        params[PARAM + "timecode"] = {"start": span["start"], "end": span["end"]}
+        params[PARAM + "timecode"] = {"start": span.start, "end": span.end}
     if kind == "placed":
         if not components:
             raise InputError(f"genai[{index}]: action 'placed' needs the placed element as --ingredient FILE")
@@ -67,7 +67,7 @@ def _action_for(use: dict[str, Any], index: int, rate: float, components: list[s
 
 
 def build_definition(
-    disclosure: dict[str, Any],
+    disclosure: Disclosure,
     *,
     title: str,
     has_parent: bool,
@@ -77,9 +77,10 @@ def build_definition(
 ) -> dict[str, Any]:
     """The manifest definition for c2pa.Builder. Every assertion is created (signer-attributed)."""
     when = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    rate = float(disclosure["asset"].get("frame_rate", DEFAULT_FRAME_RATE))
+    declared_rate = disclosure.asset.frame_rate
+    rate = declared_rate if declared_rate is not None else DEFAULT_FRAME_RATE
     component_ids = [component_id(i) for i in range(components)]
-    uses = list(enumerate(disclosure.get("genai") or []))
+    uses = list(disclosure.uses)
     actions: list[dict[str, Any]] = []
     if has_parent:
         actions.append(
@@ -91,26 +92,26 @@ def build_definition(
             }
         )
     else:
-        creator = next(((i, u) for i, u in uses if u["action"] == "created"), None)
+        creator = next((u for u in uses if u.action == "created"), None)
         if creator:
-            actions.append(_action_for(creator[1], creator[0], rate, component_ids, when))
+            actions.append(_action_for(creator, rate, component_ids, when))
             uses.remove(creator)
-        elif disclosure.get("source_type"):
+        elif disclosure.source_type:
             actions.append(
                 {
                     "action": "c2pa.created",
                     "when": when,
-                    "digitalSourceType": to_uri(disclosure["source_type"]),
-                    "description": f"{disclosure['asset']['title']} ({disclosure['source_type']})",
+                    "digitalSourceType": to_uri(disclosure.source_type),
+                    "description": f"{disclosure.asset.title} ({disclosure.source_type})",
                 }
             )
         else:
             raise InputError(
                 "disclosure: source_type is required when there is no --parent and no GenAI use with action 'created'"
             )
-    for index, use in uses:
-        action = _action_for(use, index, rate, component_ids, when)
-        if use["action"] == "created":
+    for use in uses:
+        action = _action_for(use, rate, component_ids, when)
+        if use.action == "created":
             action["action"] = "c2pa.edited"  # generated content added to an existing asset
         actions.append(action)
     definition: dict[str, Any] = {
@@ -118,7 +119,7 @@ def build_definition(
         "title": title,
         "assertions": [
             {"label": "c2pa.actions.v2", "data": {"actions": actions}, "created": True},
-            {"label": DISCLOSURE_LABEL, "data": disclosure, "created": True},
+            {"label": DISCLOSURE_LABEL, "data": disclosure.raw, "created": True},  # verbatim
             {"label": "cawg.training-mining", "data": TRAINING_MINING, "created": True},
         ],
     }

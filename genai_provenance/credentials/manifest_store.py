@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from genai_provenance.credentials.failure_codes import TRUST_ONLY, explain
+from genai_provenance.credentials.failure_codes import TRUST_ONLY, explain, stage_status
 from genai_provenance.credentials.genai_scan import (
     BROKEN_HISTORY_LABEL,
     CLEARANCES_LABEL,
     DISCLOSURE_LABEL,
     scan_manifest,
 )
+from genai_provenance.credentials.untrusted_json import array, obj, objects, text
+from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.model.provenance import (
     INVALID,
     NO_CREDENTIALS,
     TRUSTED,
     UNREADABLE,
-    VALID_UNTRUSTED,
     AssetReport,
     CawgIdentity,
     Failure,
@@ -26,11 +27,6 @@ from genai_provenance.model.provenance import (
     SignerInfo,
 )
 from genai_provenance.schemas import validator
-
-
-def _object(value: Any) -> dict[str, Any]:
-    """`value` when it is a JSON object, else an empty one (manifest content is untrusted input)."""
-    return value if isinstance(value, dict) else {}
 
 
 def _well_formed(disclosure: dict[str, Any]) -> bool:
@@ -46,33 +42,31 @@ def _agent(info: Any) -> str | None:
     return info if isinstance(info, str) else None
 
 
-def _dn(dn: dict[str, str] | None) -> str | None:
-    if not dn:
-        return None
-    parts = [dn[k] for k in ("CN", "O") if dn.get(k)]
+def _dn(dn: Any) -> str | None:
+    parts = [str(v) for v in (obj(dn).get(k) for k in ("CN", "O")) if isinstance(v, str) and v]
     return ", ".join(parts) or None
 
 
 def signer_info(manifest: dict[str, Any], cert: dict[str, Any] | None) -> SignerInfo | None:
-    sig = manifest.get("signature_info") or {}
+    sig, cert = obj(manifest.get("signature_info")), obj(cert)
     if not sig and not cert:
         return None
-    subject = (cert or {}).get("subject") or {}
+    subject = obj(cert.get("subject"))
     return SignerInfo(
-        common_name=subject.get("CN") or sig.get("common_name"),
-        organisation=subject.get("O") or sig.get("issuer"),
-        issuer=_dn((cert or {}).get("issuer")),
-        serial=(cert or {}).get("serialNumber") or sig.get("cert_serial_number"),
-        not_after=((cert or {}).get("validity") or {}).get("notAfter"),
-        algorithm=sig.get("alg"),
+        common_name=text(subject.get("CN")) or text(sig.get("common_name")),
+        organisation=text(subject.get("O")) or text(sig.get("issuer")),
+        issuer=_dn(cert.get("issuer")),
+        serial=text(cert.get("serialNumber")) or text(sig.get("cert_serial_number")),
+        not_after=text(obj(cert.get("validity")).get("notAfter")),
+        algorithm=text(sig.get("alg")),
     )
 
 
 def _claimed_time(manifest: dict[str, Any]) -> str | None:
-    for assertion in manifest.get("assertions") or []:
+    for assertion in objects(manifest.get("assertions")):
         if str(assertion.get("label", "")).startswith("c2pa.actions"):
-            for action in (assertion.get("data") or {}).get("actions") or []:
-                if isinstance(action, dict) and action.get("when"):
+            for action in objects(obj(assertion.get("data")).get("actions")):
+                if isinstance(action.get("when"), str) and action["when"]:
                     return str(action["when"])
     return None
 
@@ -81,35 +75,35 @@ def manifest_info(
     label: str, manifest: dict[str, Any], cert: dict[str, Any] | None, embedded: dict[str, dict[str, Any]]
 ) -> ManifestInfo:
     """One manifest of the store; signed clearance records it carries are added to `embedded`."""
-    sig = manifest.get("signature_info") or {}
+    sig = obj(manifest.get("signature_info"))
     info = ManifestInfo(
         label=label,
-        title=manifest.get("title"),
-        format=manifest.get("format"),
-        claim_generator=_agent(manifest.get("claim_generator_info")) or manifest.get("claim_generator"),
+        title=text(manifest.get("title")),
+        format=text(manifest.get("format")),
+        claim_generator=_agent(manifest.get("claim_generator_info")) or text(manifest.get("claim_generator")),
         signer=signer_info(manifest, cert),
-        signed_at=sig.get("time"),
-        time_stamped=bool(sig.get("time")),
+        signed_at=text(sig.get("time")),
+        time_stamped=bool(text(sig.get("time"))),
         claimed_time=_claimed_time(manifest),
-        thumbnail=(manifest.get("thumbnail") or {}).get("identifier"),
+        thumbnail=text(obj(manifest.get("thumbnail")).get("identifier")),
     )
-    for assertion in manifest.get("assertions") or []:
-        name = str(assertion.get("label", ""))
+    for assertion in objects(manifest.get("assertions")):
+        name = text(assertion.get("label")) or ""
         data = assertion.get("data")
         info.assertions.append(name)
         if name.startswith("c2pa.actions") and isinstance(data, dict):
-            info.actions.extend(a for a in data.get("actions") or [] if isinstance(a, dict))
+            info.actions.extend(objects(data.get("actions")))
         elif name == DISCLOSURE_LABEL:
-            info.disclosure = data if isinstance(data, dict) and _well_formed(data) else None
+            info.disclosure = Disclosure.parse(data) if isinstance(data, dict) and _well_formed(data) else None
             info.disclosure_malformed = info.disclosure is None
         elif name == CLEARANCES_LABEL and isinstance(data, dict):
-            for envelope in data.get("records") or []:
+            for envelope in array(data.get("records")):
                 record_id = ((envelope or {}).get("record") or {}).get("id") if isinstance(envelope, dict) else None
                 if isinstance(record_id, str):
                     info.clearance_ids.append(record_id)
                     embedded.setdefault(record_id, envelope)
         elif name in ("cawg.training-mining", "c2pa.training-mining") and isinstance(data, dict):
-            for key, entry in (data.get("entries") or {}).items():
+            for key, entry in obj(data.get("entries")).items():
                 if isinstance(entry, dict) and "use" in entry:
                     info.training_mining[key.split(".", 1)[-1]] = str(entry["use"])
     if BROKEN_HISTORY_LABEL in info.assertions:
@@ -132,8 +126,8 @@ _IDENTITY_OK = {"cawg.x509.signature.validated", "cawg.identity.well-formed"}
 _IDENTITY_UNTRUSTED = "cawg.x509.credential.untrusted"
 
 
-def _entries(results: dict[str, Any] | None, kind: str) -> list[dict[str, Any]]:
-    return [e for e in ((results or {}).get("activeManifest") or {}).get(kind) or [] if isinstance(e, dict)]
+def _entries(results: Any, kind: str) -> list[dict[str, Any]]:
+    return objects(obj(obj(results).get("activeManifest")).get(kind))
 
 
 def _codes_at(results: list[dict[str, Any]], kind: str, where: str) -> set[str]:
@@ -149,13 +143,13 @@ def identities(
     """
     del cert  # the identity's certificate summary is in the assertion's own signature_info
     out = []
-    for assertion in manifest.get("assertions") or []:
-        name = str(assertion.get("label", ""))
+    for assertion in objects(manifest.get("assertions")):
+        name = text(assertion.get("label")) or ""
         if not (name == IDENTITY_LABEL or name.startswith(IDENTITY_LABEL + "__")):
             continue
-        data = _object(assertion.get("data"))
-        payload = _object(data.get("signer_payload"))
-        info = _object(data.get("signature_info"))
+        data = obj(assertion.get("data"))
+        payload = obj(data.get("signer_payload"))
+        info = obj(data.get("signature_info"))
         where = f"/c2pa/{label}/c2pa.assertions/{name}"
         codes_ok = _codes_at(results, "success", where)
         problems = sorted(_codes_at(results, "failure", where))
@@ -176,39 +170,33 @@ def identities(
     return out
 
 
-def _failures(results: dict[str, Any] | None, where: str) -> list[Failure]:
-    out = []
-    for entry in ((results or {}).get("activeManifest") or {}).get("failure") or []:
-        code = entry.get("code", "general.error")
-        out.append(Failure(code, explain(code, entry.get("explanation")), where))
-    return out
+def _code(entry: dict[str, Any]) -> str:
+    return text(entry.get("code")) or "general.error"
 
 
-def _status_of(failures: list[Failure], trusted: bool) -> str:
-    if any(f.code not in TRUST_ONLY for f in failures):
-        return INVALID
-    return TRUSTED if trusted and not failures else VALID_UNTRUSTED
+def _failures(results: Any, where: str) -> list[Failure]:
+    return [
+        Failure(_code(e), explain(_code(e), text(e.get("explanation"))), where) for e in _entries(results, "failure")
+    ]
 
 
-def _successes(results: dict[str, Any] | None) -> set[str]:
-    return {e.get("code") for e in ((results or {}).get("activeManifest") or {}).get("success") or []}
+def _successes(results: Any) -> set[str]:
+    return {_code(e) for e in _entries(results, "success")}
 
 
-def _informational(results: dict[str, Any] | None) -> set[str]:
-    return {e.get("code") for e in ((results or {}).get("activeManifest") or {}).get("informational") or []}
+def _informational(results: Any) -> set[str]:
+    return {_code(e) for e in _entries(results, "informational")}
 
 
 def _delta_failures(results: dict[str, Any]) -> list[tuple[str, Failure]]:
     """Failures c2pa found when re-checking ingredients now, keyed by the ingredient's URI."""
     out = []
-    for delta in results.get("ingredientDeltas") or []:
-        uri = str(delta.get("ingredientAssertionURI") or delta.get("uri") or "")
-        deltas = delta.get("validationDeltas") or {}
-        for entry in deltas.get("failure") or []:
-            code = entry.get("code", "general.error")
-            out.append(
-                (uri, Failure(code, explain(code, entry.get("explanation")), f"ingredient {uri.rsplit('/', 1)[-1]}"))
-            )
+    for delta in objects(results.get("ingredientDeltas")):
+        uri = text(delta.get("ingredientAssertionURI")) or text(delta.get("uri")) or ""
+        for entry in objects(obj(delta.get("validationDeltas")).get("failure")):
+            code = _code(entry)
+            where = f"ingredient {uri.rsplit('/', 1)[-1]}"
+            out.append((uri, Failure(code, explain(code, text(entry.get("explanation"))), where)))
     return out
 
 
@@ -220,22 +208,23 @@ def _ingredient_tree(
     seen: frozenset[str],
 ) -> list[IngredientNode]:
     nodes = []
-    for ing in manifests.get(manifest_label, {}).get("ingredients") or []:
-        child = ing.get("active_manifest")
-        own_label = ing.get("label") or ""
-        failures = _failures(ing.get("validation_results"), f"ingredient {ing.get('title')}")
+    for ing in objects(manifests.get(manifest_label, {}).get("ingredients")):
+        child = text(ing.get("active_manifest"))
+        own_label = text(ing.get("label")) or ""
+        title = text(ing.get("title"))
+        failures = _failures(ing.get("validation_results"), f"ingredient {title}")
         for uri, failure in deltas:
             if manifest_label in uri and own_label and uri.endswith(own_label):
-                failure.where = f"ingredient {ing.get('title')}"  # name it as the reader knows it
+                failure.where = f"ingredient {title}"  # name it as the reader knows it
                 failures.append(failure)
         if child:
-            status = _status_of(failures, "signingCredential.trusted" in _successes(ing.get("validation_results")))
+            status = stage_status(failures, "signingCredential.trusted" in _successes(ing.get("validation_results")))
         else:
             status = INVALID if failures else NO_CREDENTIALS
         node = IngredientNode(
-            title=ing.get("title"),
-            format=ing.get("format"),
-            relationship=ing.get("relationship"),
+            title=title,
+            format=text(ing.get("format")),
+            relationship=text(ing.get("relationship")),
             manifest=child,
             status=status,
             failures=failures,
@@ -253,8 +242,8 @@ def _history_order(active: str, manifests: dict[str, Any]) -> list[str]:
     order: list[str] = []
 
     def visit(label: str, seen: frozenset[str]) -> None:
-        for ing in manifests.get(label, {}).get("ingredients") or []:
-            child = ing.get("active_manifest")
+        for ing in objects(manifests.get(label, {}).get("ingredients")):
+            child = text(ing.get("active_manifest"))
             if child and child in manifests and child not in seen:
                 visit(child, seen | {child})
         if label not in order:
@@ -267,26 +256,29 @@ def _history_order(active: str, manifests: dict[str, Any]) -> list[str]:
 
 def report_from_store(report: AssetReport, store_json: str, cr_json: str | None, state: str | None) -> AssetReport:
     """Fill `report` from Reader.json() (and crjson() for certificate details)."""
-    store = json.loads(store_json)
-    manifests: dict[str, Any] = store.get("manifests") or {}
-    active = store.get("active_manifest")
+    store = obj(json.loads(store_json))
+    manifests = {str(k): obj(m) for k, m in obj(store.get("manifests")).items()}
+    active = text(store.get("active_manifest"))
     if not active or active not in manifests:
         report.status = NO_CREDENTIALS
         return report
     certs: dict[str, Any] = {}
     bindings: dict[str, str] = {}
     if cr_json:
-        for entry in json.loads(cr_json).get("manifests") or []:
-            certs[entry.get("label")] = (entry.get("signature") or {}).get("certificateInfo")
+        for entry in objects(obj(json.loads(cr_json)).get("manifests")):
+            cr_label = text(entry.get("label"))
+            if cr_label is None:
+                continue
+            certs[cr_label] = obj(obj(entry.get("signature")).get("certificateInfo"))
             binding = _hard_binding(entry.get("assertions"))
             if binding:
-                bindings[entry.get("label")] = binding
+                bindings[cr_label] = binding
     infos = {
         label: manifest_info(label, m, certs.get(label), report.embedded_clearances) for label, m in manifests.items()
     }
     for label, info in infos.items():
         info.hard_binding = bindings.get(label) or _hard_binding({a: None for a in info.assertions})
-    results = store.get("validation_results") or {}
+    results = obj(store.get("validation_results"))
     deltas = _delta_failures(results)
     failures = _failures(results, "active manifest")
     report.active_manifest = active
@@ -299,7 +291,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     unconfirmed = [f for f in failures if f.code == _IDENTITY_UNTRUSTED]
     report.failures = [f for f in failures if f.code != _IDENTITY_UNTRUSTED] + [f for _, f in deltas]
     trusted = state == "Trusted" or "signingCredential.trusted" in _successes(results)
-    report.status = INVALID if state == "Invalid" else _status_of(report.failures, trusted)
+    report.status = INVALID if state == "Invalid" else stage_status(report.failures, trusted)
     if unconfirmed:
         report.notes.append(
             "the CAWG identity credential the manifest carries is not on a trust list: who it names is unconfirmed"
@@ -312,7 +304,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
         )
     report.history_problems = history_problems(report)
     every_result = [results] + [
-        ing.get("validation_results") or {} for m in manifests.values() for ing in m.get("ingredients") or []
+        obj(ing.get("validation_results")) for m in manifests.values() for ing in objects(m.get("ingredients"))
     ]
     order = _history_order(active, manifests)
     report.identities = [i for lbl in order for i in identities(lbl, manifests[lbl], certs.get(lbl), every_result)]
@@ -320,7 +312,7 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     report.genai = any(u.certainty == "generative" for u in report.genai_uses)
     report.genai_possible = any(u.certainty == "maybe" for u in report.genai_uses)
     report.disclosures = [
-        {"manifest": info.label, "disclosure": info.disclosure} for info in report.manifests if info.disclosure
+        {"manifest": info.label, "disclosure": info.disclosure.raw} for info in report.manifests if info.disclosure
     ]
     return report
 

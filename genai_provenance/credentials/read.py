@@ -22,6 +22,7 @@ from genai_provenance.errors import InputError
 from genai_provenance.files import open_regular, os_problem, read_regular, regular_file_problem
 from genai_provenance.gate.discovery import SIDECAR_SUFFIX, discover_paths
 from genai_provenance.model.provenance import INVALID, NO_CREDENTIALS, UNREADABLE, AssetReport, Failure
+from genai_provenance.model.vocabulary import Status
 from genai_provenance.safe_text import clip
 from genai_provenance.trust import signer_checks
 
@@ -80,7 +81,7 @@ def sidecar_for(path: Path) -> Path | None:
     return candidate if regular_file_problem(candidate) is None else None
 
 
-def _failed(report: AssetReport, status: str, code: str, text: str) -> AssetReport:
+def _failed(report: AssetReport, status: Status, code: str, text: str) -> AssetReport:
     report.status = status
     report.error = text
     report.failures.append(Failure(code, explain(code, text)))

@@ -168,7 +168,7 @@ def sign_asset(req: SignRequest) -> SignResult:
         )
     except InputError as exc:
         raise InputError(f"{req.disclosure}: {exc}") from None  # name the file the problem is in
-    records, warnings = records_to_embed(disclosure, req.ledger)
+    records, warnings = records_to_embed(disclosure.raw, req.ledger)
     if records:
         definition["assertions"].append({"label": CLEARANCES_LABEL, "data": {"records": records}, "created": True})
     if broken:
@@ -208,7 +208,7 @@ def sign_asset(req: SignRequest) -> SignResult:
             declared = next(
                 (d["disclosure"] for d in report.disclosures if d["manifest"] == report.active_manifest), None
             )
-            if declared != disclosure:
+            if declared != disclosure.raw:
                 raise SigningError(
                     f"{req.output}: disclosure read back differs from the one declared; nothing was written"
                 )

@@ -6,8 +6,7 @@ content is untrusted, so every value is checked for its type before it is used.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from genai_provenance.credentials.genai_scan import CLEARANCES_LABEL, DISCLOSURE_LABEL, PARAM
@@ -25,7 +24,8 @@ from genai_provenance.explain.wording import (
     source_words,
     terms,
 )
-from genai_provenance.model.provenance import GenAIUse, ManifestInfo
+from genai_provenance.model.disclosure import DataHandling, DeclaredUse, Disclosure
+from genai_provenance.model.provenance import ClearanceCheck, EvidenceKind, GenAIUse, ManifestInfo
 
 # Assertions an explanation reads and puts into words; any other label is listed as not interpreted.
 _INTERPRETED = (
@@ -69,24 +69,15 @@ def _clearance_views(
     kind: str,
     info: ManifestInfo,
     use_index: int,
-    clearances: dict[str, str] | None,
-    checks: list[Any],
+    checks: Sequence[ClearanceCheck],
 ) -> list[ClearanceView]:
     views = []
     for ref in ids:
         status, detail, revocation = UNCHECKED, None, None
-        if clearances is not None and ref in clearances:
-            status = clearances[ref]
-        else:
-            for check in checks:
-                if (
-                    getattr(check, "id", None) == ref
-                    and getattr(check, "manifest", info.label) in (info.label, None)
-                    and getattr(check, "use", use_index) in (use_index, None)
-                ):
-                    status, detail = str(check.status), getattr(check, "detail", None)
-                    revocation = getattr(check, "revocation_source", None)
-                    break
+        for check in checks:
+            if check.id == ref and check.manifest in (info.label, None) and check.use in (use_index, None):
+                status, detail, revocation = check.status, check.detail, check.revocation_source
+                break
         noun = "Approval" if kind == "approval" else "Consent"
         if status == UNCHECKED:
             text = f"{noun} {ref} is cited: it was declared, but it could not be checked here"
@@ -103,38 +94,33 @@ def _clearance_views(
     return views
 
 
-def _data_handling(handling: dict[str, Any]) -> str | None:
+def _data_handling(handling: DataHandling | None) -> str | None:
+    if handling is None:
+        return None
     parts = []
-    if "trains_on_inputs" in handling:
-        parts.append("trains on the inputs" if handling["trains_on_inputs"] else "does not train on the inputs")
-    if "retains_inputs" in handling:
-        parts.append("retains the inputs" if handling["retains_inputs"] else "does not retain the inputs")
-    if "enterprise_environment" in handling:
+    if handling.trains_on_inputs is not None:
+        parts.append("trains on the inputs" if handling.trains_on_inputs else "does not train on the inputs")
+    if handling.retains_inputs is not None:
+        parts.append("retains the inputs" if handling.retains_inputs else "does not retain the inputs")
+    if handling.enterprise_environment is not None:
         parts.append(
             "ran in an enterprise-secured environment"
-            if handling["enterprise_environment"]
+            if handling.enterprise_environment
             else "did not run in an enterprise-secured environment"
         )
     return sentence("The signer declared that the tool " + join(parts)) if parts else None
 
 
-def _disclosure_activity(
-    use: dict[str, Any], index: int, info: ManifestInfo, clearances: dict[str, str] | None, checks: list[Any]
-) -> Activity:
-    tool = _d(use.get("tool"))
-    tool_name = _agent_name({"name": _s(tool.get("name")), "version": _s(tool.get("version"))})
-    vendor = _s(tool.get("vendor"))
+def _disclosure_activity(use: DeclaredUse, info: ManifestInfo, checks: Sequence[ClearanceCheck]) -> Activity:
+    tool_name = use.tool.label
+    vendor = use.tool.vendor
     if tool_name and vendor and vendor.lower() not in tool_name.lower():
         tool_name = f"{tool_name} ({vendor})"
-    action, source, model = _s(use.get("action")), _s(use.get("source_type")), _s(use.get("model"))
-    inputs = []
-    for item in _l(use.get("inputs")):
-        kind = _s(_d(item).get("kind"))
-        kind_words = terms("input_kind").get(kind or "", kind or "an unstated kind of input")
-        inputs.append(InputView(kind, kind_words, _s(_d(item).get("ref")), _s(_d(item).get("description"))))
-    span = _d(use.get("time_range"))
-    time_range = f"{_s(span.get('start'))} to {_s(span.get('end'))}" if span else None
-    text = _s(use.get("description")) or OUR_ACTION_LEAD.get(action or "", "Used")
+    action, source, model = use.action, use.source_type, use.model
+    inputs = [InputView(i.kind, terms("input_kind").get(i.kind, i.kind), i.ref, i.description) for i in use.inputs]
+    span = use.time_range
+    time_range = f"{span.start} to {span.end}" if span else None
+    text = use.description or OUR_ACTION_LEAD.get(action or "", "Used")
     if tool_name:
         text += f" using {tool_name}"
     if model:
@@ -142,11 +128,11 @@ def _disclosure_activity(
     if inputs:
         text += f" from {input_phrase(inputs)}"
     if span:
-        text += f" between {_s(span.get('start'))} and {_s(span.get('end'))}"
+        text += f" between {span.start} and {span.end}"
     words = source_words(source)
     if words:
         text += f" ({words})"
-    category = _s(use.get("category"))
+    category = use.category
     activity = Activity(
         summary=sentence(text),
         source="disclosure",
@@ -160,9 +146,9 @@ def _disclosure_activity(
         category_words=terms("category").get(category or ""),
         time_range=time_range,
         inputs=inputs,
-        data_handling=_data_handling(_d(use.get("data_handling"))),
-        approvals=_clearance_views(_ids(use.get("approvals")), "approval", info, index, clearances, checks),
-        consents=_clearance_views(_ids(use.get("consents")), "consent", info, index, clearances, checks),
+        data_handling=_data_handling(use.data_handling),
+        approvals=_clearance_views(use.approvals, "approval", info, use.index, checks),
+        consents=_clearance_views(use.consents, "consent", info, use.index, checks),
     )
     if action:
         activity.details.append(sentence(f"Declared action: {action}{meaning(terms('action').get(action))}"))
@@ -171,17 +157,10 @@ def _disclosure_activity(
     return activity
 
 
-def _ids(value: Any) -> list[str]:
-    return [text for text in (_s(v) for v in _l(value)) if text]
-
-
-_EVIDENCE_INDEX = re.compile(r"action (\S+) \[(\d+)\]")
-
-
 def _use_for_action(info: ManifestInfo, action: dict[str, Any], index: int) -> GenAIUse | None:
     for use in info.genai_uses:
-        found = _EVIDENCE_INDEX.search(use.evidence)
-        if found and found.group(1) == str(action.get("action")) and int(found.group(2)) == index:
+        found = use.evidence
+        if found.kind is EvidenceKind.ACTION and found.action == str(action.get("action")) and found.index == index:
             return use
     return None
 
@@ -223,16 +202,15 @@ def _record_activities(info: ManifestInfo) -> list[Activity]:
     that does not follow our schema (so it was not read as one)."""
     out = []
     for use in info.genai_uses:
-        if (use.declared and info.disclosure is not None) or _EVIDENCE_INDEX.search(use.evidence):
+        kind = use.evidence.kind
+        if kind in (EvidenceKind.DISCLOSURE, EvidenceKind.ACTION):
             continue
-        if "com.adobe.generative-ai" in use.evidence:
+        if kind is EvidenceKind.LEGACY_ADOBE:
             what = "Adobe's older generative AI record"
-        elif " template for " in use.evidence:
+        elif kind is EvidenceKind.TEMPLATE:
             what = f"An action template (for {use.action or 'every'} actions)"
-        elif use.evidence.startswith(DISCLOSURE_LABEL):
-            what = "A disclosure record that does not follow this tool's disclosure schema"
         else:
-            what = use.evidence
+            what = "A disclosure record that does not follow this tool's disclosure schema"
         text = f"{what} says generative AI was {'used' if use.certainty == 'generative' else 'possibly used'}"
         if use.tool:
             text += f" ({use.tool})"
@@ -260,14 +238,14 @@ def _is_ours(action: dict[str, Any]) -> bool:
     )
 
 
-def stage_activities(info: ManifestInfo, clearances: dict[str, str] | None, checks: list[Any]) -> list[Activity]:
+def stage_activities(info: ManifestInfo, checks: Sequence[ClearanceCheck]) -> list[Activity]:
     """Everything recorded as done in one manifest: its disclosure (with the approvals and consents it
-    cites, given their status from `clearances` or `checks`), the actions it holds and other GenAI records."""
+    cites, given their status from `checks`), the actions it holds and other GenAI records."""
     out: list[Activity] = []
     disclosure = info.disclosure
-    if isinstance(disclosure, dict):
-        uses = [u for u in _l(disclosure.get("genai")) if isinstance(u, dict)]
-        base = _s(disclosure.get("source_type"))
+    if disclosure is not None:
+        uses = disclosure.uses
+        base = disclosure.source_type
         if base:
             lead = "Underlying material declared as" if uses else "Declared as"
             out.append(
@@ -279,7 +257,7 @@ def stage_activities(info: ManifestInfo, clearances: dict[str, str] | None, chec
                     source_type_words=source_words(base),
                 )
             )
-        out += [_disclosure_activity(use, i, info, clearances, checks) for i, use in enumerate(uses)]
+        out += [_disclosure_activity(use, info, checks) for use in uses]
         if not uses:
             out.append(Activity("No generative AI use is declared for this stage.", "disclosure", "none"))
         # actions our tool did not write (another tool edited the same manifest's claim)
@@ -293,23 +271,19 @@ def stage_activities(info: ManifestInfo, clearances: dict[str, str] | None, chec
     return out
 
 
-def declared_sentences(disclosure: dict[str, Any] | None) -> list[str]:
+def declared_sentences(disclosure: Disclosure | None) -> list[str]:
     """What a disclosure declares about the asset itself (ID, production, intended use, description)."""
-    if not isinstance(disclosure, dict):
+    if disclosure is None:
         return []
-    asset = _d(disclosure.get("asset"))
-    asset_id, production = _s(asset.get("asset_id")), _s(asset.get("production"))
-    intended, description = _s(asset.get("intended_use")), _s(asset.get("description"))
-    parts = []
-    if asset_id or production:
-        parts.append(f"Declared asset {asset_id or '(no ID)'} of production {production or '(none given)'}.")
-    if intended:
-        words = terms("intended_use").get(intended, "")
-        parts.append(sentence(f"Declared intended use: {intended}" + (f" ({words})" if words else "")))
-    if asset.get("non_fiction") is True:
+    asset = disclosure.asset
+    parts = [f"Declared asset {asset.asset_id or '(no ID)'} of production {asset.production or '(none given)'}."]
+    if asset.intended_use:
+        words = terms("intended_use").get(asset.intended_use, "")
+        parts.append(sentence(f"Declared intended use: {asset.intended_use}" + (f" ({words})" if words else "")))
+    if asset.non_fiction:
         parts.append("Declared as part of a non-fiction production.")
-    if description:
-        parts.append(sentence(f"Description: {description}"))
+    if asset.description:
+        parts.append(sentence(f"Description: {asset.description}"))
     return parts
 
 

@@ -185,6 +185,11 @@ class ExplainResult:
     def passed(self) -> bool:
         return self.explanation.passed and not self.blocked
 
+    @property
+    def exit_code(self) -> int:
+        """0: trusted and nothing blocks; 1: failed verification or blocked by the policy."""
+        return 0 if self.passed else 1
+
     def to_document(self, html: Path | None = None) -> dict[str, Any]:
         """`explain --format json`, validated by schemas/explain-report.schema.json."""
         return {

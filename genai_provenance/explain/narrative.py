@@ -5,43 +5,32 @@ history oldest first (who signed each, when, what was done in words, from which 
 which consents and approvals), and what the credentials do not prove and what cannot be known.
 It only restates what the report holds; renderers in genai_provenance.reports format it.
 
-What an explanation holds is in explain_model, the words it is made of in wording, what was done at
-each stage in explain_activities, and the thumbnails a report shows in thumbnails.
+What an explanation holds is in model, the words it is made of in wording, the stages in stages
+(what was done at each in activities), its limits in limits, the policy's results in policy_items,
+and the problems and verdict at its top in verdict.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 
-from genai_provenance.credentials.failure_codes import TRUST_ONLY
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.errors import InputError
-from genai_provenance.explain.activities import (
-    declared_sentences,
-    stage_activities,
-    training_words,
-    unknown_assertions,
-)
+from genai_provenance.explain.limits import cannot_know, does_not_prove
 from genai_provenance.explain.model import (
     UNCHECKED,
-    Activity,
-    ClearanceView,
     EvidenceView,
     ExplainResult,
     Explanation,
-    PolicyItem,
-    SignerView,
     Stage,
-    TimeView,
 )
-from genai_provenance.explain.verdict import evidence_for, problems_of, verdict_of, waiver_item
+from genai_provenance.explain.policy_items import PolicyResult, policy_items
+from genai_provenance.explain.stages import BYTES_CHANGED, build_stages
+from genai_provenance.explain.verdict import evidence_for, problems_of, verdict_of
 from genai_provenance.explain.wording import (
-    DOES_NOT_PROVE_SIGNATURE,
-    RELATIONSHIP_WORDS,
     STATUS_WORDS,
     count,
     format_words,
@@ -49,7 +38,6 @@ from genai_provenance.explain.wording import (
     sentence,
 )
 from genai_provenance.gate.check import CheckSettings, ClearanceSource, check_clearances, verdict_for
-from genai_provenance.grammar import plural
 from genai_provenance.model.provenance import (
     INVALID,
     NO_CREDENTIALS,
@@ -57,225 +45,9 @@ from genai_provenance.model.provenance import (
     UNREADABLE,
     VALID_UNTRUSTED,
     AssetReport,
-    CawgIdentity,
-    Failure,
-    IngredientNode,
-    ManifestInfo,
-    SignerInfo,
+    ClearanceCheck,
 )
 from genai_provenance.policy.rules import Policy
-
-_BYTES_CHANGED = {"assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch"}
-_SIGNER_CODES = ("signingCredential.", "claimSignature.outsideValidity")
-
-
-# ---------------------------------------------------------------------------------------------
-# signer, time, status
-
-
-def _signer_view(signer: SignerInfo | None, status: str, failures: list[Failure]) -> SignerView:
-    signer = signer or SignerInfo(None, None, None)
-    who = signer.common_name or "an unnamed certificate holder"
-    org = f" of {signer.organisation}" if signer.organisation and signer.organisation != signer.common_name else ""
-    issuer = f"; certificate issued by {signer.issuer}" if signer.issuer else ""
-    signed_by = f"Signed by {who}{org}{issuer}."
-    codes = {f.code for f in failures}
-    problems = [f for f in failures if f.code.startswith(_SIGNER_CODES) and f.code != "signingCredential.untrusted"]
-    if "claimSignature.mismatch" in codes or "manifest.unreadable" in codes:
-        trust, why = (
-            "unreliable",
-            ("the signature does not match the signed record, so the name on the certificate cannot be relied on"),
-        )
-    elif problems:
-        trust, why = "certificate-problem", "; ".join(f.explanation for f in problems)
-    elif "signingCredential.untrusted" in codes:
-        trust, why = (
-            "untrusted",
-            (
-                "not on the trust list: the certificate does not chain to any trust anchor used here, so who "
-                "really signed cannot be confirmed (anyone can make a certificate that carries any name)"
-            ),
-        )
-    elif status == VALID_UNTRUSTED and not codes:
-        trust, why = "untrusted", "the signer could not be confirmed against the trust list used here"
-    elif status in (TRUSTED, INVALID, VALID_UNTRUSTED):
-        trust, why = "trusted", "on the trust list: the certificate chains to a trust anchor used here"
-    else:
-        trust, why = "unchecked", "this record was not checked against the trust list"
-    return SignerView(signer.common_name, signer.organisation, signer.issuer, trust, why, signed_by)
-
-
-def _identity_sentence(identity: CawgIdentity) -> str:
-    who = identity.name or "an unnamed identity"
-    issuer = f" (credential issued by {identity.issuer})" if identity.issuer else ""
-    if identity.trusted:
-        how = "its signature checks out and its credential is on a trust list"
-    elif identity.verified:
-        how = "its signature checks out, but its credential is not on a trust list, so who it names is unconfirmed"
-    else:
-        how = "it could not be verified"
-    return sentence(f"A CAWG identity assertion names {who}{issuer}; {how}")
-
-
-def _time_view(info: ManifestInfo, tsa_untrusted: bool) -> TimeView:
-    stamped = info.signed_at if info.time_stamped else None
-    claimed = info.claimed_time
-    if stamped:
-        text = f"Time-stamped at {stamped} by an independent time-stamp authority"
-        if tsa_untrusted:
-            text += " that is not on the trust list, so even that time is unconfirmed"
-        text += "."
-        if claimed and claimed != stamped:
-            text += f" The signer's own tools recorded {claimed}."
-        elif claimed:
-            text += " The signer's own tools recorded the same time."
-    elif claimed:
-        text = (
-            f"Not time-stamped: the only time is the signer's own claim, {claimed}, which nothing independent confirms."
-        )
-    else:
-        text = "Not time-stamped, and the signer recorded no time: when this stage happened is not known."
-    return TimeView(stamped, claimed, text)
-
-
-def _problem_sentences(failures: list[Failure]) -> list[str]:
-    return [sentence(f"{f.explanation} ({f.code})") for f in failures]
-
-
-# ---------------------------------------------------------------------------------------------
-# stages
-
-
-def _walk(nodes: list[IngredientNode], owner: str, out: list[tuple[str, IngredientNode]]) -> None:
-    for node in nodes:
-        out.append((owner, node))
-        if node.manifest:
-            _walk(node.children, node.manifest, out)
-
-
-def _genai_of(activities: list[Activity]) -> str:
-    kinds = {a.genai for a in activities}
-    for kind in ("generative", "maybe"):
-        if kind in kinds:
-            return kind
-    return "none"
-
-
-def _stage_title(info: ManifestInfo) -> str:
-    asset = (info.disclosure or {}).get("asset") if isinstance(info.disclosure, dict) else None
-    if isinstance(asset, dict) and asset.get("title"):
-        return str(asset["title"])
-    return info.title or "untitled"
-
-
-def _tsa_untrusted(report: AssetReport) -> bool:
-    return any(f.code == "timeStamp.untrusted" for f in report.failures) or any(
-        "time-stamp authority is not among" in note for note in report.notes
-    )
-
-
-def _build_stages(report: AssetReport, clearances: dict[str, str] | None) -> list[Stage]:
-    edges: list[tuple[str, IngredientNode]] = []
-    if report.active_manifest:
-        _walk(report.ingredients, report.active_manifest, edges)
-    node_of: dict[str, IngredientNode] = {}
-    for _, node in edges:
-        if node.manifest and node.manifest not in node_of:
-            node_of[node.manifest] = node
-    checks = list(getattr(report, "clearances", None) or [])
-    stages: list[Stage] = []
-    number_of: dict[str, int] = {}
-    stripped_number: dict[int, int] = {}  # id(node) -> stage number
-
-    def add(stage: Stage) -> Stage:
-        stage.number = len(stages) + 1
-        stages.append(stage)
-        return stage
-
-    for info in report.manifests:
-        for owner, node in edges:
-            if owner == info.label and not node.manifest and id(node) not in stripped_number:
-                stage = add(
-                    Stage(
-                        0,
-                        "no-credentials",
-                        node.title or "untitled ingredient",
-                        node.title,
-                        None,
-                        NO_CREDENTIALS if node.status == NO_CREDENTIALS else node.status,
-                        STATUS_WORDS.get(node.status, node.status),
-                        current=False,
-                        genai="unknown",
-                        problems=_problem_sentences(node.failures),
-                        failure_codes=[f.code for f in node.failures],
-                        thumbnail=f"ingredient:{owner}:{node.title}",
-                    )
-                )
-                stripped_number[id(node)] = stage.number
-        current = info.label == report.active_manifest
-        if current:
-            failures = [f for f in report.failures if f.where == "active manifest"]
-            if any(f.code not in TRUST_ONLY for f in failures):
-                status = INVALID
-            elif any(f.code in TRUST_ONLY for f in failures):
-                status = VALID_UNTRUSTED
-            elif report.status == VALID_UNTRUSTED and len(failures) == len(report.failures):
-                status = VALID_UNTRUSTED  # no failure anywhere, yet not trusted (no trust check was made)
-            else:
-                status = TRUSTED  # c2pa reports an untrusted signer as a failure of the stage
-        elif info.label in node_of:
-            failures, status = node_of[info.label].failures, node_of[info.label].status
-        else:
-            failures, status = [], UNCHECKED
-        activities = stage_activities(info, clearances, checks)
-        stage = add(
-            Stage(
-                0,
-                "signed",
-                _stage_title(info),
-                info.title,
-                info.label,
-                status,
-                STATUS_WORDS.get(status, status),
-                current=current,
-                genai=_genai_of(activities),
-                signer=_signer_view(info.signer, status, failures),
-                time=_time_view(info, current and _tsa_untrusted(report)),
-                generator=info.claim_generator,
-                declared=declared_sentences(info.disclosure),
-                activities=activities,
-                problems=_problem_sentences(failures),
-                failure_codes=[f.code for f in failures],
-                training_mining=training_words(info.training_mining),
-                unknown_assertions=unknown_assertions(info),
-                thumbnail=info.thumbnail,
-                binding=binding_sentence(info.hard_binding, status, current, {f.code for f in failures}),
-                identities=[_identity_sentence(i) for i in report.identities if i.manifest == info.label],
-            )
-        )
-        number_of[info.label] = stage.number
-        if status == UNCHECKED:
-            stage.problems.append(
-                "No stage of this file refers to this record; it was not checked as part of its history."
-            )
-
-    by_number = {s.number: s for s in stages}
-    for owner, node in edges:
-        if owner not in number_of:
-            continue
-        target = number_of.get(node.manifest or "") if node.manifest else stripped_number.get(id(node))
-        if target is None:
-            continue
-        user, used = by_number[number_of[owner]], by_number[target]
-        how = RELATIONSHIP_WORDS.get(node.relationship or "", f"as an ingredient ({node.relationship or 'unstated'})")
-        name = used.title + (f" ({used.file_name})" if used.file_name and used.file_name != used.title else "")
-        text = f"Used stage {used.number}, {name}, {how}"
-        if used.kind == "no-credentials":
-            text += "; that file carried no Content Credentials of its own"
-        user.ingredients.append(sentence(text))
-        used.used_by.append(sentence(f"Used by stage {user.number}, {user.title}, {how}"))
-    return stages
-
 
 # ---------------------------------------------------------------------------------------------
 # the whole explanation
@@ -325,7 +97,7 @@ def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
     first = bad[0]
     what = (
         "the media bytes changed after signing"
-        if set(first.failure_codes) & _BYTES_CHANGED
+        if set(first.failure_codes) & BYTES_CHANGED
         else "the signed record was altered, is damaged or could not be checked"
     )
     return (
@@ -362,210 +134,24 @@ def _credentials_sentence(report: AssetReport, name: str) -> str:
     return f"{name} carries Content Credentials (C2PA) {where}."
 
 
-def _does_not_prove(report: AssetReport, stages: list[Stage], genai: str, clearances: list[ClearanceView]) -> list[str]:
-    if report.status in (NO_CREDENTIALS, UNREADABLE):
-        return [
-            "Without credentials nothing here is signed: there is no signer, no signed time and no recorded history "
-            "to rely on.",
-            "A missing record is not evidence either way: it does not show how the file was made, who made it, or "
-            "whether generative AI was involved.",
-            DOES_NOT_PROVE_SIGNATURE,
-        ]
-    out = [DOES_NOT_PROVE_SIGNATURE]
-    if any(s.signer and s.signer.trust == "trusted" for s in stages):
-        out.append(
-            "Being on the trust list means the certificate was issued under an authority you chose to trust; it "
-            "says nothing about the quality of the work or whether the studio's rules were followed."
-        )
-    if any(v.status == UNCHECKED for v in clearances):
-        out.append(
-            "An approval or consent ID in a disclosure is only a reference: it proves nothing until the signed "
-            "approval or consent record it names is checked."
-        )
-    if any(v.status == "valid" for v in clearances):
-        out.append(
-            "An approval or consent that checks out shows that a trusted approver signed a record with that ID "
-            "covering this use; it does not show that the work stayed within what was approved."
-        )
-    if any(s.time and not s.time.time_stamped_at for s in stages):
-        out.append("Times that are not time-stamped are the signer's own claims.")
-    if genai == "none-recorded":
-        out.append("That no generative AI use is recorded does not prove that none was used.")
-    return out
-
-
-def _cannot_know(report: AssetReport, stages: list[Stage], name: str, clearances_unchecked: bool) -> list[str]:
-    out: list[str] = []
-    if report.status == NO_CREDENTIALS:
-        out.append(
-            f"{name} has no Content Credentials. That does not tell you whether generative AI was used: "
-            "credentials are often removed by exports, uploads, screenshots and transcodes, and many tools never "
-            "write them. Its origin, its makers and the tools used cannot be known from the file itself."
-        )
-        out.append(
-            "If the file was delivered with credentials, ask the supplier for the signed original or its .c2pa sidecar."
-        )
-        return out
-    if report.status == UNREADABLE:
-        return [
-            f"{name} could not be read as media ({report.error or 'unknown error'}); nothing about its history can "
-            "be said. Check that the file is complete and in a supported format."
-        ]
-    if not stages:
-        return [
-            f"The credentials in {name} are damaged and could not be verified ({report.error or 'unknown error'}); "
-            "none of what they say can be relied on, and the file's history cannot be known from them."
-        ]
-    for stage in stages:
-        label = f"stage {stage.number} ({stage.title})"
-        cap_label = f"Stage {stage.number} ({stage.title})"
-        codes = set(stage.failure_codes)
-        if stage.kind == "no-credentials":
-            out.append(
-                sentence(
-                    f"{cap_label} carried no Content Credentials when it was used: where it came from, who "
-                    "made it and whether generative AI was involved before that point cannot be known"
-                )
-            )
-        elif codes & _BYTES_CHANGED:
-            out.append(
-                sentence(
-                    f"The bytes of {'this file' if stage.current else 'the asset of ' + label} changed after "
-                    f"{label} was signed: the record describes the media as it was when signed, not necessarily "
-                    "what you have now. This alone does not show the content was falsified (re-saving or editing "
-                    "a file also changes its bytes), but the credentials no longer vouch for it"
-                )
-            )
-        elif stage.status == INVALID:
-            out.append(
-                sentence(
-                    f"The record of {label} was altered or damaged after signing, or could not be checked: what it "
-                    "says cannot be relied on"
-                )
-            )
-        if stage.signer and stage.signer.trust == "untrusted" and stage.status == INVALID:
-            out.append(
-                sentence(
-                    f"{cap_label} was also signed by {stage.signer.common_name or 'an unnamed certificate'}, whose "
-                    "certificate is not on the trust list used here, so who signed it cannot be confirmed either"
-                )
-            )
-        elif stage.signer and stage.signer.trust == "untrusted":
-            out.append(
-                sentence(
-                    f"{cap_label} was signed by {stage.signer.common_name or 'an unnamed certificate'}, "
-                    "whose certificate is not on the trust list used here. Its signature is intact, so the record "
-                    "has not changed since it was signed, but who really signed it cannot be confirmed. If you "
-                    "know and trust this signer, add their root certificate to the trust anchors (--trust) and "
-                    "explain the file again"
-                )
-            )
-        elif stage.signer and stage.signer.trust == "certificate-problem":
-            out.append(sentence(f"The signer of {label} cannot be relied on: {stage.signer.why}"))
-    signed = [s for s in stages if s.kind == "signed"]
-    if len(signed) > 1:
-        out.append(
-            "The media of earlier stages is not inside this file: each earlier stage's signed record can be "
-            "checked, but not compared with the pictures or sound that stage actually produced."
-        )
-    untimed = [s for s in signed if s.time and not s.time.time_stamped_at]
-    if untimed:
-        which = join([str(s.number) for s in untimed])
-        out.append(
-            sentence(
-                f"Stage{'s' if len(untimed) > 1 else ''} {which} {'have' if len(untimed) > 1 else 'has'} no "
-                "time-stamp: when signing actually happened cannot be confirmed"
-            )
-        )
-    if clearances_unchecked:
-        out.append(
-            "Approval and consent IDs were declared but could not be checked here: no signed clearance records "
-            "were consulted, so whether they exist, are in force and cover this use is not known."
-        )
-    if any(s.unknown_assertions for s in stages):
-        out.append(
-            "Some records in the credentials are of kinds this tool does not interpret; they are listed under "
-            "their stages but not explained."
-        )
-    if any(f.code == "manifest.remote" for f in report.failures):
-        out.append("Part of the credentials is stored remotely and was not fetched.")
-    out.append(
-        "Anything done outside the signed stages (before the first one, or between two of them without a new "
-        "signature) is not recorded."
-    )
-    return out
-
-
-def _policy_items(findings: list[Any] | None, stages: list[Stage]) -> tuple[list[PolicyItem] | None, str | None]:
-    """Policy findings (and rules a clearance satisfied) as sentences, tied to their stage."""
-    if findings is None:
-        return None, None
-    stage_of = {s.manifest: s for s in stages if s.manifest}
-    items = []
-    for finding in findings:
-        data = asdict(finding) if is_dataclass(finding) and not isinstance(finding, type) else finding
-        if not isinstance(data, dict):
-            items.append(PolicyItem("note", str(finding), sentence(str(finding))))
-            continue
-        if "waiver_id" in data:  # a waived finding, or a waiver that fit but was not applied
-            items.append(waiver_item(data, stage_of))
-            continue
-        cleared_by = data.get("clearances") if "severity" not in data else None
-        severity = "cleared" if cleared_by is not None else str(data.get("severity") or "note")
-        title = str(data.get("title") or data.get("message") or data.get("rule_id") or "finding")
-        evidence: dict[str, Any] = data["evidence"] if isinstance(data.get("evidence"), dict) else {}
-        stage = stage_of.get(str(evidence.get("manifest")))
-        text = f"{severity.upper()}: {title}"
-        if stage:
-            text += f" (stage {stage.number}, {stage.title})"
-        needs = data.get("needs") or []
-        if needs:
-            text += f"; needs {join([str(n) for n in needs])}"
-        if cleared_by:
-            text += f"; satisfied by {join([str(c) for c in cleared_by])}"
-        items.append(
-            PolicyItem(
-                severity,
-                title,
-                sentence(text),
-                data.get("rule_id") or data.get("rule"),
-                data.get("remedy"),
-                stage.number if stage else None,
-            )
-        )
-    if not items:
-        return items, "The policy raises no finding for this file."
-    blocking = [i for i in items if i.severity == "block"]
-    open_items = [i for i in items if i.severity not in ("cleared", "waived")]
-    if blocking:
-        return items, sentence(f"The policy blocks this file: {plural(len(blocking), 'finding')} must be resolved")
-    waived = [i for i in items if i.severity == "waived"]
-    if not open_items and waived:
-        lifted = plural(len(waived), "finding")
-        return items, sentence(f"The policy raises no open finding; {lifted} waived by signed waivers")
-    if not open_items:
-        return items, "The policy raises no open finding: every rule that applies is satisfied by a clearance."
-    return items, sentence(f"The policy raises {plural(len(open_items), 'finding')}; none blocks the file")
-
-
 def explain(
     report: AssetReport,
-    findings: list[Any] | None = None,
-    clearances: dict[str, str] | None = None,
+    findings: Sequence[PolicyResult] | None = None,
     evidence: EvidenceView | None = None,
+    checks: Sequence[ClearanceCheck] = (),
 ) -> Explanation:
     """Put a verified asset's provenance into words.
 
-    `findings` are policy findings (shown as given); `clearances` maps an approval or consent ID to
-    the status found when checking it ("valid", "expired", "revoked", "missing", "forged", ...).
-    Without them, IDs found in disclosures are said to be declared but unchecked.
+    `findings` are the policy's results (shown as given; None: no policy applied); `checks` are the
+    clearance checks made for this report (gate.check.check_clearances). Without them, IDs found in
+    disclosures are said to be declared but unchecked.
     """
     name = Path(report.path).name or report.path
-    stages = _build_stages(report, clearances) if report.status not in (NO_CREDENTIALS, UNREADABLE) else []
+    stages = build_stages(report, checks) if report.status not in (NO_CREDENTIALS, UNREADABLE) else []
     genai, genai_sentence = _genai_summary(report, stages)
     views = [v for s in stages for a in s.activities for v in a.approvals + a.consents]
     unchecked = any(v.status == UNCHECKED for v in views)
-    policy, policy_sentence = _policy_items(findings, stages)
+    policy, policy_sentence = policy_items(findings, stages)
     problems = problems_of(report, stages, policy)
     verdict, verdict_sentence = verdict_of(problems, policy is not None)
     return Explanation(
@@ -580,8 +166,8 @@ def explain(
         genai=genai,
         genai_sentence=genai_sentence,
         stages=stages,
-        does_not_prove=_does_not_prove(report, stages, genai, views),
-        cannot_know=_cannot_know(report, stages, name, unchecked),
+        does_not_prove=does_not_prove(report, stages, genai, views),
+        cannot_know=cannot_know(report, stages, name, unchecked),
         policy=policy,
         policy_sentence=policy_sentence,
         notes=[sentence(n) for n in report.notes],
@@ -590,30 +176,6 @@ def explain(
         problems=problems,
         evidence=evidence,
     )
-
-
-_BINDING_WORDS = {
-    "c2pa.hash.data": "a SHA-256 hash of every byte of the file except the credentials themselves",
-    "c2pa.hash.bmff": "SHA-256 hashes of the media container's boxes (picture and sound data included)",
-    "c2pa.hash.boxes": "SHA-256 hashes of the file's boxes",
-    "c2pa.hash.collection": "SHA-256 hashes of each file of a collection",
-    "c2pa.hash.multi": "several hashes of the file's parts",
-}
-
-
-def binding_sentence(label: str | None, status: str, current: bool, codes: set[str]) -> str | None:
-    """The hard binding in words: what makes "intact" true, and whether it holds."""
-    if not label:
-        return None
-    words = next((w for k, w in _BINDING_WORDS.items() if label.startswith(k)), "a hash of the file's bytes")
-    text = f"Bound to the bytes it describes by {words} ({label}), sealed by the signature."
-    if current and codes & _BYTES_CHANGED:
-        return text + " That hash no longer matches this file: its bytes changed after signing."
-    if current and status in (TRUSTED, VALID_UNTRUSTED):
-        return text + " It matches this file now: that is what makes the credentials intact."
-    if current:
-        return text
-    return text + " This file does not hold that stage's bytes; what is known of them is what the next stage recorded."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,11 +208,16 @@ def explain_file(
     if policy is not None:
         verdict = verdict_for(report, path, CheckSettings(trust, policy, given))
         evaluation = verdict.evaluation
-        findings: list[Any] = [*evaluation.findings, *evaluation.cleared, *evaluation.waived, *evaluation.waiver_notes]
-        return ExplainResult(report, explain(report, findings, evidence=evidence), verdict.blocked)
-    if source is not None:
-        check_clearances(report, path, source)
-    return ExplainResult(report, explain(report, evidence=evidence))
+        findings: list[PolicyResult] = [
+            *evaluation.findings,
+            *evaluation.cleared,
+            *evaluation.waived,
+            *evaluation.waiver_notes,
+        ]
+        explanation = explain(report, findings, evidence=evidence, checks=verdict.clearances)
+        return ExplainResult(report, explanation, verdict.blocked)
+    checks = check_clearances(report, path, source) if source is not None else ()
+    return ExplainResult(report, explain(report, evidence=evidence, checks=checks))
 
 
 def revocation_words(source: ClearanceSource) -> str:

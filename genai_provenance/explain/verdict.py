@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -104,23 +103,6 @@ def problems_of(report: AssetReport, stages: list[Stage], policy: list[PolicyIte
             text = item.sentence.replace("WAIVED: ", "Waived, not blocking: ", 1)
             out.append(ProblemView("policy-waived", text, item.rule, item.stage))
     return out
-
-
-def waiver_item(data: dict[str, Any], stage_of: dict[str, Stage]) -> PolicyItem:
-    """A waived finding (which waiver, by whom, until when, why), or a waiver that was not applied."""
-    rule = str(data.get("rule_id") or "")
-    if "severity" not in data:
-        text = f"Waiver {data['waiver_id']} for {rule} was not applied: {data.get('reason')}"
-        return PolicyItem("note", f"waiver {data['waiver_id']} not applied", sentence(text), rule or None)
-    evidence: dict[str, Any] = data["evidence"] if isinstance(data.get("evidence"), dict) else {}
-    stage = stage_of.get(str(evidence.get("manifest")))
-    text = (
-        f"WAIVED: {rule} {data.get('title')} (would {data.get('severity')}); by waiver {data['waiver_id']} "
-        f"of {data.get('issuer') or 'an unnamed approver'}, until {data.get('expires_at')}, because "
-        f"{data.get('reason')}; {data.get('detail')}"
-    )
-    number = stage.number if stage else None
-    return PolicyItem("waived", str(data.get("title")), sentence(text), rule or None, None, number)
 
 
 def verdict_of(problems: list[ProblemView], policy_applied: bool) -> tuple[str, str]:

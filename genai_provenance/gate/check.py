@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import multiprocessing
-import multiprocessing.connection
-import os
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,11 +18,14 @@ from genai_provenance.clearances.revocations import RevocationList, RevocationSt
 from genai_provenance.clearances.waivers import apply_waivers
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.gate.discovery import Discovery, as_discovery
-from genai_provenance.model.provenance import AssetReport, ClearanceCheck, ManifestInfo
+from genai_provenance.model.provenance import AssetReport, CheckedAsset, ClearanceCheck, ManifestInfo
+from genai_provenance.model.vocabulary import IntendedUseSource
 from genai_provenance.policy.rules import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.policy.signer_pins import listed, needs_fingerprints
 
-INTENDED_DECLARED, INTENDED_OVERRIDE, INTENDED_ASSUMED = "declared", "override", "assumed by policy"
+INTENDED_DECLARED = IntendedUseSource.DECLARED
+INTENDED_OVERRIDE = IntendedUseSource.OVERRIDE
+INTENDED_ASSUMED = IntendedUseSource.ASSUMED
 
 
 @dataclass
@@ -102,25 +99,22 @@ def _lookup(report: AssetReport, source: ClearanceSource, ref: str) -> tuple[dic
     return None, None
 
 
-def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -> list[ClearanceCheck]:
+def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -> tuple[ClearanceCheck, ...]:
     """Assess every approval and consent ID that any stage's disclosure references."""
     checks: list[ClearanceCheck] = []
     content_hash = file_hash(path)
     for info in report.manifests:
-        disclosure = info.disclosure or {}
-        asset = disclosure.get("asset") or {}
-        for index, use in enumerate(disclosure.get("genai") or []):
-            if not isinstance(use, dict):
-                continue
-            ctx = UseContext(
-                str(asset.get("production", "")), str(asset.get("asset_id", "")), use.get("category"), content_hash
-            )
-            for kind, refs in (("approval", use.get("approvals")), ("consent", use.get("consents"))):
-                for ref in refs or []:
-                    envelope, where = _lookup(report, source, str(ref))
-                    revoked = source.revocation_status(str(ref), envelope)
+        if info.disclosure is None:
+            continue
+        asset = info.disclosure.asset
+        for use in info.disclosure.uses:
+            ctx = UseContext(asset.production, asset.asset_id, use.category, content_hash)
+            for kind, refs in (("approval", use.approvals), ("consent", use.consents)):
+                for ref in refs:
+                    envelope, where = _lookup(report, source, ref)
+                    revoked = source.revocation_status(ref, envelope)
                     check = assess(
-                        str(ref),
+                        ref,
                         kind,
                         envelope,
                         ctx,
@@ -134,50 +128,46 @@ def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -
                         check.detail += f" (revocation not checked: {revoked.why_not})"
                     elif check.ok and revoked.as_of:
                         check.detail += f"; not revoked as of {revoked.as_of}"
-                    check.manifest, check.use = info.label, index
+                    check.manifest, check.use = info.label, use.index
                     checks.append(check)
-    report.clearances = checks
-    return checks
+    return tuple(checks)
 
 
 def _stage(info: ManifestInfo) -> tuple[str | None, str | None]:
     return info.title, info.signer.common_name if info.signer else None
 
 
-def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -> tuple[AssetFacts, str]:
+def asset_facts(
+    report: AssetReport, clearances: Sequence[ClearanceCheck], policy: Policy, intended_use: str | None
+) -> tuple[AssetFacts, str]:
     """The facts the policy judges: every GenAI use at every stage, with its clearance checks."""
     active = report.manifest(report.active_manifest)
-    top = (active.disclosure or {}).get("asset", {}) if active else {}
+    top = active.disclosure.asset if active is not None and active.disclosure is not None else None
     if intended_use:
         use_of_asset, why = intended_use, INTENDED_OVERRIDE
-    elif top.get("intended_use"):
-        use_of_asset, why = top["intended_use"], INTENDED_DECLARED
+    elif top is not None and top.intended_use:
+        use_of_asset, why = top.intended_use, INTENDED_DECLARED
     else:
         use_of_asset, why = policy.assume_intended_use, INTENDED_ASSUMED
-    non_fiction = any(((m.disclosure or {}).get("asset") or {}).get("non_fiction") for m in report.manifests)
-    facts = AssetFacts(
-        report.path, report.status, use_of_asset, bool(non_fiction), top.get("asset_id"), top.get("production")
-    )
+    non_fiction = any(m.disclosure is not None and m.disclosure.asset.non_fiction for m in report.manifests)
+    asset_id, production = (top.asset_id, top.production) if top is not None else (None, None)
+    facts = AssetFacts(report.path, report.status, use_of_asset, non_fiction, asset_id, production)
     facts.history_problems = list(report.history_problems)
     facts.malformed_disclosures = [
         f"stage {info.title or info.label}: content under the disclosure label breaks the disclosure schema"
         for info in report.manifests
         if info.disclosure_malformed
     ]
-    facts.signer_listed = listed(policy.signers, report.signer, top.get("production"))
-    if report.signer is not None:
-        report.signer.pinned = facts.signer_listed
+    facts.signer_listed = listed(policy.signers, report.signer, production)
     for info in report.manifests:
         stage, signer = _stage(info)
-        disclosure = info.disclosure or {}
-        declared_uses = disclosure.get("genai") or []
-        stage_asset = disclosure.get("asset") or {}
+        stage_asset = info.disclosure.asset if info.disclosure is not None else None
         for use in info.genai_uses:
             facts_use = UseFacts(
                 info.label,
                 stage,
                 signer,
-                use.evidence,
+                use.evidence.text,
                 use.certainty,
                 use.declared,
                 use.tool,
@@ -185,25 +175,24 @@ def asset_facts(report: AssetReport, policy: Policy, intended_use: str | None) -
                 use.category,
                 use.source_type,
                 use_index=use.use_index,
-                asset_id=stage_asset.get("asset_id"),
-                production=stage_asset.get("production"),
+                asset_id=stage_asset.asset_id if stage_asset is not None else None,
+                production=stage_asset.production if stage_asset is not None else None,
             )
-            if use.declared and use.use_index is not None and use.use_index < len(declared_uses):
-                declared = declared_uses[use.use_index]
-                facts_use.input_kinds = [
-                    str(i["kind"]) for i in declared.get("inputs") or [] if isinstance(i, dict) and "kind" in i
-                ]
-                facts_use.data_handling = dict(declared.get("data_handling") or {})
-                facts_use.clearances = [
-                    c for c in report.clearances if c.manifest == info.label and c.use == use.use_index
-                ]
+            declared = use.declared_use
+            if declared is not None:
+                facts_use.input_kinds = [i.kind for i in declared.inputs]
+                facts_use.data_handling = declared.data_handling.declared() if declared.data_handling else {}
+                facts_use.clearances = [c for c in clearances if c.manifest == info.label and c.use == declared.index]
             facts.uses.append(facts_use)
     return facts, why
 
 
-@dataclass
+@dataclass(frozen=True)
 class AssetVerdict:
+    """What checking one asset found: its report, its clearances, and the policy's evaluation."""
+
     report: AssetReport
+    clearances: tuple[ClearanceCheck, ...]
     intended_use: str
     intended_use_source: str
     evaluation: Evaluation
@@ -211,6 +200,10 @@ class AssetVerdict:
     @property
     def blocked(self) -> bool:
         return self.evaluation.blocked
+
+    def report_dict(self) -> dict[str, Any]:
+        """The verification part of the report as JSON, with its clearances."""
+        return self.report.to_dict(self.clearances)
 
 
 @dataclass
@@ -222,23 +215,24 @@ class CheckSettings:
 
 
 def verdict_for(report: AssetReport, path: Path, settings: CheckSettings) -> AssetVerdict:
-    check_clearances(report, path, settings.clearances)
-    facts, why = asset_facts(report, settings.policy, settings.intended_use)
+    clearances = check_clearances(report, path, settings.clearances)
+    facts, why = asset_facts(report, clearances, settings.policy, settings.intended_use)
     evaluation = evaluate(settings.policy, facts)
     apply_waivers(evaluation, facts, file_hash(path), settings.clearances, settings.policy)
-    return AssetVerdict(report, facts.intended_use, why, evaluation)
+    if report.signer is not None:  # the verdict's report says whether its signer is on the list (a copy)
+        report = dataclasses.replace(report, signer=dataclasses.replace(report.signer, pinned=facts.signer_listed))
+    return AssetVerdict(report, clearances, facts.intended_use, why, evaluation)
 
 
 def verify_assets(
     paths: Iterable[Path] | Discovery, trust: TrustSettings, source: ClearanceSource
-) -> list[AssetReport]:
+) -> list[CheckedAsset]:
     """`verify`: credentials of every file, plus the state of every clearance they reference."""
     context = trust.context()
     reports = []
     for path in as_discovery(paths).media:
         report = verify_file(path, context, trust=trust)
-        check_clearances(report, path, source)
-        reports.append(report)
+        reports.append(CheckedAsset(report, check_clearances(report, path, source)))
     return reports
 
 
@@ -289,89 +283,3 @@ class CheckConfig:
             ClearanceSource(anchors, ledger, listed, self.list_problem, tsa),
             self.intended_use,
         )
-
-
-_WORKER: tuple[CheckSettings, Any] | None = None
-
-
-def _init_worker(config: CheckConfig) -> None:
-    global _WORKER
-    settings = config.build()
-    _WORKER = (settings, settings.trust.context())
-
-
-def _exit_with_parent(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])
-    os._exit(1)
-
-
-def _init_pool_worker(config: CheckConfig) -> None:
-    """A pool worker that leaves as soon as its parent dies, even by SIGKILL.
-
-    Spawned ProcessPoolExecutor workers hold both ends of their queues, so on their own they
-    would wait forever (with the ledger open) after the parent is killed.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is not None and parent.sentinel is not None:
-        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
-    _init_worker(config)
-
-
-def _check_in_worker(item: tuple[str, str]) -> AssetVerdict:
-    assert _WORKER is not None, "worker not initialised"
-    settings, context = _WORKER
-    path, display = item
-    return verdict_for(verify_file(Path(path), context, display=display, trust=settings.trust), Path(path), settings)
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    """forkserver with this module preloaded: workers start in ~30 ms instead of a fresh interpreter
-    each (spawn), and without forking a process that holds c2pa threads (fork)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
-@contextlib.contextmanager
-def check_pool(config: CheckConfig, workers: int) -> Iterator[ProcessPoolExecutor | None]:
-    """Worker processes for check_many, reusable across several batches (None: in-process)."""
-    if workers <= 1:
-        yield None
-        return
-    with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_pool_worker, initargs=(config,)) as pool:
-        yield pool
-
-
-def check_many(
-    items: list[tuple[Path, str]],
-    config: CheckConfig,
-    workers: int = 1,
-    progress: Callable[[int], None] | None = None,
-    pool: ProcessPoolExecutor | None = None,
-) -> list[AssetVerdict]:
-    """Check (path, display name) pairs, in order, across `workers` processes.
-
-    `pool` (from check_pool with the same config) is used when given, so a caller with several
-    batches pays for starting workers once.
-    """
-    jobs = [(str(p), d) for p, d in items]
-    results: list[AssetVerdict] = []
-    if (pool is None and workers <= 1) or len(jobs) < 2:
-        _init_worker(config)
-        for job in jobs:
-            results.append(_check_in_worker(job))
-            if progress:
-                progress(1)
-        return results
-    with contextlib.ExitStack() as stack:
-        if pool is None:
-            pool = stack.enter_context(check_pool(config, workers))
-        assert pool is not None
-        chunk = max(1, min(32, len(jobs) // (workers * 8) or 1))
-        for verdict in pool.map(_check_in_worker, jobs, chunksize=chunk):
-            results.append(verdict)
-            if progress:
-                progress(1)
-    return results

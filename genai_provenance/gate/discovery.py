@@ -55,8 +55,33 @@ class Skipped:
     reason: str
 
 
+class _Housekeeping:
+    """The names a discovery left alone: on the ignore list, being written, or removed as dead temporaries."""
+
+    ignored: list[str]
+    in_progress: list[str]
+    removed: list[str]
+
+    def _housekeeping(self) -> dict[str, object]:
+        return {"ignored": list(self.ignored), "in_progress": list(self.in_progress), "removed": list(self.removed)}
+
+    def _housekeeping_lines(self) -> list[str]:
+        out = []
+        if self.ignored:
+            out.append(
+                f"ignored {plural(len(self.ignored), 'file')} on the default ignore list: {', '.join(self.ignored)}"
+            )
+        if self.in_progress:
+            out.append(f"in progress (being written by a running genai-provenance): {', '.join(self.in_progress)}")
+        if self.removed:
+            out.append(
+                f"removed {plural(len(self.removed), 'temporary file')} left by a killed run: {', '.join(self.removed)}"
+            )
+        return out
+
+
 @dataclass
-class Discovery:
+class Discovery(_Housekeeping):
     """What `verify`/`check` will look at, and everything they will not (with why)."""
 
     media: list[Path] = field(default_factory=list)
@@ -69,9 +94,7 @@ class Discovery:
         return {
             "checked": len(self.media),
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
-            "ignored": list(self.ignored),
-            "in_progress": list(self.in_progress),
-            "removed": list(self.removed),
+            **self._housekeeping(),
         }
 
     def lines(self) -> list[str]:
@@ -80,17 +103,7 @@ class Discovery:
         if self.skipped:
             out.append(f"skipped {plural(len(self.skipped), 'file')} that are not media:")
             out.extend(f"  {s.path} ({s.reason})" for s in self.skipped)
-        if self.ignored:
-            out.append(
-                f"ignored {plural(len(self.ignored), 'file')} on the default ignore list: {', '.join(self.ignored)}"
-            )
-        if self.in_progress:
-            out.append(f"in progress (being written by a running genai-provenance): {', '.join(self.in_progress)}")
-        if self.removed:
-            out.append(
-                f"removed {plural(len(self.removed), 'temporary file')} left by a killed run: {', '.join(self.removed)}"
-            )
-        return out
+        return out + self._housekeeping_lines()
 
 
 def ignored_name(name: str, default_ignores: bool) -> bool:
@@ -252,7 +265,7 @@ class Stray:
 
 
 @dataclass
-class FolderDiscovery:
+class FolderDiscovery(_Housekeeping):
     """Every file under a package source: media to check (sidecars paired), strays, exclusions."""
 
     assets: list[Candidate] = field(default_factory=list)
@@ -263,21 +276,10 @@ class FolderDiscovery:
     removed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
-        return {"ignored": list(self.ignored), "in_progress": list(self.in_progress), "removed": list(self.removed)}
+        return self._housekeeping()
 
     def lines(self) -> list[str]:
-        out = []
-        if self.ignored:
-            out.append(
-                f"ignored {plural(len(self.ignored), 'file')} on the default ignore list: {', '.join(self.ignored)}"
-            )
-        if self.in_progress:
-            out.append(f"in progress (being written by a running genai-provenance): {', '.join(self.in_progress)}")
-        if self.removed:
-            out.append(
-                f"removed {plural(len(self.removed), 'temporary file')} left by a killed run: {', '.join(self.removed)}"
-            )
-        return out
+        return self._housekeeping_lines()
 
 
 def _unsafe_name(rel: str) -> str | None:

@@ -19,26 +19,26 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import bagit
 
 from genai_provenance import __version__
-from genai_provenance.clearances.records import iso, load_anchors, now_utc, parse_time
+from genai_provenance.clearances.records import iso, now_utc
 from genai_provenance.credentials.identity import Identity
-from genai_provenance.errors import InputError, SchemaError
+from genai_provenance.errors import InputError
 from genai_provenance.files import check_target_name, hidden_sibling, pid_alive, sweep_dead_temps
-from genai_provenance.gate.check import AssetVerdict, CheckConfig, check_many, check_pool
-from genai_provenance.gate.discovery import FolderDiscovery, discover_folder, unreadable_entries
+from genai_provenance.gate.check import AssetVerdict, CheckConfig
+from genai_provenance.gate.discovery import FolderDiscovery, discover_folder
+from genai_provenance.gate.pool import check_many, check_pool
+from genai_provenance.gate.results import FAILED, PASSED
+from genai_provenance.gate.verify_package import REPORT_FILE, SIGNATURE_FILE, verify_package
 from genai_provenance.gate.watchdog import settle
 from genai_provenance.policy.rules import load_policy
-from genai_provenance.schemas import validate
-from genai_provenance.trust.detached import BadSignature, chain_problem, sign_bytes, verify_bytes
+from genai_provenance.trust.detached import sign_bytes
 
-REPORT_FILE = "genai-provenance/package-report.json"
-SIGNATURE_FILE = "genai-provenance/package-report.sig.json"
 REPORT_FORMAT = "genai-provenance/package-report/v1"
 SIGNATURE_FORMAT = "genai-provenance/detached-signature/v1"
 ALLOWLIST_RULE = "PKG-ALLOWLIST-001"
@@ -85,6 +85,10 @@ class PackageResult:
     @property
     def blocked(self) -> bool:
         return bool(self.discovery.stray) or any(v.blocked for v in self.verdicts)
+
+    @property
+    def exit_code(self) -> int:
+        return FAILED if self.blocked else PASSED
 
 
 def _check_paths(req: PackageRequest) -> None:
@@ -190,7 +194,7 @@ def _summary_of(verdict: AssetVerdict, rel: str, hashes: dict[str, str], sidecar
                 "revocation_checked": c.revocation_checked,
                 "revocation_source": c.revocation_source,
             }
-            for c in report.clearances
+            for c in verdict.clearances
         ],
         "cleared": [{"rule_id": c.rule_id, "clearances": c.clearances} for c in verdict.evaluation.cleared],
         "waived": [
@@ -224,7 +228,7 @@ def _productions(verdicts: list[AssetVerdict]) -> list[str]:
     found = set()
     for v in verdicts:
         for info in v.report.manifests:
-            production = ((info.disclosure or {}).get("asset") or {}).get("production")
+            production = info.disclosure.asset.production if info.disclosure is not None else None
             if production:
                 found.add(str(production))
     return sorted(found)
@@ -330,86 +334,3 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-@dataclass
-class PackageVerification:
-    path: Path
-    problems: list[str] = field(default_factory=list)
-    verdicts: list[AssetVerdict] = field(default_factory=list)
-    report: dict[str, Any] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not any(v.blocked for v in self.verdicts)
-
-
-def _bag_problems(path: Path, workers: int) -> list[str]:
-    cwd = os.getcwd()
-    try:
-        bagit.Bag(str(path)).validate(processes=max(1, workers), fast=False)
-    except bagit.BagValidationError as exc:
-        details = [str(d) for d in getattr(exc, "details", None) or []]
-        return details or [str(exc)]
-    except bagit.BagError as exc:
-        return [f"not a valid bag: {exc}"]
-    finally:
-        os.chdir(cwd)
-    return []
-
-
-def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any = None) -> PackageVerification:
-    """Re-check a package: bag checksums (full), report signature, and every asset again.
-
-    `pool` is a check_pool made with the same config and intended use final, to reuse its workers.
-    """
-    if not path.is_dir() or not (path / "bagit.txt").is_file():
-        raise InputError(f"{path}: not a package (no bagit.txt)")
-    out = PackageVerification(path)
-    unsafe = unreadable_entries(path)
-    if unsafe:  # bagit would open a FIFO and wait forever: fail closed without reading anything
-        out.problems += [f"{e.rel}: {e.reason}; a package holds regular files only" for e in unsafe]
-        return out
-    out.problems += _bag_problems(path, workers)
-    report_path, sig_path = path / REPORT_FILE, path / SIGNATURE_FILE
-    try:
-        body = report_path.read_bytes()
-        signature = json.loads(sig_path.read_text(encoding="utf-8"))
-        out.report = json.loads(body)
-        validate("package-manifest-report", out.report, REPORT_FILE)
-        validate("package-manifest-report#/$defs/signature_file", signature, SIGNATURE_FILE)
-    except (OSError, ValueError, SchemaError) as exc:
-        out.problems.append(f"package report unreadable or malformed: {exc}")
-        return out
-    try:
-        certs = verify_bytes(signature.get("signature") or {}, body)
-        created = parse_time(str(out.report.get("created_at")))
-        # Packager roots only: a media signer or an approver cannot vouch for a package.
-        if config.packager_pem:
-            problem = chain_problem(certs, load_anchors(config.packager_pem), created)
-        else:
-            problem = "no packager trust anchors (pass --packager-trust PEM, or re-create the workspace: init --force)"
-        if problem:
-            out.problems.append(f"package report signer not trusted as a packager: {problem}")
-    except BadSignature as exc:
-        out.problems.append(f"package report signature: {exc}")
-    except ValueError:
-        out.problems.append("package report signature: the report's created_at is not a date-time")
-    payload = {p.relative_to(path / "data").as_posix() for p in (path / "data").rglob("*") if p.is_file()}
-    listed = {}
-    for asset in out.report.get("assets") or []:
-        listed[str(asset.get("path", "")).removeprefix("data/")] = asset
-        if asset.get("sidecar"):
-            listed[str(asset["sidecar"]).removeprefix("data/")] = asset
-    for rel in sorted(payload - set(listed)):
-        out.problems.append(f"data/{rel}: in the payload but not in the package report")
-    for rel in sorted(set(listed) - payload):
-        out.problems.append(f"data/{rel}: in the package report but missing from the payload")
-    assets = [
-        (path / "data" / a["path"].removeprefix("data/"), a["path"])
-        for a in out.report.get("assets") or []
-        if a["path"].removeprefix("data/") in payload
-    ]
-    final = dataclasses.replace(config, intended_use="final")
-    out.verdicts = check_many(assets, final, workers, pool=pool if final == config else None)
-    return out

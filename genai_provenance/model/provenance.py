@@ -6,15 +6,20 @@ all see the same facts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-TRUSTED = "trusted"
-VALID_UNTRUSTED = "valid-untrusted"
-INVALID = "invalid"
-NO_CREDENTIALS = "no-credentials"
-UNREADABLE = "unreadable"
-STATUSES = (TRUSTED, VALID_UNTRUSTED, INVALID, NO_CREDENTIALS, UNREADABLE)
+from genai_provenance.model.disclosure import DeclaredUse, Disclosure
+from genai_provenance.model.vocabulary import Certainty, Status
+
+TRUSTED = Status.TRUSTED
+VALID_UNTRUSTED = Status.VALID_UNTRUSTED
+INVALID = Status.INVALID
+NO_CREDENTIALS = Status.NO_CREDENTIALS
+UNREADABLE = Status.UNREADABLE
+STATUSES = tuple(Status)
 
 
 @dataclass
@@ -52,20 +57,81 @@ class Failure:
     where: str = "active manifest"
 
 
+class EvidenceKind(StrEnum):
+    """Where in a manifest a GenAI use was found."""
+
+    ACTION = "action"  # an entry of a c2pa.actions assertion
+    TEMPLATE = "template"  # an action template
+    LEGACY_ADOBE = "legacy-adobe"  # Adobe's legacy generative AI assertion
+    DISCLOSURE = "disclosure"  # our well-formed disclosure
+    MALFORMED_DISCLOSURE = "malformed-disclosure"  # content under our label that breaks the schema
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The place a GenAI use was found; `text` is how reports show it."""
+
+    kind: EvidenceKind
+    assertion: str  # the assertion's label
+    index: int | None = None  # position in its actions or genai list
+    action: str | None = None  # the action named (actions and templates), as recorded
+    generator: str | None = None  # a software agent known as a generator (no source type said so)
+
+    @property
+    def text(self) -> str:
+        if self.kind is EvidenceKind.ACTION:
+            text = f"{self.assertion} action {self.action} [{self.index}]"
+        elif self.kind is EvidenceKind.TEMPLATE:
+            text = f"{self.assertion} template for {self.action}"
+        elif self.kind is EvidenceKind.LEGACY_ADOBE:
+            text = f"{self.assertion} assertion (Adobe's legacy generative AI record)"
+        elif self.kind is EvidenceKind.DISCLOSURE:
+            text = f"{self.assertion} genai[{self.index}]"
+        else:
+            text = f"{self.assertion} genai[{self.index}] (breaks the disclosure schema)"
+        return f"{text}: software agent {self.generator!r} is a known generator" if self.generator else text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class GenAIUse:
     """One place in the provenance that says generative AI was (or may have been) involved."""
 
     manifest: str
-    evidence: str
-    certainty: str  # generative | maybe
+    evidence: Evidence
+    certainty: Certainty
     source_type: str | None = None
     action: str | None = None
     tool: str | None = None
     description: str | None = None
     category: str | None = None
-    declared: bool = False  # from one of our disclosures (with category, inputs, approvals)
-    use_index: int | None = None  # position in that disclosure's genai list
+    declared_use: DeclaredUse | None = None  # the entry of our well-formed disclosure that declares it
+
+    @property
+    def declared(self) -> bool:
+        """From one of our disclosures (with category, inputs, approvals)."""
+        return self.declared_use is not None
+
+    @property
+    def use_index(self) -> int | None:
+        """Position in that disclosure's genai list."""
+        return self.declared_use.index if self.declared_use is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest": self.manifest,
+            "evidence": self.evidence.text,
+            "certainty": self.certainty,
+            "source_type": self.source_type,
+            "action": self.action,
+            "tool": self.tool,
+            "description": self.description,
+            "category": self.category,
+            "declared": self.declared,
+            "use_index": self.use_index,
+        }
 
 
 @dataclass
@@ -104,7 +170,7 @@ class ManifestInfo:
     claimed_time: str | None
     actions: list[dict[str, Any]] = field(default_factory=list)
     assertions: list[str] = field(default_factory=list)
-    disclosure: dict[str, Any] | None = None
+    disclosure: Disclosure | None = None  # our disclosure, when it follows the schema
     training_mining: dict[str, str] = field(default_factory=dict)
     genai_uses: list[GenAIUse] = field(default_factory=list)
     thumbnail: str | None = None
@@ -120,7 +186,7 @@ class IngredientNode:
     format: str | None
     relationship: str | None
     manifest: str | None
-    status: str
+    status: Status
     failures: list[Failure] = field(default_factory=list)
     signer: SignerInfo | None = None
     genai: bool = False
@@ -131,7 +197,7 @@ class IngredientNode:
 class AssetReport:
     path: str
     format: str | None
-    status: str
+    status: Status
     genai: bool = False
     genai_possible: bool = False
     embedded: bool | None = None
@@ -147,7 +213,6 @@ class AssetReport:
     manifests: list[ManifestInfo] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
-    clearances: list[ClearanceCheck] = field(default_factory=list)
     history_problems: list[str] = field(default_factory=list)  # tampered or unreadable stages in the history
     identities: list[CawgIdentity] = field(default_factory=list)  # CAWG identity assertions, every stage
     # Signed clearance envelopes found in the manifest store, by record id (not part of reports).
@@ -161,10 +226,36 @@ class AssetReport:
     def manifest(self, label: str | None) -> ManifestInfo | None:
         return next((m for m in self.manifests if m.label == label), None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, clearances: Sequence[ClearanceCheck] = ()) -> dict[str, Any]:
+        """The report as JSON, with the state of the clearances it cites (checked apart: see CheckedAsset)."""
         data = asdict(self)
         del data["embedded_clearances"]
+        checks = [asdict(c) for c in clearances]
+        data = {k: v for key, value in data.items() for k, v in _after(key, value, "notes", ("clearances", checks))}
+        data["genai_uses"] = [u.to_dict() for u in self.genai_uses]
+        for out, info in zip(data["manifests"], self.manifests, strict=True):
+            out["disclosure"] = info.disclosure.raw if info.disclosure is not None else None
+            out["genai_uses"] = [u.to_dict() for u in info.genai_uses]
         return data
+
+
+def _after(key: str, value: Any, anchor: str, extra: tuple[str, Any]) -> list[tuple[str, Any]]:
+    return [(key, value), extra] if key == anchor else [(key, value)]
+
+
+@dataclass(frozen=True)
+class CheckedAsset:
+    """A verified asset and the state of every clearance its disclosures cite (the report is left as read)."""
+
+    report: AssetReport
+    clearances: tuple[ClearanceCheck, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.report.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.report.to_dict(self.clearances)
 
 
 def summarise(reports: list[AssetReport]) -> dict[str, Any]:

@@ -13,10 +13,11 @@ from genai_provenance.credentials.source_types import normalise
 from genai_provenance.documents import read_document
 from genai_provenance.errors import SchemaError
 from genai_provenance.model.provenance import ClearanceCheck
+from genai_provenance.model.vocabulary import Severity
 from genai_provenance.policy.signer_pins import SignerPin, load_signers, pins_from
 from genai_provenance.schemas import validate
 
-BLOCK, WARN, NOTIFY = "block", "warn", "notify"
+BLOCK, WARN, NOTIFY = Severity.BLOCK, Severity.WARN, Severity.NOTIFY
 DEFAULT_NAME = "default"  # `--policy default`: the policy built into the package
 CLASS_ORDER = {"notify": 0, "escalate": 1, "written-approval": 2}
 # The `when` keys an asset-scope rule can test.
@@ -35,7 +36,7 @@ class Rule:
     id: str
     title: str
     scope: str
-    severity: str
+    severity: Severity
     principle: int | None
     when: dict[str, Any]
     remedy: str
@@ -43,6 +44,9 @@ class Rule:
     classification: str | None = None
     require: dict[str, list[str]] | None = None
     waivable: bool = True  # false: no waiver can lift a finding of this rule
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))  # read from a policy file as text
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ class AssetFacts:
 @dataclass
 class Finding:
     rule_id: str
-    severity: str
+    severity: Severity
     principle: int | None
     title: str
     evidence: dict[str, Any]
@@ -196,7 +200,7 @@ class Waived:
     """A finding a signed waiver lifted: it does not block, and is reported apart."""
 
     rule_id: str
-    severity: str  # what the finding would have been
+    severity: Severity  # what the finding would have been
     title: str
     evidence: dict[str, Any]
     waiver_id: str

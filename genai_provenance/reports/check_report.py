@@ -39,7 +39,7 @@ def verdict_dict(verdict: AssetVerdict) -> dict[str, Any]:
         "cleared": [asdict(c) for c in verdict.evaluation.cleared],
         "waived": [asdict(w) for w in verdict.evaluation.waived],
         "waiver_notes": [asdict(n) for n in verdict.evaluation.waiver_notes],
-        "verification": verdict.report.to_dict(),
+        "verification": verdict.report_dict(),
     }
 
 
@@ -56,7 +56,7 @@ def check_document(verdicts: list[AssetVerdict], policy: Policy, found: Discover
 
 
 def verdict_text(verdict: AssetVerdict) -> list[str]:
-    lines = asset_text(verdict.report)
+    lines = asset_text(verdict.report, verdict.clearances)
     head = "BLOCKED" if verdict.blocked else "PASSES POLICY"
     head += f" with {plural(len(verdict.evaluation.waived), 'waived finding')}" if verdict.evaluation.waived else ""
     lines.insert(1, f"  policy: {head} (intended use: {verdict.intended_use}, {verdict.intended_use_source})")
@@ -92,7 +92,7 @@ def waived_lines(verdict: AssetVerdict) -> list[str]:
 
 def revocation_lines(verdicts: list[AssetVerdict]) -> list[str]:
     """Which revocation sources were consulted (and how fresh), and how many clearances went unchecked."""
-    checks = [c for v in verdicts for c in v.report.clearances]
+    checks = [c for v in verdicts for c in v.clearances]
     sources = sorted({c.revocation_source for c in checks if c.revocation_source})
     lines = [f"revocation checked against {source}" for source in sources]
     unchecked = sum(1 for c in checks if c.ok and not c.revocation_checked)

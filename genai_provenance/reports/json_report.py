@@ -7,15 +7,15 @@ from typing import Any
 
 from genai_provenance import __version__
 from genai_provenance.gate.discovery import Discovery
-from genai_provenance.model.provenance import AssetReport, summarise
+from genai_provenance.model.provenance import CheckedAsset, summarise
 from genai_provenance.safe_text import json_safe
 
 
-def verify_document(reports: list[AssetReport], found: Discovery | None = None) -> dict[str, Any]:
+def verify_document(assets: list[CheckedAsset], found: Discovery | None = None) -> dict[str, Any]:
     document = {
         "tool": {"name": "genai-provenance", "version": __version__},
-        "assets": [r.to_dict() for r in reports],
-        "summary": summarise(reports),
+        "assets": [a.to_dict() for a in assets],
+        "summary": summarise([a.report for a in assets]),
     }
     if found is not None:
         document["discovery"] = found.to_dict()
@@ -35,6 +35,7 @@ def sign_document(result: Any) -> dict[str, Any]:
         "parent": str(result.parent) if result.parent else None,
         "thumbnail": result.thumbnail,
         "warnings": list(result.warnings),
+        "embedded_clearances": list(result.embedded_clearances),
         "broken_history": [
             {"path": str(b.path), "relationship": b.relationship, "status": b.status, "problems": list(b.problems)}
             for b in result.broken_history

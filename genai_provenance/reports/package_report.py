@@ -7,7 +7,8 @@ from typing import Any
 
 from genai_provenance import __version__
 from genai_provenance.gate.discovery import Stray
-from genai_provenance.gate.package import ALLOWLIST_RULE, PackageResult, PackageVerification
+from genai_provenance.gate.package import ALLOWLIST_RULE, PackageResult
+from genai_provenance.gate.verify_package import PackageVerification
 from genai_provenance.grammar import plural
 from genai_provenance.policy.rules import BLOCK
 from genai_provenance.reports.check_report import revocation_lines, verdict_dict, verdict_text, waived_lines

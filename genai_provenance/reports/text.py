@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from genai_provenance.gate.discovery import Discovery
@@ -14,6 +14,8 @@ from genai_provenance.model.provenance import (
     UNREADABLE,
     VALID_UNTRUSTED,
     AssetReport,
+    CheckedAsset,
+    ClearanceCheck,
     IngredientNode,
     SignerInfo,
     summarise,
@@ -58,7 +60,7 @@ def _tree(nodes: list[IngredientNode], indent: str) -> list[str]:
     return lines
 
 
-def asset_text(report: AssetReport) -> list[str]:
+def asset_text(report: AssetReport, clearances: Sequence[ClearanceCheck] = ()) -> list[str]:
     lines = [f"{report.path}", f"  status: {STATUS_TEXT[report.status]}"]
     if report.active_manifest:
         lines.append(f"  signer: {signer_line(report.signer)}")
@@ -92,7 +94,7 @@ def asset_text(report: AssetReport) -> list[str]:
     lines.extend(f"  ! broken history: {problem}" for problem in report.history_problems)
     if report.error and not report.failures:
         lines.append(f"  ! {report.error}")
-    for check in report.clearances:
+    for check in clearances:
         mark = "ok" if check.ok else "!!"
         cat = f" for {check.category}" if check.category else ""
         lines.append(f"  {mark} {check.kind} {check.id}{cat}: {check.status} ({check.detail})")
@@ -117,14 +119,14 @@ def sign_text(result: Any) -> str:
     return render(lines)
 
 
-def verify_text(reports: list[AssetReport], found: Discovery | None = None) -> str:
+def verify_text(assets: list[CheckedAsset], found: Discovery | None = None) -> str:
     lines: list[str] = []
-    for report in reports:
-        lines.extend(asset_text(report))
+    for asset in assets:
+        lines.extend(asset_text(asset.report, asset.clearances))
         lines.append("")
     if found is not None and found.lines():
         lines += [*found.lines(), ""]
-    s = summarise(reports)
+    s = summarise([a.report for a in assets])
     lines.append(
         f"{plural(s['assets'], 'asset')}: {s['passed']} trusted, {s['failed']} not passing, {s['genai']} with GenAI"
     )

@@ -1,0 +1,101 @@
+"""Worker processes that check assets in parallel: each builds its own CheckSettings from a CheckConfig."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from genai_provenance.credentials.read import verify_file
+from genai_provenance.gate.check import AssetVerdict, CheckConfig, CheckSettings, verdict_for
+
+_WORKER: tuple[CheckSettings, Any] | None = None
+
+
+def _init_worker(config: CheckConfig) -> None:
+    global _WORKER
+    settings = config.build()
+    _WORKER = (settings, settings.trust.context())
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
+
+
+def _init_pool_worker(config: CheckConfig) -> None:
+    """A pool worker that leaves as soon as its parent dies, even by SIGKILL.
+
+    Spawned ProcessPoolExecutor workers hold both ends of their queues, so on their own they
+    would wait forever (with the ledger open) after the parent is killed.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
+    _init_worker(config)
+
+
+def _check_in_worker(item: tuple[str, str]) -> AssetVerdict:
+    assert _WORKER is not None, "worker not initialised"
+    settings, context = _WORKER
+    path, display = item
+    return verdict_for(verify_file(Path(path), context, display=display, trust=settings.trust), Path(path), settings)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """forkserver with this module preloaded: workers start in ~30 ms instead of a fresh interpreter
+    each (spawn), and without forking a process that holds c2pa threads (fork)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+@contextlib.contextmanager
+def check_pool(config: CheckConfig, workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes for check_many, reusable across several batches (None: in-process)."""
+    if workers <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_pool_worker, initargs=(config,)) as pool:
+        yield pool
+
+
+def check_many(
+    items: list[tuple[Path, str]],
+    config: CheckConfig,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
+) -> list[AssetVerdict]:
+    """Check (path, display name) pairs, in order, across `workers` processes.
+
+    `pool` (from check_pool with the same config) is used when given, so a caller with several
+    batches pays for starting workers once.
+    """
+    jobs = [(str(p), d) for p, d in items]
+    results: list[AssetVerdict] = []
+    if (pool is None and workers <= 1) or len(jobs) < 2:
+        _init_worker(config)
+        for job in jobs:
+            results.append(_check_in_worker(job))
+            if progress:
+                progress(1)
+        return results
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(check_pool(config, workers))
+        assert pool is not None
+        chunk = max(1, min(32, len(jobs) // (workers * 8) or 1))
+        for verdict in pool.map(_check_in_worker, jobs, chunksize=chunk):
+            results.append(verdict)
+            if progress:
+                progress(1)
+    return results

@@ -1,0 +1,43 @@
+"""The closed vocabularies of the model, as StrEnums: each member is its string, so JSON is unchanged."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """What verifying an asset's (or a stage's) credentials found."""
+
+    TRUSTED = "trusted"
+    VALID_UNTRUSTED = "valid-untrusted"
+    INVALID = "invalid"
+    NO_CREDENTIALS = "no-credentials"
+    UNREADABLE = "unreadable"
+
+
+class Certainty(StrEnum):
+    """How sure a record is that generative AI was involved."""
+
+    GENERATIVE = "generative"
+    MAYBE = "maybe"
+
+
+class Severity(StrEnum):
+    """What a policy finding does to the asset."""
+
+    BLOCK = "block"
+    WARN = "warn"
+    NOTIFY = "notify"
+
+
+class IntendedUse(StrEnum):
+    TEMPORARY = "temporary"
+    FINAL = "final"
+
+
+class IntendedUseSource(StrEnum):
+    """Where the intended use the policy judged came from."""
+
+    DECLARED = "declared"
+    OVERRIDE = "override"
+    ASSUMED = "assumed by policy"

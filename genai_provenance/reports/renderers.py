@@ -1,0 +1,89 @@
+"""One renderer per output format, behind one interface: `render(result) -> str`.
+
+The CLI picks a renderer by --format (`VERIFY_RENDERERS[fmt]`) and takes the exit code from the
+result; renderers only format.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from genai_provenance.gate.package import PackageResult
+from genai_provenance.gate.results import CheckResult, VerifyResult
+from genai_provenance.gate.verify_package import PackageVerification
+from genai_provenance.reports import json_report, text
+from genai_provenance.reports.check_report import check_document, check_text
+from genai_provenance.reports.package_report import (
+    package_document,
+    package_junit,
+    package_text,
+    verification_document,
+    verification_text,
+)
+
+R_contra = TypeVar("R_contra", contravariant=True)
+
+NO_ANCHORS = "note: no trust anchors (no --trust and no workspace): no signer can be trusted\n"
+
+
+class Renderer(Protocol[R_contra]):
+    def render(self, result: R_contra) -> str: ...
+
+
+class VerifyText:
+    def render(self, result: VerifyResult) -> str:
+        note = "" if result.anchors_configured else NO_ANCHORS + "\n"
+        return note + text.verify_text(result.assets, result.discovery)
+
+
+class VerifyJson:
+    def render(self, result: VerifyResult) -> str:
+        return json_report.dumps(json_report.verify_document(result.assets, result.discovery))
+
+
+class CheckText:
+    def render(self, result: CheckResult) -> str:
+        return check_text(result.verdicts, result.policy, result.discovery)
+
+
+class CheckJson:
+    def render(self, result: CheckResult) -> str:
+        return json_report.dumps(check_document(result.verdicts, result.policy, result.discovery))
+
+
+class PackageText:
+    def render(self, result: PackageResult) -> str:
+        return package_text(result)
+
+
+class PackageJson:
+    def render(self, result: PackageResult) -> str:
+        return json_report.dumps(package_document(result))
+
+
+class PackageJunit:
+    def render(self, result: PackageResult) -> str:
+        return package_junit(result)
+
+
+class PackageCheckText:
+    def render(self, result: PackageVerification) -> str:
+        return verification_text(result)
+
+
+class PackageCheckJson:
+    def render(self, result: PackageVerification) -> str:
+        return json_report.dumps(verification_document(result))
+
+
+VERIFY_RENDERERS: dict[str, Renderer[VerifyResult]] = {"text": VerifyText(), "json": VerifyJson()}
+CHECK_RENDERERS: dict[str, Renderer[CheckResult]] = {"text": CheckText(), "json": CheckJson()}
+PACKAGE_RENDERERS: dict[str, Renderer[PackageResult]] = {
+    "text": PackageText(),
+    "json": PackageJson(),
+    "junit": PackageJunit(),
+}
+VERIFY_PACKAGE_RENDERERS: dict[str, Renderer[PackageVerification]] = {
+    "text": PackageCheckText(),
+    "json": PackageCheckJson(),
+}
