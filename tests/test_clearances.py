@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives import serialization
 
 from genai_provenance.clearances.ledger import Grant, Ledger, grant
 from genai_provenance.clearances.records import (
-    CLEARANCE_STATUSES,
     EXPIRED,
     FORGED,
     ISSUER_UNTRUSTED,
@@ -47,6 +46,7 @@ from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.model.disclosure import Disclosure
+from genai_provenance.model.vocabulary import ClearanceStatus
 from genai_provenance.schemas import validator
 from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 from genai_provenance.workspace import (
@@ -449,7 +449,7 @@ def matrix(
 
 
 def test_matrix_covers_every_failure_status() -> None:
-    assert {c.status for c in CASES.values()} == set(CLEARANCE_STATUSES)
+    assert {c.status for c in CASES.values()} == set(ClearanceStatus)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -27,6 +27,7 @@ from genai_provenance.clearances.timestamps import (
 from genai_provenance.credentials.identity import Identity, name_attr
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.model.provenance import ClearanceCheck
+from genai_provenance.model.vocabulary import ClearanceStatus
 from genai_provenance.schemas import validate
 from genai_provenance.trust.detached import BadSignature, chain_problem, sign_bytes, verify_bytes
 
@@ -35,16 +36,15 @@ if TYPE_CHECKING:
 
 FORMAT = "genai-provenance/signed-record/v1"
 
-VALID = "valid"
-EXPIRED = "expired"
-REVOKED = "revoked"
-ISSUER_UNTRUSTED = "issuer-untrusted"
-OUT_OF_SCOPE = "out-of-scope"
-NOT_COVERED = "category-not-covered"
-FORGED = "forged"
-MISSING = "missing"
-WRONG_KIND = "wrong-kind"
-CLEARANCE_STATUSES = (VALID, EXPIRED, REVOKED, ISSUER_UNTRUSTED, OUT_OF_SCOPE, NOT_COVERED, FORGED, MISSING, WRONG_KIND)
+VALID = ClearanceStatus.VALID
+EXPIRED = ClearanceStatus.EXPIRED
+REVOKED = ClearanceStatus.REVOKED
+ISSUER_UNTRUSTED = ClearanceStatus.ISSUER_UNTRUSTED
+OUT_OF_SCOPE = ClearanceStatus.OUT_OF_SCOPE
+NOT_COVERED = ClearanceStatus.NOT_COVERED
+FORGED = ClearanceStatus.FORGED
+MISSING = ClearanceStatus.MISSING
+WRONG_KIND = ClearanceStatus.WRONG_KIND
 
 
 def now_utc() -> dt.datetime:
@@ -107,7 +107,7 @@ def check_time_stamp(
 class Authenticity:
     """Whether an envelope is genuine: signature intact, issuer under an approver root."""
 
-    status: str  # valid | forged | issuer-untrusted
+    status: ClearanceStatus  # valid | forged | issuer-untrusted
     detail: str = ""
     time_stamp: TimeStamp | None = None
 

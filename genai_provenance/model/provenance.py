@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from genai_provenance.model.disclosure import DeclaredUse, Disclosure
-from genai_provenance.model.vocabulary import Certainty, Status
+from genai_provenance.model.vocabulary import Certainty, ClearanceStatus, Status
 
 TRUSTED = Status.TRUSTED
 VALID_UNTRUSTED = Status.VALID_UNTRUSTED
@@ -140,7 +140,7 @@ class ClearanceCheck:
 
     id: str
     kind: str  # approval | consent
-    status: str
+    status: ClearanceStatus
     detail: str
     manifest: str | None = None
     use: int | None = None
@@ -155,7 +155,7 @@ class ClearanceCheck:
 
     @property
     def ok(self) -> bool:
-        return self.status == "valid"
+        return self.status == ClearanceStatus.VALID
 
 
 @dataclass

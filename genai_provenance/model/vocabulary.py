@@ -41,3 +41,17 @@ class IntendedUseSource(StrEnum):
     DECLARED = "declared"
     OVERRIDE = "override"
     ASSUMED = "assumed by policy"
+
+
+class ClearanceStatus(StrEnum):
+    """What checking one referenced approval, consent or waiver found."""
+
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    ISSUER_UNTRUSTED = "issuer-untrusted"
+    OUT_OF_SCOPE = "out-of-scope"
+    NOT_COVERED = "category-not-covered"
+    FORGED = "forged"
+    MISSING = "missing"
+    WRONG_KIND = "wrong-kind"
