@@ -44,7 +44,8 @@ def package_document(result: PackageResult) -> dict[str, Any]:
         "discovery": result.discovery.to_dict(),
         "summary": {
             "assets": len(verdicts),
-            "blocked_assets": sum(v.blocked for v in verdicts) + len(result.discovery.stray),
+            "cleared_assets": sum(not v.blocked for v in verdicts),
+            "blocked_assets": sum(v.blocked for v in verdicts),  # strays apart: assets = cleared + blocked
             "stray_files": len(result.discovery.stray),
             "excluded_files": len(result.discovery.excluded),
             "block_findings": sum(f.severity == BLOCK for v in verdicts for f in v.evaluation.findings)
@@ -73,10 +74,11 @@ def package_text(result: PackageResult) -> str:
     lines.extend(result.discovery.lines())
     doc = package_document(result)["summary"]
     lines.extend(revocation_lines(result.verdicts))
-    passed = doc["assets"] - sum(v.blocked for v in result.verdicts)
+    strays = doc["stray_files"]
     lines.append(
-        f"{plural(doc['assets'], 'asset')} checked: {passed} cleared, {doc['blocked_assets']} blocked "
-        f"({plural(doc['stray_files'], 'stray file')}); {plural(doc['cleared'], 'rule')} cleared by clearances"
+        f"{plural(doc['assets'], 'asset')} checked: {doc['cleared_assets']} cleared, {doc['blocked_assets']} blocked"
+        + (f"; {plural(strays, 'stray file')} (each blocks the package)" if strays else "")
+        + f"; {plural(doc['cleared'], 'rule')} cleared by clearances"
         + (f"; {plural(doc['waived'], 'finding')} waived" if doc["waived"] else "")
     )
     if result.written:
