@@ -213,8 +213,8 @@ def view_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def emit(text: str, output: Path | None) -> None:
     """The report on stdout, or written whole to `output` (nothing on stdout then)."""
-    if output is None:
-        click.echo(text.rstrip("\n"))
+    if output is None:  # colour only ever comes from the view (every other ESC is escaped): click must keep it
+        click.echo(text.rstrip("\n"), color=True)
         return
     from genai_provenance.files import write_text
 
