@@ -250,6 +250,13 @@ def check_config(
     )
 
 
+def verify_config(home: Path | None, allow_remote: bool, flags: TrustFlags) -> CheckConfig:
+    """A picklable description of what `verify` runs with (trust as resolve_trust, clearances as
+    resolve_clearances), so worker processes build the same settings."""
+    config = check_config(None, None, home, None, None, flags)
+    return dataclasses.replace(config, trust=resolve_trust(None, home, allow_remote, flags))
+
+
 def packager_identity(home: Path | None) -> tuple[Identity, str]:
     """The workspace's packager identity and organisation name."""
     ws = open_workspace(home)

@@ -278,6 +278,7 @@ def test_mixed_folder_is_blocked_with_exactly_the_right_findings(studio: Studio,
     assert doc["stray"] == [] and doc["excluded"] == []
     assert doc["summary"] == {
         "assets": 7,
+        "cleared_assets": 2,
         "blocked_assets": 5,
         "stray_files": 0,
         "excluded_files": 0,
@@ -624,7 +625,9 @@ def test_stray_files_block_unless_excluded(studio: Studio, tmp_path: Path, cli: 
     assert blocking_pairs(doc) == {(rel, "PKG-ALLOWLIST-001") for rel in strays} | {(still, "GP-TRUST-001")}
     assert [s["path"] for s in doc["stray"]] == sorted(strays)
     assert "--exclude" in doc["stray"][0]["findings"][0]["remedy"]
-    assert doc["summary"]["stray_files"] == 2 and doc["summary"]["blocked_assets"] == 3
+    summary = doc["summary"]  # the counts add up: assets = cleared + blocked, strays counted apart
+    assert summary["stray_files"] == 2 and summary["blocked_assets"] == 1 and summary["cleared_assets"] == 2
+    assert summary["assets"] == summary["cleared_assets"] + summary["blocked_assets"] == 3
     assert_nothing_written(run)
 
     res = cli("package", run.source, "-o", run.target, "--exclude", ".notes", "--exclude", "*_reference.jpg",
@@ -754,4 +757,5 @@ def test_progress_bar_only_on_a_terminal(studio: Studio, tmp_path: Path) -> None
         assert proc.wait(timeout=120) == 0
     os.close(primary)
     terminal = b"".join(chunks).decode("utf-8", "replace")
-    assert "checking" in terminal and "100%" in terminal, terminal
+    assert "checking" in terminal and "2/2" in terminal, terminal  # rich: assets checked of the total
+    assert "bagging and hashing" in terminal, terminal

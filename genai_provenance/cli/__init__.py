@@ -161,6 +161,66 @@ allow_remote_option = click.option(
 )
 
 
+def _cores() -> int:
+    from genai_provenance.gate.pool import default_workers
+
+    return default_workers()
+
+
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=_cores,
+    show_default="the machine's cores",
+    help="Parallel checks (results and their order are the same for any number).",
+)
+report_output_option = click.option(
+    "-o", "--output", "output", type=FileArg, help="Write the report to FILE (whole or not at all), not stdout."
+)
+
+
+def report_format_option(junit: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    choices = ["text", "json", "junit"] if junit else ["text", "json"]
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default="text", show_default=True, help="Output format."
+    )
+
+
+def view_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--verbose, --only-failures, --quiet, gathered into one `view` argument (reports/console.View)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from genai_provenance.reports.console import terminal_view
+
+        kwargs["view"] = terminal_view(
+            verbose=kwargs.pop("verbose"),
+            only_failures=kwargs.pop("only_failures"),
+            quiet=kwargs.pop("quiet"),
+            to_file=kwargs.get("output") is not None,
+        )
+        return fn(*args, **kwargs)
+
+    options = [
+        click.option("--verbose", "-v", is_flag=True, help="Every asset in detail (no table)."),
+        click.option("--only-failures", is_flag=True, help="Only assets that do not pass."),
+        click.option("--quiet", "-q", is_flag=True, help="Only the summary and a line per failing asset."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def emit(text: str, output: Path | None) -> None:
+    """The report on stdout, or written whole to `output` (nothing on stdout then)."""
+    if output is None:  # colour only ever comes from the view (every other ESC is escaped): click must keep it
+        click.echo(text.rstrip("\n"), color=True)
+        return
+    from genai_provenance.files import write_text
+
+    write_text(output, text if text.endswith("\n") else text + "\n")
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     """One line on stderr: control characters escaped (a file name may hold ESC), never a traceback."""
     click.echo(f"genai-provenance: error: {one_line(message)}", err=True)

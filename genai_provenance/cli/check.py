@@ -10,29 +10,36 @@ import click
 
 from genai_provenance.cli import (
     FileArg,
+    emit,
     format_option,
     handled,
     home_option,
     ignores_option,
     main,
     policy_option,
+    report_format_option,
+    report_output_option,
     revocations_option,
     signers_option,
     trust_options,
+    view_options,
+    workers_option,
 )
+from genai_provenance.cli.progress import progress_bar
 from genai_provenance.credentials.disclosure import check as check_disclosure
 from genai_provenance.credentials.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError
-from genai_provenance.gate.check import check_paths
 from genai_provenance.gate.discovery import discover_paths
+from genai_provenance.gate.pool import check_many
 from genai_provenance.gate.results import CheckResult
 from genai_provenance.policy.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
 from genai_provenance.policy.rules import load_policy
 from genai_provenance.reports import json_report
 from genai_provenance.reports.check_report import declaration_text
-from genai_provenance.reports.renderers import CHECK_RENDERERS
+from genai_provenance.reports.console import View
+from genai_provenance.reports.renderers import check_renderer
 from genai_provenance.schemas import terms
-from genai_provenance.settings import check_settings
+from genai_provenance.settings import check_config
 from genai_provenance.trust.config import TrustFlags
 
 
@@ -48,8 +55,11 @@ from genai_provenance.trust.config import TrustFlags
 @trust_options()
 @revocations_option
 @ignores_option
+@workers_option
 @home_option
-@format_option
+@report_format_option()
+@report_output_option
+@view_options
 @handled
 def check(
     paths: tuple[Path, ...],
@@ -59,14 +69,20 @@ def check(
     trust_flags: TrustFlags,
     revocations: Path | None,
     no_default_ignores: bool,
+    workers: int,
     home: Path | None,
     fmt: str,
+    output: Path | None,
+    view: View,
 ) -> None:
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
-    settings = check_settings(policy, signers, trust_flags, home, intended_use, revocations)
+    config = check_config(None, None, home, policy, intended_use, trust_flags, signers, revocations)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    result = CheckResult(check_paths(found, settings), settings.policy, found)
-    click.echo(CHECK_RENDERERS[fmt].render(result))
+    with progress_bar("checking") as bar:
+        bar.total(len(found.media))
+        verdicts = check_many([(p, str(p)) for p in found.media], config, workers, bar.advance)
+    result = CheckResult(verdicts, config.policy(), found)
+    emit(check_renderer(fmt, view).render(result), output)
     sys.exit(result.exit_code)
 
 

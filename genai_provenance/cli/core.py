@@ -12,23 +12,30 @@ from genai_provenance.cli import (
     EXIT_OK,
     FileArg,
     allow_remote_option,
+    emit,
     format_option,
     handled,
     home_option,
     ignores_option,
     main,
+    report_format_option,
+    report_output_option,
     trust_options,
+    view_options,
+    workers_option,
     workspace_option,
 )
+from genai_provenance.cli.progress import progress_bar
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.demo import DemoStep, run_demo
-from genai_provenance.gate.check import verify_assets
 from genai_provenance.gate.discovery import discover_paths
+from genai_provenance.gate.pool import verify_many
 from genai_provenance.gate.results import VerifyResult
 from genai_provenance.reports import json_report, text
-from genai_provenance.reports.renderers import VERIFY_RENDERERS
-from genai_provenance.settings import open_ledger, resolve_clearances, resolve_identity, resolve_trust
+from genai_provenance.reports.console import View
+from genai_provenance.reports.renderers import verify_renderer
+from genai_provenance.settings import open_ledger, resolve_identity, resolve_trust, verify_config
 from genai_provenance.trust.config import TrustFlags
 from genai_provenance.workspace import init_workspace
 
@@ -132,23 +139,32 @@ def sign(
 @trust_options()
 @allow_remote_option
 @ignores_option
+@workers_option
 @home_option
-@format_option
+@report_format_option()
+@report_output_option
+@view_options
 @handled
 def verify(
     paths: tuple[Path, ...],
     trust_flags: TrustFlags,
     allow_remote: bool,
     no_default_ignores: bool,
+    workers: int,
     home: Path | None,
     fmt: str,
+    output: Path | None,
+    view: View,
 ) -> None:
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
-    settings = resolve_trust(None, home, allow_remote, trust_flags)
+    config = verify_config(home, allow_remote, trust_flags)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    assets = verify_assets(found, settings, resolve_clearances(trust_flags.approver, home))
-    result = VerifyResult(assets, found, anchors_configured=settings.anchors_pem is not None)
-    click.echo(VERIFY_RENDERERS[fmt].render(result))
+    with progress_bar("checking") as bar:
+        bar.total(len(found.media))
+        assets = verify_many(found.media, config, workers, bar.advance)
+    anchors = config.trust is not None and config.trust.anchors_pem is not None
+    result = VerifyResult(assets, found, anchors_configured=anchors)
+    emit(verify_renderer(fmt, view).render(result), output)
     sys.exit(result.exit_code)
 
 

@@ -9,15 +9,20 @@ import click
 
 from genai_provenance.cli import (
     FileArg,
+    emit,
     handled,
     home_option,
     ignores_option,
     main,
     policy_option,
+    report_format_option,
+    report_output_option,
     revocations_option,
     signers_option,
     trust_options,
+    workers_option,
 )
+from genai_provenance.cli.progress import progress_bar
 from genai_provenance.files import write_text
 from genai_provenance.gate.package import PackageRequest, check_report_path, run_package
 from genai_provenance.gate.verify_package import verify_package
@@ -43,7 +48,7 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
 @signers_option
 @trust_options(packager=True)
 @revocations_option
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
+@workers_option
 @click.option(
     "--exclude",
     "excludes",
@@ -59,7 +64,9 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
     show_default=True,
     help="Output format.",
 )
-@click.option("--report", type=FileArg, help="Write the report to FILE instead of standard output.")
+@click.option(
+    "--report", type=FileArg, help="Write the report to FILE (whole or not at all) instead of standard output."
+)
 @click.option("--force", is_flag=True, help="Replace an existing package at OUTPUT.")
 @ignores_option
 @home_option
@@ -94,13 +101,8 @@ def package(
         force,
         default_ignores=not no_default_ignores,
     )
-    show_bar = (sys.stderr.isatty() and fmt == "text") or (sys.stderr.isatty() and report is not None)
-    if show_bar:
-        with click.progressbar(length=0, label="checking", file=sys.stderr) as bar:
-            request.on_total = lambda n: setattr(bar, "length", n)
-            request.progress = bar.update
-            result = run_package(request)
-    else:
+    with progress_bar("checking") as bar:
+        request.on_total, request.progress, request.on_phase = bar.total, bar.advance, bar.phase
         result = run_package(request)
     outcome = f"packaged {result.target}" if result.written else "blocked: nothing was written"
     _emit(PACKAGE_RENDERERS[fmt].render(result), report, f"{outcome}; report written to {report}")
@@ -113,10 +115,9 @@ def package(
 @signers_option
 @trust_options(packager=True)
 @revocations_option
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel checks.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
-)
+@workers_option
+@report_format_option(junit=False)
+@report_output_option
 @home_option
 @handled
 def verify_package_cmd(
@@ -127,11 +128,12 @@ def verify_package_cmd(
     revocations: Path | None,
     workers: int,
     fmt: str,
+    output: Path | None,
     home: Path | None,
 ) -> None:
     """Re-check a package: full bag checksums, the signed report (packager roots only), every asset and clearance."""
-    check = verify_package(
-        path, check_config(None, None, home, policy, "final", trust_flags, signers, revocations), workers
-    )
-    click.echo(VERIFY_PACKAGE_RENDERERS[fmt].render(check))
+    config = check_config(None, None, home, policy, "final", trust_flags, signers, revocations)
+    with progress_bar("checking") as bar:
+        check = verify_package(path, config, workers, progress=bar)
+    emit(VERIFY_PACKAGE_RENDERERS[fmt].render(check), output)
     sys.exit(check.exit_code)

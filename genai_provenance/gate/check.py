@@ -268,6 +268,12 @@ class CheckConfig:
             location = LedgerLocation(self.ledger_path or "", Path(self.ledger_guard))
         return location
 
+    def policy(self) -> Policy:
+        """The policy (with its --signers list) these settings judge by."""
+        return load_policy(
+            Path(self.policy_path) if self.policy_path else None, Path(self.signers_path) if self.signers_path else None
+        )
+
     def build(self) -> CheckSettings:
         anchors = load_anchors(self.approver_pem) if self.approver_pem else []
         tsa = load_anchors(self.tsa_pem) if self.tsa_pem else None

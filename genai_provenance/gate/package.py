@@ -71,6 +71,11 @@ class PackageRequest:
     default_ignores: bool = True
     progress: Callable[[int], None] | None = None
     on_total: Callable[[int], None] | None = None
+    on_phase: Callable[[str], None] | None = None  # a long phase without a count begins (for a progress display)
+
+    def phase(self, name: str) -> None:
+        if self.on_phase:
+            self.on_phase(name)
 
 
 @dataclass
@@ -258,6 +263,7 @@ def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: l
         "Package-Report": REPORT_FILE,
     }
     cwd = os.getcwd()
+    req.phase("bagging and hashing")
     try:
         bag = bagit.make_bag(str(staging), info, processes=max(1, req.workers), checksums=list(CHECKSUMS))
     finally:
@@ -319,6 +325,7 @@ def _stage_and_rename(req: PackageRequest, result: PackageResult, config: CheckC
     with _staging(req.target) as (staging, previous):
         result.report = _write_bag(req, staging, result.discovery, result.verdicts)
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it 0700; a package is an ordinary folder
+        req.phase("re-checking the staged package")
         check = verify_package(staging, config, workers=req.workers, pool=pool)
         if not check.ok:
             raise InputError(f"{req.target}: staged package failed its own verification: {check.problems[0]}")

@@ -10,18 +10,33 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from genai_provenance.credentials.read import verify_file
-from genai_provenance.gate.check import AssetVerdict, CheckConfig, CheckSettings, verdict_for
+from genai_provenance.gate.check import AssetVerdict, CheckConfig, CheckSettings, check_clearances, verdict_for
+from genai_provenance.model.provenance import CheckedAsset
 
-_WORKER: tuple[CheckSettings, Any] | None = None
+T = TypeVar("T")
+_WORKER: tuple[CheckSettings, Any, CheckConfig] | None = None
+MAX_WORKERS = 64
+
+
+def default_workers() -> int:
+    """The cores this process may use (its CPU affinity where the OS has one), at most MAX_WORKERS."""
+    count_fn = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if count_fn is not None:
+        count = count_fn()
+    elif hasattr(os, "sched_getaffinity"):
+        count = len(os.sched_getaffinity(0))
+    else:
+        count = os.cpu_count()
+    return max(1, min(MAX_WORKERS, count or 1))
 
 
 def _init_worker(config: CheckConfig) -> None:
     global _WORKER
     settings = config.build()
-    _WORKER = (settings, settings.trust.context())
+    _WORKER = (settings, settings.trust.context(), config)
 
 
 def _exit_with_parent(sentinel: int) -> None:
@@ -43,9 +58,17 @@ def _init_pool_worker(config: CheckConfig) -> None:
 
 def _check_in_worker(item: tuple[str, str]) -> AssetVerdict:
     assert _WORKER is not None, "worker not initialised"
-    settings, context = _WORKER
+    settings, context, _config = _WORKER
     path, display = item
     return verdict_for(verify_file(Path(path), context, display=display, trust=settings.trust), Path(path), settings)
+
+
+def _verify_in_worker(path: str) -> CheckedAsset:
+    """`verify` of one file: its credentials as read with the caller's own trust settings, and its clearances."""
+    assert _WORKER is not None, "worker not initialised"
+    settings, context, config = _WORKER
+    report = verify_file(Path(path), context, trust=config.trust or settings.trust)
+    return CheckedAsset(report, check_clearances(report, Path(path), settings.clearances))
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -80,12 +103,29 @@ def check_many(
     `pool` (from check_pool with the same config) is used when given, so a caller with several
     batches pays for starting workers once.
     """
-    jobs = [(str(p), d) for p, d in items]
-    results: list[AssetVerdict] = []
+    return _run(_check_in_worker, [(str(p), d) for p, d in items], config, workers, progress, pool)
+
+
+def verify_many(
+    paths: list[Path], config: CheckConfig, workers: int = 1, progress: Callable[[int], None] | None = None
+) -> list[CheckedAsset]:
+    """`verify` of many files, in order, across `workers` processes (same results as one)."""
+    return _run(_verify_in_worker, [str(p) for p in paths], config, workers, progress, None)
+
+
+def _run(
+    fn: Callable[[Any], T],
+    jobs: list[Any],
+    config: CheckConfig,
+    workers: int,
+    progress: Callable[[int], None] | None,
+    pool: ProcessPoolExecutor | None,
+) -> list[T]:
+    results: list[T] = []
     if (pool is None and workers <= 1) or len(jobs) < 2:
         _init_worker(config)
         for job in jobs:
-            results.append(_check_in_worker(job))
+            results.append(fn(job))
             if progress:
                 progress(1)
         return results
@@ -94,8 +134,8 @@ def check_many(
             pool = stack.enter_context(check_pool(config, workers))
         assert pool is not None
         chunk = max(1, min(32, len(jobs) // (workers * 8) or 1))
-        for verdict in pool.map(_check_in_worker, jobs, chunksize=chunk):
-            results.append(verdict)
+        for result in pool.map(fn, jobs, chunksize=chunk):
+            results.append(result)
             if progress:
                 progress(1)
     return results

@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import bagit
 
@@ -54,10 +54,25 @@ def _bag_problems(path: Path, workers: int) -> list[str]:
     return []
 
 
-def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any = None) -> PackageVerification:
+class PackageProgress(Protocol):
+    """What a progress display is told: a phase begins, how many assets, one more done."""
+
+    def phase(self, name: str) -> None: ...
+    def total(self, count: int) -> None: ...
+    def advance(self, count: int) -> None: ...
+
+
+def verify_package(
+    path: Path,
+    config: CheckConfig,
+    workers: int = 1,
+    pool: Any = None,
+    progress: PackageProgress | None = None,
+) -> PackageVerification:
     """Re-check a package: bag checksums (full), report signature, and every asset again.
 
-    `pool` is a check_pool made with the same config and intended use final, to reuse its workers.
+    `pool` is a check_pool made with the same config and intended use final, to reuse its workers;
+    `progress` hears of each phase and each asset checked.
     """
     if not path.is_dir() or not (path / "bagit.txt").is_file():
         raise InputError(f"{path}: not a package (no bagit.txt)")
@@ -66,6 +81,8 @@ def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any 
     if unsafe:  # bagit would open a FIFO and wait forever: fail closed without reading anything
         out.problems += [f"{e.rel}: {e.reason}; a package holds regular files only" for e in unsafe]
         return out
+    if progress:
+        progress.phase("hashing the bag")
     out.problems += _bag_problems(path, workers)
     report_path, sig_path = path / REPORT_FILE, path / SIGNATURE_FILE
     try:
@@ -107,5 +124,9 @@ def verify_package(path: Path, config: CheckConfig, workers: int = 1, pool: Any 
         if a["path"].removeprefix("data/") in payload
     ]
     final = dataclasses.replace(config, intended_use="final")
-    out.verdicts = check_many(assets, final, workers, pool=pool if final == config else None)
+    if progress:
+        progress.phase("checking")
+        progress.total(len(assets))
+    advance = progress.advance if progress else None
+    out.verdicts = check_many(assets, final, workers, advance, pool=pool if final == config else None)
     return out

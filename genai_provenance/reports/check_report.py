@@ -10,7 +10,8 @@ from genai_provenance.gate.check import AssetVerdict
 from genai_provenance.gate.discovery import Discovery
 from genai_provenance.grammar import plural
 from genai_provenance.policy.rules import BLOCK, NOTIFY, WARN, Policy
-from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text, render
+from genai_provenance.reports.console import Row, View, by_status
+from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text, assets_block, render
 
 
 def summary(verdicts: list[AssetVerdict]) -> dict[str, int]:
@@ -101,13 +102,38 @@ def revocation_lines(verdicts: list[AssetVerdict]) -> list[str]:
     return lines
 
 
-def check_text(verdicts: list[AssetVerdict], policy: Policy, found: Discovery | None = None) -> str:
+def check_row(verdict: AssetVerdict) -> Row:
+    report = verdict.report
+    signer = (report.signer.common_name or "unnamed") if report.signer else "-"
+    policy = "BLOCKED" if verdict.blocked else "pass"
+    return Row(
+        report.path,
+        str(report.status),
+        report.genai,
+        signer,
+        len(verdict.evaluation.findings),
+        not verdict.blocked,
+        policy,
+    )
+
+
+def check_text(
+    verdicts: list[AssetVerdict], policy: Policy, found: Discovery | None = None, view: View | None = None
+) -> str:
     # The built-in policy's name already says "(default)"; a studio file is named by its path.
     where = "" if policy.source == "default" else f" ({policy.source})"
-    lines = [f"policy: {policy.name}{where}", ""]
-    for verdict in verdicts:
-        lines.extend(verdict_text(verdict))
-        lines.append("")
+    view = view or View()
+    shown = [v for v in verdicts if v.blocked] if view.only_failures or view.quiet else verdicts
+
+    def detail() -> list[str]:
+        lines: list[str] = []
+        for verdict in shown:
+            lines.extend(verdict_text(verdict))
+            lines.append("")
+        return lines
+
+    plain, drawn = assets_block([check_row(v) for v in shown], detail, view)
+    lines: list[str] = []
     if found is not None and found.lines():
         lines += [*found.lines(), ""]
     s = summary(verdicts)
@@ -118,8 +144,10 @@ def check_text(verdicts: list[AssetVerdict], policy: Policy, found: Discovery | 
         f"{plural(s['cleared'], 'rule')} cleared by clearances"
         + (f"; {plural(s['waived'], 'finding')} waived" if s["waived"] else "")
     )
+    lines.append(by_status(v.report.status for v in verdicts))
     lines.append(SIGNATURE_LIMITS)
-    return render(lines)
+    head = render([f"policy: {policy.name}{where}", ""])
+    return "\n".join(filter(None, [head, render(plain), "\n".join(drawn), render(lines)]))
 
 
 def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str:

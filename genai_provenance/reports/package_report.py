@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from typing import Any
 
 from genai_provenance import __version__
@@ -11,9 +10,9 @@ from genai_provenance.gate.package import ALLOWLIST_RULE, PackageResult
 from genai_provenance.gate.verify_package import PackageVerification
 from genai_provenance.grammar import plural
 from genai_provenance.policy.rules import BLOCK
-from genai_provenance.reports.check_report import revocation_lines, verdict_dict, verdict_text, waived_lines
+from genai_provenance.reports.check_report import revocation_lines, verdict_dict, verdict_text
+from genai_provenance.reports.junit import Case, junit_xml, verdict_case
 from genai_provenance.reports.text import render
-from genai_provenance.safe_text import xml_text
 
 STRAY_TITLE = "File is not covered by verified Content Credentials (closed allow-list)"
 STRAY_REMEDY = "Remove the file from the deliverable, sign it, or name it with --exclude GLOB if it must stay out."
@@ -45,7 +44,8 @@ def package_document(result: PackageResult) -> dict[str, Any]:
         "discovery": result.discovery.to_dict(),
         "summary": {
             "assets": len(verdicts),
-            "blocked_assets": sum(v.blocked for v in verdicts) + len(result.discovery.stray),
+            "cleared_assets": sum(not v.blocked for v in verdicts),
+            "blocked_assets": sum(v.blocked for v in verdicts),  # strays apart: assets = cleared + blocked
             "stray_files": len(result.discovery.stray),
             "excluded_files": len(result.discovery.excluded),
             "block_findings": sum(f.severity == BLOCK for v in verdicts for f in v.evaluation.findings)
@@ -74,10 +74,11 @@ def package_text(result: PackageResult) -> str:
     lines.extend(result.discovery.lines())
     doc = package_document(result)["summary"]
     lines.extend(revocation_lines(result.verdicts))
-    passed = doc["assets"] - sum(v.blocked for v in result.verdicts)
+    strays = doc["stray_files"]
     lines.append(
-        f"{plural(doc['assets'], 'asset')} checked: {passed} cleared, {doc['blocked_assets']} blocked "
-        f"({plural(doc['stray_files'], 'stray file')}); {plural(doc['cleared'], 'rule')} cleared by clearances"
+        f"{plural(doc['assets'], 'asset')} checked: {doc['cleared_assets']} cleared, {doc['blocked_assets']} blocked"
+        + (f"; {plural(strays, 'stray file')} (each blocks the package)" if strays else "")
+        + f"; {plural(doc['cleared'], 'rule')} cleared by clearances"
         + (f"; {plural(doc['waived'], 'finding')} waived" if doc["waived"] else "")
     )
     if result.written:
@@ -89,51 +90,13 @@ def package_text(result: PackageResult) -> str:
 
 def package_junit(result: PackageResult) -> str:
     """One test case per asset (and per stray or excluded file) for CI systems."""
-    suite = ET.Element("testsuite", name="genai-provenance package", timestamp="", hostname="")
-    failures = skipped = 0
-    for verdict in result.verdicts:
-        case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=verdict.report.path)
-        blocking = [f for f in verdict.evaluation.findings if f.severity == BLOCK]
-        if blocking:
-            failures += 1
-            failure = ET.SubElement(
-                case,
-                "failure",
-                type=blocking[0].rule_id,
-                message="; ".join(f"{f.rule_id}: {f.title}" for f in blocking),
-            )
-            failure.text = "\n".join(verdict_text(verdict))
-        elif verdict.evaluation.findings or verdict.evaluation.waived:
-            out = ET.SubElement(case, "system-out")
-            out.text = "\n".join(
-                [f"{f.severity} {f.rule_id}: {f.title}" for f in verdict.evaluation.findings] + waived_lines(verdict)
-            )
-    for stray in result.discovery.stray:
-        failures += 1
-        case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=stray.rel)
-        ET.SubElement(
-            case, "failure", type=ALLOWLIST_RULE, message=f"{ALLOWLIST_RULE}: {STRAY_TITLE} ({stray.reason})"
-        ).text = STRAY_REMEDY
-    for rel in result.discovery.excluded:
-        skipped += 1
-        case = ET.SubElement(suite, "testcase", classname="genai-provenance.package", name=rel)
-        ET.SubElement(case, "skipped", message="excluded with --exclude")
-    total = len(result.verdicts) + len(result.discovery.stray) + len(result.discovery.excluded)
-    suite.set("tests", str(total))
-    suite.set("failures", str(failures))
-    suite.set("errors", "0")
-    suite.set("skipped", str(skipped))
-    del suite.attrib["timestamp"], suite.attrib["hostname"]
-    _xml_safe(suite)
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def _xml_safe(root: ET.Element) -> None:
-    """Strip what XML 1.0 forbids (ESC in a file name or a description) so the file stays well formed."""
-    for element in root.iter():
-        element.attrib.update({k: xml_text(v) for k, v in element.attrib.items()})
-        if element.text:
-            element.text = xml_text(element.text)
+    cases = [verdict_case(v) for v in result.verdicts]
+    cases += [
+        Case(s.rel, ALLOWLIST_RULE, f"{ALLOWLIST_RULE}: {STRAY_TITLE} ({s.reason})", STRAY_REMEDY)
+        for s in result.discovery.stray
+    ]
+    cases += [Case(rel, skipped="excluded with --exclude") for rel in result.discovery.excluded]
+    return junit_xml("genai-provenance package", "genai-provenance.package", cases)
 
 
 def verification_document(check: PackageVerification) -> dict[str, Any]:

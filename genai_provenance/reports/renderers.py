@@ -13,6 +13,8 @@ from genai_provenance.gate.results import CheckResult, VerifyResult
 from genai_provenance.gate.verify_package import PackageVerification
 from genai_provenance.reports import json_report, text
 from genai_provenance.reports.check_report import check_document, check_text
+from genai_provenance.reports.console import View
+from genai_provenance.reports.junit import asset_case, junit_xml, verdict_case
 from genai_provenance.reports.package_report import (
     package_document,
     package_junit,
@@ -31,9 +33,18 @@ class Renderer(Protocol[R_contra]):
 
 
 class VerifyText:
+    def __init__(self, view: View | None = None) -> None:
+        self.view = view
+
     def render(self, result: VerifyResult) -> str:
         note = "" if result.anchors_configured else NO_ANCHORS + "\n"
-        return note + text.verify_text(result.assets, result.discovery)
+        return note + text.verify_text(result.assets, result.discovery, self.view)
+
+
+class VerifyJunit:
+    def render(self, result: VerifyResult) -> str:
+        cases = [asset_case(a) for a in result.assets]
+        return junit_xml("genai-provenance verify", "genai-provenance.verify", cases)
 
 
 class VerifyJson:
@@ -42,8 +53,17 @@ class VerifyJson:
 
 
 class CheckText:
+    def __init__(self, view: View | None = None) -> None:
+        self.view = view
+
     def render(self, result: CheckResult) -> str:
-        return check_text(result.verdicts, result.policy, result.discovery)
+        return check_text(result.verdicts, result.policy, result.discovery, self.view)
+
+
+class CheckJunit:
+    def render(self, result: CheckResult) -> str:
+        cases = [verdict_case(v) for v in result.verdicts]
+        return junit_xml("genai-provenance check", "genai-provenance.check", cases)
 
 
 class CheckJson:
@@ -76,8 +96,12 @@ class PackageCheckJson:
         return json_report.dumps(verification_document(result))
 
 
-VERIFY_RENDERERS: dict[str, Renderer[VerifyResult]] = {"text": VerifyText(), "json": VerifyJson()}
-CHECK_RENDERERS: dict[str, Renderer[CheckResult]] = {"text": CheckText(), "json": CheckJson()}
+VERIFY_RENDERERS: dict[str, Renderer[VerifyResult]] = {
+    "text": VerifyText(),
+    "json": VerifyJson(),
+    "junit": VerifyJunit(),
+}
+CHECK_RENDERERS: dict[str, Renderer[CheckResult]] = {"text": CheckText(), "json": CheckJson(), "junit": CheckJunit()}
 PACKAGE_RENDERERS: dict[str, Renderer[PackageResult]] = {
     "text": PackageText(),
     "json": PackageJson(),
@@ -87,3 +111,12 @@ VERIFY_PACKAGE_RENDERERS: dict[str, Renderer[PackageVerification]] = {
     "text": PackageCheckText(),
     "json": PackageCheckJson(),
 }
+
+
+def verify_renderer(fmt: str, view: View | None = None) -> Renderer[VerifyResult]:
+    """The renderer for --format; text laid out as `view` says (table, failures only, quiet)."""
+    return VerifyText(view) if fmt == "text" else VERIFY_RENDERERS[fmt]
+
+
+def check_renderer(fmt: str, view: View | None = None) -> Renderer[CheckResult]:
+    return CheckText(view) if fmt == "text" else CHECK_RENDERERS[fmt]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from genai_provenance.gate.discovery import Discovery
@@ -20,6 +20,7 @@ from genai_provenance.model.provenance import (
     SignerInfo,
     summarise,
 )
+from genai_provenance.reports.console import Row, View, by_status, one_liner, table
 from genai_provenance.safe_text import one_line
 
 SIGNATURE_LIMITS = (
@@ -119,16 +120,41 @@ def sign_text(result: Any) -> str:
     return render(lines)
 
 
-def verify_text(assets: list[CheckedAsset], found: Discovery | None = None) -> str:
+def verify_row(asset: CheckedAsset) -> Row:
+    report = asset.report
+    failing = len(report.failures) + sum(not c.ok for c in asset.clearances)
+    signer = (report.signer.common_name or "unnamed") if report.signer else "-"
+    return Row(report.path, str(report.status), report.genai, signer, failing, asset.passed)
+
+
+def assets_block(rows: list[Row], detail: Callable[[], list[str]], view: View) -> tuple[list[str], list[str]]:
+    """The per-asset part of a report: (plain lines to escape, table lines already escaped cell by cell)."""
+    if view.quiet:
+        return [one_liner(r) for r in rows] + ([""] if rows else []), []
+    if view.table(len(rows)):
+        return [], [*table(rows, view), ""]
+    return detail(), []
+
+
+def verify_text(assets: list[CheckedAsset], found: Discovery | None = None, view: View | None = None) -> str:
+    view = view or View()
+    shown = [a for a in assets if not a.passed] if view.only_failures or view.quiet else assets
+
+    def detail() -> list[str]:
+        lines: list[str] = []
+        for asset in shown:
+            lines.extend(asset_text(asset.report, asset.clearances))
+            lines.append("")
+        return lines
+
+    plain, drawn = assets_block([verify_row(a) for a in shown], detail, view)
     lines: list[str] = []
-    for asset in assets:
-        lines.extend(asset_text(asset.report, asset.clearances))
-        lines.append("")
     if found is not None and found.lines():
         lines += [*found.lines(), ""]
     s = summarise([a.report for a in assets])
     lines.append(
         f"{plural(s['assets'], 'asset')}: {s['passed']} trusted, {s['failed']} not passing, {s['genai']} with GenAI"
     )
+    lines.append(by_status(a.report.status for a in assets))
     lines.append(SIGNATURE_LIMITS)
-    return render(lines)
+    return "\n".join(filter(None, [render(plain), "\n".join(drawn), render(lines)]))
