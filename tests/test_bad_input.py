@@ -297,7 +297,6 @@ def test_verify_truncated_signed_media_fails(
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["sign", str(MEDIA / "plate.jpg"), "--disclosure", str(DISCLOSURES / "plate.json")], "Missing option '-o'"),
         (["verify", "--format", "xml", str(MEDIA / "plate.jpg")], "'xml' is not one of"),
         (["verify"], "Missing argument"),
         (["frobnicate"], "No such command"),
