@@ -7,6 +7,7 @@ checked, explained and packaged with the sidecar beside its asset.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -228,3 +229,86 @@ def test_killed_sidecar_sign_leaves_no_partial_sidecar(ws: Workspace, tmp_path: 
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
     assert done.returncode == 0, done.stderr
     assert sidecar.is_file() and leftovers(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- IMF packages
+
+AM = "http://www.smpte-ra.org/schemas/429-9/2007/AM"
+PKL = "http://www.smpte-ra.org/schemas/2067-2/2016/PKL"
+CPL = "http://www.smpte-ra.org/schemas/2067-3/2016"
+UUID = "urn:uuid:3b5e2c0e-4d0e-4c57-9a34-0a8f3a1d2b11"
+
+
+def imf_xml(root: str, namespace: str) -> str:
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{namespace}"><Id>{UUID}</Id></{root}>\n'
+
+
+def imf_folder(folder: Path, media: dict[str, Path]) -> Path:
+    """An IMF-shaped package: asset map, packing list, composition playlist, two MXF track files."""
+    folder.mkdir(parents=True)
+    (folder / "ASSETMAP.xml").write_text(imf_xml("AssetMap", AM), encoding="utf-8")
+    (folder / "PKL_3b5e2c0e.xml").write_text(imf_xml("PackingList", PKL), encoding="utf-8")
+    (folder / "CPL_3b5e2c0e.xml").write_text(imf_xml("CompositionPlaylist", CPL), encoding="utf-8")
+    shutil.copy2(media["opatom"], folder / "VIDEO_3b5e2c0e.mxf")
+    shutil.copy2(media["mxf"], folder / "VIDEO_reel2.mxf")
+    return folder
+
+
+def test_imf_package_passes_the_gate_with_every_track_file_signed(
+    media: dict[str, Path], ws: Workspace, tmp_path: Path, cli: Cli
+) -> None:
+    source = imf_folder(tmp_path / "IMP", media)
+    for track in ("VIDEO_3b5e2c0e.mxf", "VIDEO_reel2.mxf"):
+        assert cli("sign", source / track, "--disclosure", PLATE, "--home", ws.home).code == 0
+    bag = tmp_path / "out" / "bag"
+    res = cli("package", source, "-o", bag, "--format", "json", "--home", ws.home)
+    assert res.code == 0, res.stdout + res.stderr
+    doc = res.json()
+    assert doc["stray"] == [] and sorted(a["path"] for a in doc["assets"]) == ["VIDEO_3b5e2c0e.mxf", "VIDEO_reel2.mxf"]
+    report = json.loads((bag / "genai-provenance" / "package-report.json").read_text(encoding="utf-8"))
+    validate("package-manifest-report", report, "package-report.json")
+    assert report["structure"] == ["data/ASSETMAP.xml", "data/CPL_3b5e2c0e.xml", "data/PKL_3b5e2c0e.xml"]
+    assert (bag / "data" / "CPL_3b5e2c0e.xml").is_file()
+    checked = cli("verify-package", bag, "--format", "json", "--home", ws.home)
+    assert checked.code == 0 and checked.json()["ok"] is True, checked.stdout
+
+
+def test_imf_track_file_without_credentials_blocks(
+    media: dict[str, Path], ws: Workspace, tmp_path: Path, cli: Cli
+) -> None:
+    source = imf_folder(tmp_path / "IMP", media)
+    assert cli("sign", source / "VIDEO_3b5e2c0e.mxf", "--disclosure", PLATE, "--home", ws.home).code == 0
+    bag = tmp_path / "out" / "bag"
+    res = cli("package", source, "-o", bag, "--format", "json", "--home", ws.home)
+    assert res.code == 1 and not bag.exists()
+    [unsigned] = [a for a in res.json()["assets"] if a["path"] == "VIDEO_reel2.mxf"]
+    assert unsigned["status"] == "no-credentials"
+    assert any(f["severity"] == "block" for f in unsigned["findings"])
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("CPL_fake.xml", imf_xml("CompositionPlaylist", "http://example.com/not-smpte")),
+        ("notes.xml", imf_xml("Notes", CPL)),
+        (
+            "CPL_bomb.xml",
+            '<?xml version="1.0"?>\n<!DOCTYPE CompositionPlaylist [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+            f'<CompositionPlaylist xmlns="{CPL}"><Id>&b;</Id></CompositionPlaylist>\n',
+        ),
+        ("PKL_broken.xml", f'<PackingList xmlns="{PKL}"><Id>'),
+        ("ASSETMAP.txt", imf_xml("AssetMap", AM)),
+    ],
+)
+def test_xml_that_is_not_imf_structure_is_a_stray(
+    name: str, text: str, media: dict[str, Path], ws: Workspace, tmp_path: Path, cli: Cli
+) -> None:
+    """Recognised by content and namespace, parsed without DTDs or entities: anything else blocks."""
+    source = imf_folder(tmp_path / "IMP", media)
+    for track in ("VIDEO_3b5e2c0e.mxf", "VIDEO_reel2.mxf"):
+        assert cli("sign", source / track, "--disclosure", PLATE, "--home", ws.home).code == 0
+    (source / name).write_text(text, encoding="utf-8")
+    res = cli("package", source, "-o", tmp_path / "out" / "bag", "--format", "json", "--home", ws.home)
+    assert res.code == 1
+    assert [s["path"] for s in res.json()["stray"]] == [name]
