@@ -16,6 +16,7 @@ import c2pa
 
 from genai_provenance.clearances.ledger import Ledger, records_to_embed
 from genai_provenance.credentials.disclosure import load as load_disclosure
+from genai_provenance.credentials.duration import check_time_ranges
 from genai_provenance.credentials.formats import (
     SIDECAR_ANY_MIME,
     MediaFormat,
@@ -210,6 +211,7 @@ def sign_asset(req: SignRequest) -> SignResult:
     plan = plan_output(req.input, req.output, req.sidecar)
     _check_paths(req, plan)
     disclosure = load_disclosure(req.disclosure)
+    timing = check_time_ranges(disclosure, req.input, req.disclosure) if _timed(plan) else None
     context = req.trust.context()
     parent, parent_was_input = req.parent, False
     own = _input_credentials(req.input, context, plan)
@@ -259,6 +261,8 @@ def sign_asset(req: SignRequest) -> SignResult:
         warnings.append("the signing certificate is not among the trust anchors: verify will report valid-untrusted")
     if thumb is None and (plan.fmt is None or plan.fmt.kind != "audio"):
         warnings.append("no thumbnail embedded (ffmpeg is needed for video thumbnails)")
+    if timing is not None and timing.warning:
+        warnings.append(timing.warning)
     embedded = [e["record"]["id"] for e in records]
     if broken:
         warnings.append(
@@ -272,6 +276,11 @@ def sign_asset(req: SignRequest) -> SignResult:
     return SignResult(
         plan.output, report, parent, parent_was_input, thumb is not None, warnings, embedded, broken, plan.sidecar
     )
+
+
+def _timed(plan: SignPlan) -> bool:
+    """Media with a running time (video, audio, and formats we do not know, which ffprobe may)."""
+    return plan.fmt is None or plan.fmt.kind in ("video", "audio")
 
 
 def _sign_and_check(
