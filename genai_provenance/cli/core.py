@@ -48,7 +48,7 @@ def init(home: Path | None, org: str, force: bool) -> None:
     click.echo("`sign` and `verify` now use them by default.")
 
 
-@main.command()
+@main.command(short_help="Sign a GenAI disclosure into a file or its .c2pa sidecar.")
 @click.argument("input_path", metavar="INPUT", type=FileArg)
 @click.option(
     "-o",
