@@ -78,7 +78,7 @@ COMP = {
             "source_type": "compositeWithTrainedAlgorithmicMedia",
             "category": "background-element",
             "description": "sky replaced",
-            "time_range": {"start": "00:00:01:00", "end": "00:00:03:12"},
+            "time_range": {"start": "00:00:00:03", "end": "00:00:00:09"},
             "inputs": [
                 {"kind": "own-footage", "ref": "EP101_SH010_plate_v001"},
                 {"kind": "text-prompt", "ref": "stormy dusk sky, low cloud"},
@@ -467,7 +467,7 @@ def test_pipeline_says_what_was_done_in_words(world: World) -> None:
     genai = comp.activities[1]
     assert genai.summary == (
         "Sky replaced using Runway Gen-4 4.0 (model gen4-turbo) from the production's own footage, "
-        "a text prompt and two copyrighted references between 00:00:01:00 and 00:00:03:12 "
+        "a text prompt and two copyrighted references between 00:00:00:03 and 00:00:00:09 "
         "(edited with generative AI)."
     )
     assert comp.genai == "generative" and genai.genai == "generative"

@@ -105,8 +105,8 @@ def test_actions_carry_source_types_agent_description_and_time_range(
     assert edit["softwareAgent"] == {"name": "Runway Gen-4", "version": "4.0"}
     assert edit["description"] == "sky replaced"
     [change] = edit["changes"]
-    # 00:00:01:00 to 00:00:03:12 at the default 24 fps
-    assert change["region"] == [{"type": "temporal", "time": {"type": "npt", "start": "1.000", "end": "3.500"}}]
+    # 00:00:00:03 to 00:00:00:09 at the default 24 fps
+    assert change["region"] == [{"type": "temporal", "time": {"type": "npt", "start": "0.125", "end": "0.375"}}]
     assert edit["parameters"]["com.genai-provenance.model"] == "gen4-turbo"
 
 

@@ -27,7 +27,7 @@ from genai_provenance.cli import (
 )
 from genai_provenance.cli.progress import progress_bar
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
-from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
+from genai_provenance.credentials.sign_asset import SignRequest, plan_output, sign_asset
 from genai_provenance.demo import DemoStep, run_demo
 from genai_provenance.gate.discovery import discover_paths
 from genai_provenance.gate.pool import verify_many
@@ -55,9 +55,19 @@ def init(home: Path | None, org: str, force: bool) -> None:
     click.echo("`sign` and `verify` now use them by default.")
 
 
-@main.command()
+@main.command(short_help="Sign a GenAI disclosure into a file or its .c2pa sidecar.")
 @click.argument("input_path", metavar="INPUT", type=FileArg)
-@click.option("-o", "--output", type=FileArg, required=True, help="Signed file to write (same format as INPUT).")
+@click.option(
+    "-o",
+    "--output",
+    type=FileArg,
+    help="Signed file to write (same format as INPUT); for a sidecar, the .c2pa file (default: INPUT.c2pa).",
+)
+@click.option(
+    "--sidecar",
+    is_flag=True,
+    help="Leave INPUT untouched and write its manifest to INPUT.c2pa (always so for EXR, DPX, MXF, other formats).",
+)
 @click.option("--disclosure", type=FileArg, required=True, help="Disclosure file (YAML or JSON).")
 @click.option("--parent", type=FileArg, help="The asset this one was made from; its history is carried forward.")
 @click.option(
@@ -91,7 +101,8 @@ def init(home: Path | None, org: str, force: bool) -> None:
 @handled
 def sign(
     input_path: Path,
-    output: Path,
+    output: Path | None,
+    sidecar: bool,
     disclosure: Path,
     parent: Path | None,
     ingredients: tuple[Path, ...],
@@ -108,10 +119,11 @@ def sign(
     home: Path | None,
     fmt: str,
 ) -> None:
-    """Embed a signed GenAI disclosure in INPUT, writing OUTPUT.
+    """Embed a signed GenAI disclosure in INPUT, writing OUTPUT (or INPUT.c2pa beside INPUT: a sidecar).
 
     Approvals and consents the disclosure references are embedded when the ledger has them.
     """
+    plan_output(input_path, output, sidecar)  # a missing or wrong -o is reported before the workspace is opened
     token = token_key(pkcs11_token, pkcs11_key, pkcs11_key_id, pkcs11_module)
     identity = resolve_identity(cert, key, home, tsa_url, token)
     ledger = open_ledger(home)
@@ -126,6 +138,7 @@ def sign(
         force=force,
         ledger=ledger,
         record_broken_history=record_broken_history,
+        sidecar=sidecar,
     )
     result = sign_asset(request)
     if fmt == "json":

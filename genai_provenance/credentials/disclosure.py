@@ -6,23 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from genai_provenance.credentials.source_types import classify, generative_terms
+from genai_provenance.credentials.timecodes import timecode_seconds
 from genai_provenance.documents import read_document
 from genai_provenance.errors import SchemaError
 from genai_provenance.model.disclosure import Disclosure
-from genai_provenance.safe_text import quote
 from genai_provenance.schemas import validate
 
 DEFAULT_FRAME_RATE = 24.0
-
-
-def timecode_seconds(value: str, frame_rate: float) -> float:
-    """`HH:MM:SS:FF` (or `;` drop-frame separator) or plain seconds -> seconds."""
-    if ":" not in value and ";" not in value:
-        return float(value)
-    hh, mm, ss, ff = (int(p) for p in value.replace(";", ":").split(":"))
-    if ff >= frame_rate or mm >= 60 or ss >= 60:
-        raise ValueError(f"{quote(value)} is not a valid time code at {frame_rate:g} fps")
-    return hh * 3600 + mm * 60 + ss + ff / frame_rate
 
 
 def check(document: Any, source: str) -> dict[str, Any]:
@@ -44,12 +34,21 @@ def check(document: Any, source: str) -> dict[str, Any]:
                 f"every entry under genai is a GenAI use (use one of {', '.join(generative_terms())})"
             )
     rate = document["asset"].get("frame_rate", DEFAULT_FRAME_RATE)
+    first = document["asset"].get("start_timecode")
+    try:
+        if first is not None:
+            timecode_seconds(first, rate)
+        elif "frame_rate" in document["asset"]:
+            timecode_seconds("00:00:00:00", rate)  # an unsupported rate is named even without a time range
+    except ValueError as exc:
+        field = "start_timecode" if first is not None else "frame_rate"
+        raise SchemaError(f"{source}: asset.{field}: {exc}") from None
     for i, use in enumerate(uses):
         span = use.get("time_range")
         if not span:
             continue
         try:
-            start, end = timecode_seconds(span["start"], rate), timecode_seconds(span["end"], rate)
+            start, end = timecode_seconds(span["start"], rate, first), timecode_seconds(span["end"], rate, first)
         except ValueError as exc:
             raise SchemaError(f"{source}: genai[{i}].time_range: {exc}") from None
         if end < start:

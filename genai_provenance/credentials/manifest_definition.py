@@ -6,9 +6,10 @@ import datetime as dt
 from typing import Any
 
 from genai_provenance import __version__
-from genai_provenance.credentials.disclosure import DEFAULT_FRAME_RATE, timecode_seconds
+from genai_provenance.credentials.disclosure import DEFAULT_FRAME_RATE
 from genai_provenance.credentials.genai_scan import DISCLOSURE_LABEL, PARAM
 from genai_provenance.credentials.source_types import to_uri
+from genai_provenance.credentials.timecodes import timecode_seconds
 from genai_provenance.errors import InputError
 from genai_provenance.model.disclosure import DeclaredUse, Disclosure, ToolInfo
 
@@ -34,7 +35,9 @@ def _agent(tool: ToolInfo) -> dict[str, str]:
     return agent
 
 
-def _action_for(use: DeclaredUse, rate: float, components: list[str], when: str) -> dict[str, Any]:
+def _action_for(
+    use: DeclaredUse, rate: float, components: list[str], when: str, first: str | None = None
+) -> dict[str, Any]:
     kind, index = use.action, use.index
     action: dict[str, Any] = {
         "action": _C2PA_ACTION[kind],
@@ -50,7 +53,7 @@ def _action_for(use: DeclaredUse, rate: float, components: list[str], when: str)
         params[PARAM + "vendor"] = use.tool.vendor
     span = use.time_range
     if span:
-        start, end = timecode_seconds(span.start, rate), timecode_seconds(span.end, rate)
+        start, end = timecode_seconds(span.start, rate, first), timecode_seconds(span.end, rate, first)
         action["changes"] = [
             {
                 "region": [{"type": "temporal", "time": {"type": "npt", "start": f"{start:.3f}", "end": f"{end:.3f}"}}],
@@ -94,7 +97,7 @@ def build_definition(
     else:
         creator = next((u for u in uses if u.action == "created"), None)
         if creator:
-            actions.append(_action_for(creator, rate, component_ids, when))
+            actions.append(_action_for(creator, rate, component_ids, when, disclosure.asset.start_timecode))
             uses.remove(creator)
         elif disclosure.source_type:
             actions.append(
@@ -110,7 +113,7 @@ def build_definition(
                 "disclosure: source_type is required when there is no --parent and no GenAI use with action 'created'"
             )
     for use in uses:
-        action = _action_for(use, rate, component_ids, when)
+        action = _action_for(use, rate, component_ids, when, disclosure.asset.start_timecode)
         if use.action == "created":
             action["action"] = "c2pa.edited"  # generated content added to an existing asset
         actions.append(action)

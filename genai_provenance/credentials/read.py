@@ -15,7 +15,13 @@ from PIL import Image
 
 from genai_provenance.credentials.bmff import structure_problem
 from genai_provenance.credentials.failure_codes import explain
-from genai_provenance.credentials.formats import SNIFF_BYTES, carrier_problem, content_problem, media_format
+from genai_provenance.credentials.formats import (
+    SIDECAR_ANY_MIME,
+    SNIFF_BYTES,
+    carrier_problem,
+    content_problem,
+    media_format,
+)
 from genai_provenance.credentials.manifest_store import report_from_store
 from genai_provenance.credentials.markers import c2pa_marker
 from genai_provenance.errors import InputError
@@ -95,12 +101,19 @@ def verify_file(
     display: str | None = None,
     mime: str | None = None,
     trust: TrustSettings | None = None,
+    manifest_data: bytes | None = None,
+    embedded_only: bool = False,
 ) -> AssetReport:
     """Check one file. `mime` overrides the format taken from the name (for staged files).
 
     `trust` (the settings `context` was made from) adds the checks c2pa does not make (signer_checks).
+    `manifest_data` is a sidecar's manifest store to check the file against (a sidecar being written);
+    `embedded_only` ignores any `<file>.c2pa` beside it.
     """
     fmt = media_format(path)
+    sidecar = None if embedded_only or manifest_data is not None else sidecar_for(path)
+    if mime is None and fmt is None and (sidecar or manifest_data is not None):
+        mime = SIDECAR_ANY_MIME  # any file can have a sidecar: c2pa hashes its bytes whatever they are
     mime = mime or (fmt.mime if fmt else None)
     report = AssetReport(path=display or str(path), format=mime, status=UNREADABLE)
     problem = regular_file_problem(path)
@@ -108,7 +121,7 @@ def verify_file(
         return _failed(report, UNREADABLE, "file.unreadable", problem)
     if mime is None:
         return _failed(report, UNREADABLE, "format.unsupported", f"unsupported format {path.suffix or '(none)'}")
-    sidecar = sidecar_for(path)
+    external = manifest_data is not None or sidecar is not None
     try:
         with open_regular(path) as stream:
             head = stream.read(SNIFF_BYTES)
@@ -117,14 +130,15 @@ def verify_file(
             if mismatch:
                 return _failed(report, UNREADABLE, "format.mismatch", mismatch)
             cannot = carrier_problem(fmt, head) if fmt else None
-            if fmt and (cannot or not fmt.readable) and sidecar is None:
+            if fmt and (cannot or not fmt.readable) and not external:
                 report.status = NO_CREDENTIALS  # c2pa would say "type is unsupported": the file itself is fine
                 report.notes.append(
                     f"{cannot or fmt.mime + ' cannot embed credentials'} and no {path.name}{SIDECAR_SUFFIX} "
                     "sidecar was found"
                 )
                 return report
-            manifest_data = read_regular(sidecar) if sidecar else None
+            if sidecar is not None:
+                manifest_data = read_regular(sidecar)
             reader = c2pa.Reader(mime, stream, manifest_data, context=context)
             with reader:
                 report.embedded = reader.is_embedded()
@@ -139,7 +153,7 @@ def verify_file(
     except OSError as exc:
         return _failed(report, UNREADABLE, "file.unreadable", os_problem(exc))
     except c2pa.C2paError.ManifestNotFound:
-        marker = c2pa_marker(path) if sidecar is None else None
+        marker = c2pa_marker(path) if not external else None
         if marker:  # a store is there but c2pa cannot find it: damaged, never "no credentials"
             return _failed(report, INVALID, "manifest.damaged", f"credentials present but damaged ({marker})")
         problem = media_problem(path, mime)

@@ -1,4 +1,9 @@
-"""The signing flow: disclosure -> manifest -> c2pa Builder -> staged file -> read back -> rename."""
+"""The signing flow: disclosure -> manifest -> c2pa Builder -> staged file -> read back -> rename.
+
+Embedded: the signed copy goes to `output`. Sidecar (formats c2pa cannot embed into, any unknown
+format, or on request): the input is left as it is and the manifest store goes to `output`, which
+must end in `.c2pa`; by default `<input>.c2pa` beside the input, where verify, check and package look.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,14 @@ import c2pa
 
 from genai_provenance.clearances.ledger import Ledger, records_to_embed
 from genai_provenance.credentials.disclosure import load as load_disclosure
-from genai_provenance.credentials.formats import embeddable_format
+from genai_provenance.credentials.duration import check_time_ranges
+from genai_provenance.credentials.formats import (
+    SIDECAR_ANY_MIME,
+    MediaFormat,
+    content_problem,
+    embeddable_format,
+    media_format,
+)
 from genai_provenance.credentials.genai_scan import BROKEN_HISTORY_LABEL, CLEARANCES_LABEL
 from genai_provenance.credentials.identity import SigningIdentity
 from genai_provenance.credentials.manifest_definition import PARENT_ID, build_definition, component_id
@@ -19,15 +31,17 @@ from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.credentials.thumbnails import make_thumbnail
 from genai_provenance.errors import BrokenHistoryError, InputError, SigningError
 from genai_provenance.files import open_regular, os_problem, require_regular, staged_path
+from genai_provenance.gate.discovery import SIDECAR_SUFFIX
 from genai_provenance.model.provenance import INVALID, NO_CREDENTIALS, TRUSTED, UNREADABLE, AssetReport
 
 THUMBNAIL_ID = "thumbnail.jpg"
+SNIFF = 64
 
 
 @dataclass
 class SignRequest:
     input: Path
-    output: Path
+    output: Path | None  # None: `<input>.c2pa` when signing a sidecar (required when embedding)
     disclosure: Path
     identity: SigningIdentity  # PEM files (signing.Identity) or a key in a PKCS#11 token
     trust: TrustSettings
@@ -36,6 +50,17 @@ class SignRequest:
     force: bool = False
     ledger: Ledger | None = None  # referenced approvals and consents found here are embedded
     record_broken_history: bool = False  # sign over tampered/unreadable ingredients, saying so in the manifest
+    sidecar: bool = False  # write `<input>.c2pa` even when the format could embed (a huge master stays untouched)
+
+
+@dataclass(frozen=True)
+class SignPlan:
+    """Where the manifest goes and how: embedded in a copy, or a sidecar beside the untouched input."""
+
+    output: Path
+    mime: str
+    fmt: MediaFormat | None  # None: a format we do not know (a sidecar still works)
+    sidecar: bool
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,7 @@ class SignResult:
     warnings: list[str] = field(default_factory=list)
     embedded_clearances: list[str] = field(default_factory=list)
     broken_history: list[BrokenStage] = field(default_factory=list)
+    sidecar: bool = False  # `output` is a sidecar manifest store for the untouched input
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -69,30 +95,99 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _check_paths(req: SignRequest) -> None:
+def plan_output(input_path: Path, output: Path | None, sidecar: bool) -> SignPlan:
+    """Embedded or sidecar, and where to (see the module docstring); refuses an output that breaks the rule."""
+    fmt = media_format(input_path)
+    if not sidecar and fmt is not None and fmt.embeddable:
+        if output is None:
+            raise InputError(
+                f"{input_path}: -o/--output is required (or pass --sidecar to write {input_path.name}.c2pa)"
+            )
+        return SignPlan(output, fmt.mime, fmt, sidecar=False)
+    out = output or input_path.with_name(input_path.name + SIDECAR_SUFFIX)
+    if not out.name.endswith(SIDECAR_SUFFIX) or out.name == SIDECAR_SUFFIX:
+        if sidecar:
+            why = "--sidecar was given"
+        elif fmt is None:
+            why = f"{input_path.name}: unsupported format {input_path.suffix or '(no extension)'} for embedding"
+        else:
+            why = (
+                f"{input_path.name}: {input_path.suffix.lstrip('.').upper()} cannot carry embedded Content Credentials"
+            )
+        raise InputError(
+            f"{out}: {why}; the output is a sidecar and must end in {SIDECAR_SUFFIX} "
+            f"(default: {input_path.name}{SIDECAR_SUFFIX} beside the input)"
+        )
+    return SignPlan(out, fmt.mime if fmt else SIDECAR_ANY_MIME, fmt, sidecar=True)
+
+
+def _check_paths(req: SignRequest, plan: SignPlan) -> None:
     for path, what in [(req.input, "input"), (req.disclosure, "disclosure")] + [
         (p, "ingredient") for p in ([req.parent] if req.parent else []) + req.ingredients
     ]:
         if not path.exists():
             raise InputError(f"{path}: {what} file not found")
         require_regular(path, what)  # a FIFO or device would hang the read
-    if _same_file(req.input, req.output):
-        raise InputError(f"{req.output}: output path is the input; choose another output (inputs are never modified)")
-    if req.output.is_dir():
-        raise InputError(f"{req.output}: is a folder, expected a file path")
-    if req.output.exists() and not req.force:
-        raise InputError(f"{req.output}: already exists (use --force to replace it)")
-    in_fmt, out_fmt = embeddable_format(req.input, check_content=True), embeddable_format(req.output)
+    out = plan.output
+    if _same_file(req.input, out):
+        raise InputError(f"{out}: output path is the input; choose another output (inputs are never modified)")
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder, expected a file path")
+    if (out.exists() or out.is_symlink()) and not req.force:
+        raise InputError(f"{out}: already exists (use --force to replace it)")
+    if plan.sidecar:
+        if plan.fmt is not None:
+            with open_regular(req.input) as fh:
+                problem = content_problem(req.input, plan.fmt, fh.read(SNIFF))
+            if problem:
+                raise InputError(f"{req.input}: {problem}")
+        return
+    in_fmt, out_fmt = embeddable_format(req.input, check_content=True), embeddable_format(out)
     if in_fmt.mime != out_fmt.mime:
-        raise InputError(f"{req.output}: output extension must match the input format ({in_fmt.mime})")
+        raise InputError(f"{out}: output extension must match the input format ({in_fmt.mime})")
 
 
-def _input_credentials(path: Path, context: c2pa.Context) -> AssetReport | None:
-    """The input's own credentials as read now, or None when it has none."""
-    report = verify_file(path, context)
+def _input_credentials(path: Path, context: c2pa.Context, plan: SignPlan) -> AssetReport | None:
+    """The input's own (embedded) credentials as read now, or None when it has none.
+
+    A sidecar beside the input is checked apart (_refuse_replacing_sidecar_history).
+    """
+    if plan.sidecar and (plan.fmt is None or not plan.fmt.readable):
+        return None
+    report = verify_file(path, context, embedded_only=plan.sidecar)
     if report.status == UNREADABLE and report.error and not report.failures[0].code.startswith("manifest."):
         raise InputError(f"{path}: cannot read media ({report.error})")
     return None if report.status == NO_CREDENTIALS else report
+
+
+def _refuse_replacing_sidecar_history(req: SignRequest, output: Path, context: c2pa.Context) -> list[BrokenStage]:
+    """A sidecar that already holds credentials for the input is never replaced, even with --force: the new
+    manifest would not carry its history (its GenAI uses, its clearances), and the gate would see only the new
+    declaration. One that is broken is refused as a broken history is, or recorded as one when asked."""
+    asset, broken = req.input, []
+    for sidecar in dict.fromkeys(p for p in (asset.with_name(asset.name + SIDECAR_SUFFIX), output) if p.is_file()):
+        try:
+            data = sidecar.read_bytes()
+        except OSError:
+            continue
+        report = verify_file(asset, context, manifest_data=data)
+        if report.status == NO_CREDENTIALS:
+            continue
+        if report.status in (INVALID, UNREADABLE):
+            codes = ", ".join(dict.fromkeys(f.code for f in report.failures)) or report.status
+            if req.record_broken_history and req.force:
+                broken.append(BrokenStage(sidecar, "parentOf", report.status, (f"{report.status} ({codes})",)))
+                continue
+            raise BrokenHistoryError(
+                f"{sidecar}: holds credentials for {asset.name} that are {report.status} ({codes}); replacing it "
+                "would launder a broken history; nothing was written (re-export from an intact source, or pass "
+                "--force --record-broken-history to replace it and record that: the gate will block the result)"
+            )
+        raise InputError(
+            f"{sidecar}: already holds Content Credentials for {asset.name}; re-signing would drop that history "
+            "(its GenAI uses and clearances), which is refused even with --force; nothing was written"
+        )
+    return broken
 
 
 def _broken(path: Path, relationship: str, report: AssetReport) -> BrokenStage | None:
@@ -142,13 +237,15 @@ def _clean(exc: Exception) -> str:
 
 
 def sign_asset(req: SignRequest) -> SignResult:
-    """Sign `req.input` into `req.output`; the output appears whole and verified, or not at all."""
-    _check_paths(req)
+    """Sign `req.input` into its output (a copy or a sidecar); the output appears whole and verified, or not at all."""
+    plan = plan_output(req.input, req.output, req.sidecar)
+    _check_paths(req, plan)
     disclosure = load_disclosure(req.disclosure)
-    fmt = embeddable_format(req.output)
+    timing = check_time_ranges(disclosure, req.input, req.disclosure) if _timed(plan) else None
     context = req.trust.context()
     parent, parent_was_input = req.parent, False
-    own = _input_credentials(req.input, context)
+    own = _input_credentials(req.input, context, plan)
+    replaced = _refuse_replacing_sidecar_history(req, plan.output, context) if plan.sidecar else []
     if own is not None and parent is not None and not _same_file(parent, req.input):
         raise InputError(
             f"{req.input}: already carries Content Credentials, its own history, which --parent {parent} would "
@@ -156,12 +253,12 @@ def sign_asset(req: SignRequest) -> SignResult:
         )
     if own is not None:
         parent, parent_was_input = req.input, True  # keep the input's own history
-    broken = _history_check(req, parent, own, context)
-    thumb = make_thumbnail(req.input, fmt)
+    broken = replaced + _history_check(req, parent, own, context)
+    thumb = make_thumbnail(req.input, plan.fmt) if plan.fmt else None
     try:
         definition = build_definition(
             disclosure,
-            title=req.output.name,
+            title=req.input.name if plan.sidecar else plan.output.name,
             has_parent=parent is not None,
             components=len(req.ingredients),
             thumbnail=THUMBNAIL_ID if thumb else None,
@@ -188,40 +285,81 @@ def sign_asset(req: SignRequest) -> SignResult:
             _add_ingredient(builder, parent, "parentOf", PARENT_ID)
         for i, path in enumerate(req.ingredients):
             _add_ingredient(builder, path, "componentOf", component_id(i))
-        with staged_path(req.output) as tmp:
-            try:
-                with open_regular(req.input) as src, open(tmp, "w+b") as dst, req.identity.signing() as signer:
-                    builder.sign(signer, fmt.mime, src, dst)
-            except c2pa.C2paError as exc:
-                tsa = req.identity.tsa_url
-                if tsa and tsa in str(exc):
-                    raise SigningError(
-                        f"{req.input}: time-stamp authority {tsa} could not be reached; nothing was written"
-                    ) from None
-                raise SigningError(f"{req.input}: signing failed ({_clean(exc)})") from None
-            except OSError as exc:  # a full disk, a read-only folder: name the output, not a traceback
-                raise InputError(f"{req.output}: cannot write ({os_problem(exc)}); nothing was written") from None
-            report = verify_file(tmp, context, display=str(req.output), mime=fmt.mime)
-            if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS) and not _only_history(report, broken):
-                why = report.error or "; ".join(f.code for f in report.failures) or report.status
-                raise SigningError(f"{req.output}: written file did not verify ({why}); nothing was written")
-            declared = next(
-                (d["disclosure"] for d in report.disclosures if d["manifest"] == report.active_manifest), None
-            )
-            if declared != disclosure.raw:
-                raise SigningError(
-                    f"{req.output}: disclosure read back differs from the one declared; nothing was written"
-                )
+        if plan.sidecar:
+            builder.set_no_embed()
+        report = _sign_and_check(req, plan, builder, context, broken, disclosure.raw)
     if report.status != TRUSTED:
         warnings.append("the signing certificate is not among the trust anchors: verify will report valid-untrusted")
-    if thumb is None and fmt.kind != "audio":
+    if thumb is None and (plan.fmt is None or plan.fmt.kind != "audio"):
         warnings.append("no thumbnail embedded (ffmpeg is needed for video thumbnails)")
+    if timing is not None and timing.warning:
+        warnings.append(timing.warning)
     embedded = [e["record"]["id"] for e in records]
     if broken:
         warnings.append(
             "signed over a broken history (recorded in the manifest): check and package will block this asset"
         )
-    return SignResult(req.output, report, parent, parent_was_input, thumb is not None, warnings, embedded, broken)
+    if plan.sidecar and plan.output != req.input.with_name(req.input.name + SIDECAR_SUFFIX):
+        warnings.append(
+            f"verify, check and package look for {req.input.name}{SIDECAR_SUFFIX} beside the asset: "
+            f"keep {plan.output.name} under that name next to {req.input.name}"
+        )
+    return SignResult(
+        plan.output, report, parent, parent_was_input, thumb is not None, warnings, embedded, broken, plan.sidecar
+    )
+
+
+def _timed(plan: SignPlan) -> bool:
+    """Media with a running time (video, audio, and formats we do not know, which ffprobe may)."""
+    return plan.fmt is None or plan.fmt.kind in ("video", "audio")
+
+
+def _sign_and_check(
+    req: SignRequest,
+    plan: SignPlan,
+    builder: c2pa.Builder,
+    context: c2pa.Context,
+    broken: list[BrokenStage],
+    declared_raw: object,
+) -> AssetReport:
+    """Sign into a staged file beside the output, read it back, and rename it into place only if it verifies."""
+    with staged_path(plan.output) as tmp:
+        try:
+            with open_regular(req.input) as src, req.identity.signing() as signer:
+                if plan.sidecar:  # c2pa copies the asset to `dest` even when not embedding: throw that copy away
+                    with open(os.devnull, "w+b") as discard:
+                        store = builder.sign(signer, plan.mime, src, discard)
+                    with open(tmp, "wb") as dst:
+                        dst.write(store)
+                        dst.flush()
+                        os.fsync(dst.fileno())
+                else:
+                    with open(tmp, "w+b") as dst:
+                        builder.sign(signer, plan.mime, src, dst)
+        except c2pa.C2paError as exc:
+            tsa = req.identity.tsa_url
+            if tsa and tsa in str(exc):
+                raise SigningError(
+                    f"{req.input}: time-stamp authority {tsa} could not be reached; nothing was written"
+                ) from None
+            raise SigningError(f"{req.input}: signing failed ({_clean(exc)})") from None
+        except OSError as exc:  # a full disk, a read-only folder: name the output, not a traceback
+            raise InputError(f"{plan.output}: cannot write ({os_problem(exc)}); nothing was written") from None
+        if plan.sidecar:  # the untouched input checked against the store just written
+            with open_regular(tmp) as fh:
+                store = fh.read()
+            report = verify_file(req.input, context, display=str(req.input), mime=plan.mime, manifest_data=store)
+        else:
+            report = verify_file(tmp, context, display=str(plan.output), mime=plan.mime)
+        if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS) and not _only_history(report, broken):
+            why = report.error or "; ".join(f.code for f in report.failures) or report.status
+            raise SigningError(f"{plan.output}: written file did not verify ({why}); nothing was written")
+        declared = next((d["disclosure"] for d in report.disclosures if d["manifest"] == report.active_manifest), None)
+        if declared != declared_raw:
+            raise SigningError(
+                f"{plan.output}: disclosure read back differs from the one declared; nothing was written"
+            )
+    return report
 
 
 def _only_history(report: AssetReport, broken: list[BrokenStage]) -> bool:

@@ -29,6 +29,9 @@ def _shrunk_jpeg(source: Path | IO[bytes]) -> bytes:
         return out.getvalue()
 
 
+FFMPEG_STILLS = frozenset({"EXR", "DPX"})
+
+
 def _still(path: Path) -> bytes | None:
     try:
         return _shrunk_jpeg(path)
@@ -66,8 +69,8 @@ def _video(path: Path) -> bytes | None:
 
 def make_thumbnail(path: Path, fmt: MediaFormat) -> bytes | None:
     """A JPEG thumbnail of `path`, or None when none can be made (audio, no ffmpeg)."""
-    if fmt.kind == "image":
-        return _still(path)
+    if fmt.kind == "image":  # Pillow cannot read EXR or DPX: ffmpeg can
+        return _still(path) or (_video(path) if fmt.family in FFMPEG_STILLS else None)
     if fmt.kind == "video":
         return _video(path)
     return None

@@ -21,6 +21,7 @@ from pathlib import Path
 from genai_provenance.credentials.formats import is_media
 from genai_provenance.errors import InputError
 from genai_provenance.files import kind_of, os_problem, regular_file_problem, temp_alive, temp_owner
+from genai_provenance.gate.imf import imf_document
 from genai_provenance.grammar import plural
 
 SIDECAR_SUFFIX = ".c2pa"
@@ -270,6 +271,7 @@ class FolderDiscovery(_Housekeeping):
 
     assets: list[Candidate] = field(default_factory=list)
     stray: list[Stray] = field(default_factory=list)
+    structure: list[str] = field(default_factory=list)  # IMF package XML (asset map, PKL, CPL): carried, not media
     excluded: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     in_progress: list[str] = field(default_factory=list)
@@ -302,7 +304,7 @@ def discover_folder(source: Path, excludes: tuple[str, ...] = (), *, default_ign
 
     Refused outright (InputError): a symbolic link leaving the folder or to a folder, a name with a
     line break. A FIFO, device, socket, broken link, non-UTF-8 name, unpaired sidecar or non-media
-    file is a stray.
+    file is a stray, except an IMF package's own XML (imf.py), recognised by content and carried as structure.
     """
     found = FolderDiscovery()
     root = source.resolve()
@@ -345,8 +347,11 @@ def discover_folder(source: Path, excludes: tuple[str, ...] = (), *, default_ign
             if has_sidecar:
                 paired.add(sidecar)
             found.assets.append(Candidate(rel, entry.path, sidecar if has_sidecar else None))
+        elif imf_document(entry.path) is not None:
+            found.structure.append(rel)
         else:
             found.stray.append(Stray(rel, "not a media file"))
+    found.structure.sort()
     found.stray += [
         Stray(rel, "sidecar without its asset") for rel in kept if rel.endswith(SIDECAR_SUFFIX) and rel not in paired
     ]

@@ -244,11 +244,11 @@ def _waived(verdicts: list[AssetVerdict]) -> int:
 
 
 def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: list[AssetVerdict]) -> dict[str, Any]:
-    for candidate in found.assets:
-        for rel in [candidate.rel] + ([candidate.sidecar] if candidate.sidecar else []):
-            dest = staging / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(req.source / rel, dest)
+    carried = [rel for c in found.assets for rel in [c.rel] + ([c.sidecar] if c.sidecar else [])]
+    for rel in carried + found.structure:
+        dest = staging / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(req.source / rel, dest)
     productions = _productions(verdicts)
     info = {
         "Source-Organization": req.organisation,
@@ -280,6 +280,7 @@ def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: l
         "policy": load_policy(Path(req.config.policy_path) if req.config.policy_path else None).name,
         "assets": [_summary_of(v, c.rel, hashes, c.sidecar) for c, v in zip(found.assets, verdicts, strict=True)],
         "excluded": found.excluded,
+        "structure": [f"data/{rel}" for rel in found.structure],
         "summary": {
             "assets": len(verdicts),
             "genai": sum(v.report.genai for v in verdicts),

@@ -114,6 +114,8 @@ def verify_package(
         listed[str(asset.get("path", "")).removeprefix("data/")] = asset
         if asset.get("sidecar"):
             listed[str(asset["sidecar"]).removeprefix("data/")] = asset
+    for rel in out.report.get("structure") or []:  # IMF package XML: carried, checked by the bag's checksums
+        listed[str(rel).removeprefix("data/")] = {}
     for rel in sorted(payload - set(listed)):
         out.problems.append(f"data/{rel}: in the payload but not in the package report")
     for rel in sorted(set(listed) - payload):

@@ -81,6 +81,7 @@ class AssetDeclaration:
     asset_id: str
     intended_use: IntendedUse
     frame_rate: float | None = None
+    start_timecode: str | None = None  # the time code of the first frame (programmes: 01:00:00:00)
     non_fiction: bool = False
     description: str | None = None
 
@@ -104,6 +105,7 @@ class Disclosure:
                 asset_id=asset["asset_id"],
                 intended_use=IntendedUse(asset["intended_use"]),
                 frame_rate=float(rate) if rate is not None else None,
+                start_timecode=asset.get("start_timecode"),
                 non_fiction=asset.get("non_fiction") is True,
                 description=asset.get("description"),
             ),

@@ -32,6 +32,7 @@ def sign_document(result: Any) -> dict[str, Any]:
     return {
         "tool": {"name": "genai-provenance", "version": __version__},
         "output": str(result.output),
+        "sidecar": result.sidecar,
         "parent": str(result.parent) if result.parent else None,
         "thumbnail": result.thumbnail,
         "warnings": list(result.warnings),
