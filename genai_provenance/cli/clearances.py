@@ -69,6 +69,79 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
+def add_record_commands(
+    group: click.Group, kind: str, plural: str, importer: Callable[..., list[str]] = import_document
+) -> None:
+    """list, show, export and import for one kind of signed record (approvals, consents, waivers)."""
+    a_kind = article(kind)
+
+    @group.command(name="list", help=f"List {plural} in the ledger.")
+    @home_option
+    @format_option
+    @handled
+    def list_cmd(home: Path | None, fmt: str) -> None:
+        with workspace_ledger(home) as ledger:
+            entries = ledger.entries(kind)
+        warning = ledger_line(ledger)
+        if fmt == "json":
+            click.echo(json_report.dumps(entries_document(entries, ledger)))
+        else:
+            if warning:
+                click.echo(warning)
+            if not entries:
+                click.echo(f"no {plural} in the ledger")
+            for entry in entries:
+                click.echo(entry_lines(entry)[0])
+        if warning:
+            sys.exit(EXIT_FAILED)
+
+    @group.command(name="show", help=f"Show one {kind}.")
+    @click.argument("record_id", metavar="ID")
+    @home_option
+    @format_option
+    @handled
+    def show_cmd(record_id: str, home: Path | None, fmt: str) -> None:
+        with workspace_ledger(home) as ledger:
+            entry = ledger.get(record_id)
+        if entry is None or entry.record["kind"] != kind:
+            raise LedgerError(f"{record_id}: no such {kind} in the ledger")
+        warning = ledger_line(ledger)
+        if fmt == "json":
+            click.echo(json_report.dumps(entries_document([entry], ledger)))
+        else:
+            click.echo("\n".join(([warning] if warning else []) + entry_lines(entry, full=True)))
+        if warning:
+            sys.exit(EXIT_FAILED)
+
+    @group.command(name="export", help=f"Write {a_kind} (and its revocation, if any) to a file.")
+    @click.argument("record_id", metavar="ID")
+    @click.option("-o", "--output", type=FileArg, required=True, help="File to write.")
+    @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+    @home_option
+    @handled
+    def export_cmd(record_id: str, output: Path, force: bool, home: Path | None) -> None:
+        if output.exists() and not force:
+            raise InputError(f"{output}: already exists (use --force to replace it)")
+        with workspace_ledger(home) as ledger:
+            bundle = export_bundle(ledger, record_id, kind)
+        write_text(output, json.dumps(bundle, indent=2) + "\n")
+        click.echo(f"Exported {kind} {record_id} to {output}")
+
+    @group.command(name="import", help=f"Verify {a_kind} file's signatures and add it to the ledger.")
+    @click.argument("path", type=FileArg, metavar="FILE")
+    @approver_key_options
+    @home_option
+    @handled
+    def import_cmd(path: Path, home: Path | None, approver: ApproverKeyOptions) -> None:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        document = read_document(path)
+        identity = resolve_approver(approver, home)  # signs the ledger's new head
+        with workspace_ledger(home) as ledger:
+            added = importer(ledger, document, str(path), identity)
+        click.echo(f"Imported {', '.join(added)}" if added else "Already in the ledger; nothing to import")
+
+
 def _group(kind: str, plural: str) -> click.Group:
     a_kind = article(kind)
 
@@ -180,72 +253,7 @@ def _group(kind: str, plural: str) -> click.Group:
             revoke(ledger, record_id, kind, reason, identity)
         click.echo(f"Revoked {kind} {record_id}: {reason}")
 
-    @group.command(name="list", help=f"List {plural} in the ledger.")
-    @home_option
-    @format_option
-    @handled
-    def list_cmd(home: Path | None, fmt: str) -> None:
-        with workspace_ledger(home) as ledger:
-            entries = ledger.entries(kind)
-        warning = ledger_line(ledger)
-        if fmt == "json":
-            click.echo(json_report.dumps(entries_document(entries, ledger)))
-        else:
-            if warning:
-                click.echo(warning)
-            if not entries:
-                click.echo(f"no {plural} in the ledger")
-            for entry in entries:
-                click.echo(entry_lines(entry)[0])
-        if warning:
-            sys.exit(EXIT_FAILED)
-
-    @group.command(name="show", help=f"Show one {kind}.")
-    @click.argument("record_id", metavar="ID")
-    @home_option
-    @format_option
-    @handled
-    def show_cmd(record_id: str, home: Path | None, fmt: str) -> None:
-        with workspace_ledger(home) as ledger:
-            entry = ledger.get(record_id)
-        if entry is None or entry.record["kind"] != kind:
-            raise LedgerError(f"{record_id}: no such {kind} in the ledger")
-        warning = ledger_line(ledger)
-        if fmt == "json":
-            click.echo(json_report.dumps(entries_document([entry], ledger)))
-        else:
-            click.echo("\n".join(([warning] if warning else []) + entry_lines(entry, full=True)))
-        if warning:
-            sys.exit(EXIT_FAILED)
-
-    @group.command(name="export", help=f"Write {a_kind} (and its revocation, if any) to a file.")
-    @click.argument("record_id", metavar="ID")
-    @click.option("-o", "--output", type=FileArg, required=True, help="File to write.")
-    @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
-    @home_option
-    @handled
-    def export_cmd(record_id: str, output: Path, force: bool, home: Path | None) -> None:
-        if output.exists() and not force:
-            raise InputError(f"{output}: already exists (use --force to replace it)")
-        with workspace_ledger(home) as ledger:
-            bundle = export_bundle(ledger, record_id, kind)
-        write_text(output, json.dumps(bundle, indent=2) + "\n")
-        click.echo(f"Exported {kind} {record_id} to {output}")
-
-    @group.command(name="import", help=f"Verify {a_kind} file's signatures and add it to the ledger.")
-    @click.argument("path", type=FileArg, metavar="FILE")
-    @approver_key_options
-    @home_option
-    @handled
-    def import_cmd(path: Path, home: Path | None, approver: ApproverKeyOptions) -> None:
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
-        document = read_document(path)
-        identity = resolve_approver(approver, home)  # signs the ledger's new head
-        with workspace_ledger(home) as ledger:
-            added = import_document(ledger, document, str(path), identity)
-        click.echo(f"Imported {', '.join(added)}" if added else "Already in the ledger; nothing to import")
-
+    add_record_commands(group, kind, plural)
     return group
 
 

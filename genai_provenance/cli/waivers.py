@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
 
-from genai_provenance.clearances.ledger import LedgerError, export_bundle, revoke
+from genai_provenance.clearances.ledger import LedgerError, revoke
 from genai_provenance.clearances.records import parse_expiry
 from genai_provenance.clearances.waivers import KIND, WaiverGrant, check_grant, grant_waiver, import_waivers
-from genai_provenance.cli import EXIT_FAILED, FileArg, format_option, handled, home_option, main, policy_option
-from genai_provenance.cli.clearances import _split, approver_key_options
-from genai_provenance.documents import read_document
-from genai_provenance.errors import InputError
-from genai_provenance.files import write_text
+from genai_provenance.cli import format_option, handled, home_option, main, policy_option
+from genai_provenance.cli.clearances import _split, add_record_commands, approver_key_options
 from genai_provenance.policy.rules import load_policy
 from genai_provenance.reports import json_report
-from genai_provenance.reports.clearance_report import entries_document, entry_lines, ledger_line
+from genai_provenance.reports.clearance_report import entries_document, entry_lines
 from genai_provenance.settings import ApproverKeyOptions, resolve_approver, workspace_ledger
 
 
@@ -101,74 +96,5 @@ def revoke_cmd(record_id: str, reason: str, home: Path | None, approver: Approve
     click.echo(f"Revoked waiver {record_id}: {reason}")
 
 
-@waivers.command(name="list", help="List waivers in the ledger.")
-@home_option
-@format_option
-@handled
-def list_cmd(home: Path | None, fmt: str) -> None:
-    with workspace_ledger(home) as ledger:
-        entries = ledger.entries(KIND)
-    warning = ledger_line(ledger)
-    if fmt == "json":
-        click.echo(json_report.dumps(entries_document(entries, ledger)))
-    else:
-        if warning:
-            click.echo(warning)
-        if not entries:
-            click.echo("no waivers in the ledger")
-        for entry in entries:
-            click.echo(entry_lines(entry)[0])
-    if warning:
-        sys.exit(EXIT_FAILED)
-
-
-@waivers.command(name="show", help="Show one waiver.")
-@click.argument("record_id", metavar="ID")
-@home_option
-@format_option
-@handled
-def show_cmd(record_id: str, home: Path | None, fmt: str) -> None:
-    with workspace_ledger(home) as ledger:
-        entry = ledger.get(record_id)
-    if entry is None or entry.record["kind"] != KIND:
-        raise LedgerError(f"{record_id}: no such waiver in the ledger")
-    warning = ledger_line(ledger)
-    if fmt == "json":
-        click.echo(json_report.dumps(entries_document([entry], ledger)))
-    else:
-        click.echo("\n".join(([warning] if warning else []) + entry_lines(entry, full=True)))
-    if warning:
-        sys.exit(EXIT_FAILED)
-
-
-@waivers.command(name="export", help="Write a waiver (and its revocation, if any) to a file.")
-@click.argument("record_id", metavar="ID")
-@click.option("-o", "--output", type=FileArg, required=True, help="File to write.")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
-@home_option
-@handled
-def export_cmd(record_id: str, output: Path, force: bool, home: Path | None) -> None:
-    if output.exists() and not force:
-        raise InputError(f"{output}: already exists (use --force to replace it)")
-    with workspace_ledger(home) as ledger:
-        bundle = export_bundle(ledger, record_id, KIND)
-    write_text(output, json.dumps(bundle, indent=2) + "\n")
-    click.echo(f"Exported waiver {record_id} to {output}")
-
-
-@waivers.command(name="import", help="Verify a waiver file's signatures and add it to the ledger.")
-@click.argument("path", type=FileArg, metavar="FILE")
-@approver_key_options
-@home_option
-@handled
-def import_cmd(path: Path, home: Path | None, approver: ApproverKeyOptions) -> None:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    document = read_document(path)
-    identity = resolve_approver(approver, home)  # signs the ledger's new head
-    with workspace_ledger(home) as ledger:
-        added = import_waivers(ledger, document, str(path), identity)
-    click.echo(f"Imported {', '.join(added)}" if added else "Already in the ledger; nothing to import")
-
-
+add_record_commands(waivers, KIND, "waivers", import_waivers)
 main.add_command(waivers)
