@@ -239,8 +239,8 @@ def test_killed_sidecar_sign_leaves_no_partial_sidecar(ws: Workspace, tmp_path: 
     """SIGKILL while the manifest is being made (the staged file exists): no sidecar appears; the next
     sign sweeps the dead run's staged file."""
     asset = tmp_path / "master.ari"
-    with open(asset, "wb") as fh:  # sparse: hashing 2 GiB takes a while, storing it takes nothing
-        fh.truncate(2 << 30)
+    with open(asset, "wb") as fh:  # sparse: hashing 512 MiB takes a moment, storing it takes nothing
+        fh.truncate(1 << 29)
     sidecar = tmp_path / "master.ari.c2pa"
     cmd = [*CLI_COMMAND, "sign", str(asset), "--disclosure", str(PLATE), "--home", str(ws.home)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
