@@ -46,10 +46,6 @@ class Setup:
     def home(self) -> list[Any]:
         return ["--home", self.ws.home, *self.db.args]
 
-    def only_sqlite(self) -> None:
-        if self.db.url:
-            pytest.skip("an attack on the SQLite file itself")
-
 
 def _copy_db(src: Path, dst: Path) -> None:
     """A consistent copy of a WAL database (what a backup tool or an attacker would keep)."""
@@ -167,8 +163,9 @@ def test_replacing_the_ledger_by_an_older_copy_is_detected(setup: Setup, cli: Ru
     assert_fails_closed(setup, cli, "rolled back")
 
 
+# A PostgreSQL ledger that is gone is a connection error, tested in test_ledger_postgres.py.
+@pytest.mark.parametrize("ledger_backend", ["sqlite"], indirect=True)
 def test_deleted_ledger_fails_closed_in_check_and_package(setup: Setup, cli: Run) -> None:
-    setup.only_sqlite()  # a PostgreSQL ledger that is gone is a connection error: test_ledger_postgres.py
     setup.ws.ledger_path.unlink()
     for suffix in ("-wal", "-shm"):
         Path(f"{setup.ws.ledger_path}{suffix}").unlink(missing_ok=True)
@@ -319,9 +316,9 @@ def test_readers_never_mistake_concurrent_writers_for_tampering(setup: Setup) ->
         assert ledger.integrity.verified and ledger.count() == 3 + 6
 
 
+@pytest.mark.parametrize("ledger_backend", ["sqlite"], indirect=True)  # an attack on the SQLite file itself
 def test_truncated_ledger_file_is_detected(setup: Setup, cli_process: Run) -> None:
     """Real processes: an in-process run would keep its own (stale) connection to the old file."""
-    setup.only_sqlite()
     gc.collect()  # close this process's finished connections to the file before it is cut
     cli = cli_process
     for suffix in ("-wal", "-shm"):
