@@ -72,8 +72,20 @@ def _split(values: tuple[str, ...]) -> list[str]:
 def add_record_commands(
     group: click.Group, kind: str, plural: str, importer: Callable[..., list[str]] = import_document
 ) -> None:
-    """list, show, export and import for one kind of signed record (approvals, consents, waivers)."""
+    """revoke, list, show, export and import for one kind of signed record (approvals, consents, waivers)."""
     a_kind = article(kind)
+
+    @group.command(name="revoke", help=f"Sign and record the revocation of {a_kind}.")
+    @click.argument("record_id", metavar="ID")
+    @click.option("--reason", required=True, help="Why it is revoked (kept in the signed revocation).")
+    @approver_key_options
+    @home_option
+    @handled
+    def revoke_cmd(record_id: str, reason: str, home: Path | None, approver: ApproverKeyOptions) -> None:
+        identity = resolve_approver(approver, home)
+        with workspace_ledger(home) as ledger:
+            revoke(ledger, record_id, kind, reason, identity)
+        click.echo(f"Revoked {kind} {record_id}: {reason}")
 
     @group.command(name="list", help=f"List {plural} in the ledger.")
     @home_option
@@ -143,8 +155,6 @@ def add_record_commands(
 
 
 def _group(kind: str, plural: str) -> click.Group:
-    a_kind = article(kind)
-
     @click.group(name=plural, help=f"Signed {kind} records in the workspace ledger.")
     def group() -> None:
         pass
@@ -240,18 +250,6 @@ def _group(kind: str, plural: str) -> click.Group:
     group.command(name="grant", help=f"Sign and record a new {kind}.")(
         approver_key_options(handled(home_option(format_option(command))))
     )
-
-    @group.command(name="revoke", help=f"Sign and record the revocation of {a_kind}.")
-    @click.argument("record_id", metavar="ID")
-    @click.option("--reason", required=True, help="Why it is revoked (kept in the signed revocation).")
-    @approver_key_options
-    @home_option
-    @handled
-    def revoke_cmd(record_id: str, reason: str, home: Path | None, approver: ApproverKeyOptions) -> None:
-        identity = resolve_approver(approver, home)
-        with workspace_ledger(home) as ledger:
-            revoke(ledger, record_id, kind, reason, identity)
-        click.echo(f"Revoked {kind} {record_id}: {reason}")
 
     add_record_commands(group, kind, plural)
     return group

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from genai_provenance.clearances.ledger import LedgerError, revoke
+from genai_provenance.clearances.ledger import LedgerError
 from genai_provenance.clearances.records import parse_expiry
 from genai_provenance.clearances.waivers import KIND, WaiverGrant, check_grant, grant_waiver, import_waivers
 from genai_provenance.cli import format_option, handled, home_option, main, policy_option
@@ -81,19 +81,6 @@ def grant_cmd(
         click.echo(f"Granted waiver {record_id} of {rule}, signed by {entry.record['issuer']['common_name']}")
         for line in entry_lines(entry, full=True):
             click.echo(f"  {line}")
-
-
-@waivers.command(name="revoke", help="Sign and record the revocation of a waiver.")
-@click.argument("record_id", metavar="ID")
-@click.option("--reason", required=True, help="Why it is revoked (kept in the signed revocation).")
-@approver_key_options
-@home_option
-@handled
-def revoke_cmd(record_id: str, reason: str, home: Path | None, approver: ApproverKeyOptions) -> None:
-    identity = resolve_approver(approver, home)
-    with workspace_ledger(home) as ledger:
-        revoke(ledger, record_id, KIND, reason, identity)
-    click.echo(f"Revoked waiver {record_id}: {reason}")
 
 
 add_record_commands(waivers, KIND, "waivers", import_waivers)
