@@ -7,6 +7,7 @@ SQLite ledger, C2PA signing through c2pa-python, `package` writing a BagIt bag.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -175,11 +176,17 @@ def test_asset_pattern_matches_an_unsigned_file_by_file_name_only_and_says_so(tm
     still.parent.mkdir(parents=True)
     shutil.copy(MEDIA / "plate.jpg", still)
     assert grant(cli, ws, "WVR-4", "GP-TRUST-001", "--asset", "EP101_SH070_*").code == 0
+    assert grant(cli, ws, "WVR-5", "GP-TRUST-002", "--asset", "EP101_SH070_*").code == 0
     with Ledger(ws.ledger_path, load_anchors(ws.approver_anchors())) as ledger:
-        evaluation = judge(still, settings_for(ws, ledger))
-    assert waived(evaluation) == {"GP-TRUST-001": "WVR-4"}
-    assert evaluation.waived[0].matched_by == "file-name"
-    assert "file name only" in evaluation.waived[0].detail
+        final = judge(still, settings_for(ws, ledger))
+        temporary = judge(still, dataclasses.replace(settings_for(ws, ledger), intended_use="temporary"))
+    # Anyone can rename a file: a name does not identify a final deliverable (fail closed, say why).
+    assert waived(final) == {} and "GP-TRUST-001" in {f.rule_id for f in final.findings}
+    assert any(n.waiver_id == "WVR-4" and "file name" in n.reason for n in final.waiver_notes)
+    # For temporary material the name is enough, and the report says how it matched.
+    assert waived(temporary) == {"GP-TRUST-002": "WVR-5"}
+    assert temporary.waived[0].matched_by == "file-name"
+    assert "file name only" in temporary.waived[0].detail
 
 
 # --------------------------------------------------------------------------- expiry and revocation

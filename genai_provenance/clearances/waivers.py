@@ -260,6 +260,10 @@ def apply_waivers(
             if how is None:
                 continue
             why_not, detail = _unusable(waiver, policy, source, final, moment)
+            if why_not is None and final and how == MatchedBy.FILE_NAME:
+                # Anyone can name a file anything: for a final deliverable only the file's content (its
+                # hash) or trusted credentials (the asset ID) identify what was waived. Fail closed.
+                why_not = "matches only by file name, which does not identify a final deliverable (use --content-hash)"
             if why_not is not None:
                 if (waiver.id, finding.rule_id) not in noted:
                     noted.add((waiver.id, finding.rule_id))
