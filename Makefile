@@ -32,7 +32,7 @@ $(C2PA_TS): | system-deps
 	else echo "make: npm not found; the independent-reader tests will be skipped" >&2; fi
 
 test: $(STAMP) system-deps $(C2PA_TS)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check genai_provenance tests bench fixtures
