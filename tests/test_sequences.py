@@ -21,13 +21,16 @@ import c2pa
 import pytest
 from conftest import DISCLOSURES, ERROR_PREFIX, CliResult, needs_ffmpeg
 
-from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.credentials.sequence_pattern import (
     FramePattern,
     group_frames,
     parse_frames,
     parse_pattern,
 )
+from genai_provenance.credentials.sequence_record import FrameClaim
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
+from genai_provenance.credentials.sign_sequence import sequence_input
 from genai_provenance.errors import InputError
 from genai_provenance.schemas import validate
 from genai_provenance.workspace import Workspace, init_workspace
@@ -107,6 +110,10 @@ def test_patterns_as_dcc_tools_write_them(tmp_path: Path) -> None:
         assert pattern.width == width, text
         assert pattern.number(pattern.name(1001)) == 1001
     assert parse_pattern(tmp_path / "a.####.exr").printf == "a.%04d.exr"
+    real = tmp_path / "poster@2x.exr"
+    real.write_bytes(b"v/1\x01")
+    assert sequence_input(real, None) is None, "an existing file is signed as itself"
+    assert sequence_input(tmp_path / "a.@@.exr", None) == FramePattern(tmp_path, "a.", 2, ".exr")
     assert parse_frames("1001-1003,1010") == (1001, 1002, 1003, 1010)
     for bad in ("1003-1001", "x", "1001-", ""):
         with pytest.raises(InputError):
@@ -241,6 +248,26 @@ def _strip_sidecar(folder: Path, kit: Kit) -> None:
     (folder / f"{NAME}.1002.exr.c2pa").unlink()
 
 
+def _resign_alone(folder: Path, kit: Kit) -> None:
+    """Frame 1002 replaced by other pictures and signed on its own by the same (trusted) signer."""
+    path = frame(folder, 1002)
+    (folder / f"{NAME}.1002.exr.c2pa").unlink()
+    shutil.copy2(frame(kit.other, 1002), path)
+    trust = TrustSettings(kit.ws.trust_anchors())
+    sign_asset(SignRequest(path, None, PLATE, kit.ws.identity(), trust, sidecar=True))
+
+
+def _resign_declaring_otherwise(folder: Path, kit: Kit) -> None:
+    """Frame 1002 signed again with the sequence's own record but another disclosure."""
+    trust = TrustSettings(kit.ws.trust_anchors())
+    claim = verify_file(frame(folder, 1001), trust.context()).sequence_claim
+    assert claim is not None
+    (folder / f"{NAME}.1002.exr.c2pa").unlink()
+    other = DISCLOSURES / "bg_replace.json"
+    extra = [FrameClaim(claim.record, 1002).assertion()]
+    sign_asset(SignRequest(frame(folder, 1002), None, other, kit.ws.identity(), trust, extra_assertions=extra))
+
+
 ATTACKS = {
     "one byte changed": (_flip_byte, {"sequence.frame-changed": [1003], "sequence.frame-invalid": [1003]}),
     "frame deleted": (_delete, {"sequence.frame-missing": [1004]}),
@@ -255,7 +282,12 @@ ATTACKS = {
         _drop_in_other,
         {"sequence.record-mismatch": [1003], "sequence.frame-changed": [1003]},
     ),
+    "frame declares otherwise": (_resign_declaring_otherwise, {"sequence.declarations-differ": [1002]}),
     "sidecar removed": (_strip_sidecar, {"sequence.frame-unsigned": [1002]}),
+    "frame replaced and signed alone": (
+        _resign_alone,
+        {"sequence.frame-not-in-record": [1002], "sequence.frame-changed": [1002]},
+    ),
 }
 
 
@@ -292,6 +324,16 @@ def test_a_lone_frame_left_of_a_sequence_is_not_a_pass(kit: Kit, tmp_path: Path,
     assert asset["sequence"]["missing"] == [1002, 1003, 1004, 1005, 1006]
     code, [asset] = verify_json(cli, kit, frame(folder, 1001))
     assert code == 1 and asset["path"] == str(frame(folder, 1001))
+
+
+def test_frames_signed_one_by_one_are_no_signed_sequence(kit: Kit, tmp_path: Path, cli: Cli) -> None:
+    folder = make_frames(tmp_path / "shots", "exr")
+    for number in range(FIRST, FIRST + COUNT):
+        res = cli("sign", frame(folder, number), "--disclosure", PLATE, "--home", kit.ws.home)
+        assert res.code == 0, res.stderr
+    code, [asset] = verify_json(cli, kit, folder)
+    assert code == 1 and asset["status"] == "invalid"
+    assert any(f.startswith("sequence.no-record") for f in failures_of(asset)), failures_of(asset)
 
 
 def test_unsigned_frames_are_one_asset_without_credentials(kit: Kit, tmp_path: Path, cli: Cli) -> None:
@@ -368,3 +410,15 @@ def test_genai_comp_sequence_packages_only_when_approved(
     assert res.code == 1
     [asset] = res.json()["assets"]
     assert asset["verification"]["sequence"]["missing"] == [1006]
+
+
+def test_sequences_are_checked_in_worker_processes(kit: Kit, cli: Cli) -> None:
+    res = cli("verify", kit.signed, kit.other, "--workers", "2", "--format", "json", "--home", kit.ws.home)
+    assert res.code == 0, res.stdout
+    doc = res.json()
+    assert [a["path"] for a in doc["assets"]] == [
+        str(kit.signed / f"{NAME}.[1001-1006].exr"),
+        str(kit.other / f"{NAME}.[1001-1006].exr"),
+    ]
+    assert doc["discovery"]["checked"] == 12
+    assert doc["assets"][0]["sequence"]["record"] != doc["assets"][1]["sequence"]["record"]

@@ -67,8 +67,10 @@ def select_frames(pattern: FramePattern, spec: str | None) -> list[tuple[int, Pa
 
 
 def sequence_input(path: Path, frames: str | None) -> FramePattern | None:
-    """The sequence pattern INPUT names (None: one file); `--frames` only goes with a pattern."""
-    if is_pattern(path):
+    """The sequence pattern INPUT names (None: one file); `--frames` only goes with a pattern.
+
+    A file that exists is signed as itself, whatever its name (`shot@2x.png` is no pattern)."""
+    if is_pattern(path) and not os.path.lexists(path):
         return parse_pattern(path)
     if frames is not None:
         raise InputError(f"{path}: --frames needs a sequence pattern as INPUT (name.%04d.exr, name.####.exr)")

@@ -105,7 +105,7 @@ def _frame_problems(
             found.add("frame-invalid", f"{name}: {report.status} ({_codes(report)})")
         if report.sequence_malformed:
             found.add("record-malformed", f"{name}: its sequence record is malformed")
-        elif claim is None and report.status != NO_CREDENTIALS:
+        elif claim is None and report.status != NO_CREDENTIALS and ref is not None:
             found.add("frame-not-in-record", f"{name}: signed on its own, not as a frame of this sequence")
         elif claim is not None and ref is not None and claim.record != ref:
             found.add("record-mismatch", f"{name}: signed as part of another sequence ({claim.record.describe()})")
