@@ -19,7 +19,8 @@ from typing import Any
 
 import c2pa
 import pytest
-from conftest import DISCLOSURES, ERROR_PREFIX, CliResult, needs_ffmpeg
+from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, needs_ffmpeg
+from payload import flipped_copy
 
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.credentials.sequence_pattern import (
@@ -268,6 +269,21 @@ def _resign_declaring_otherwise(folder: Path, kit: Kit) -> None:
     sign_asset(SignRequest(frame(folder, 1002), None, other, kit.ws.identity(), trust, extra_assertions=extra))
 
 
+def _resign_over_broken_history(folder: Path, kit: Kit) -> None:
+    """Frame 1002 signed again with the sequence's record, over a tampered parent (recorded as such)."""
+    trust = TrustSettings(kit.ws.trust_anchors())
+    claim = verify_file(frame(folder, 1001), trust.context()).sequence_claim
+    assert claim is not None
+    parent = folder.parent / "parent.jpg"
+    sign_asset(SignRequest(MEDIA / "plate.jpg", parent, PLATE, kit.ws.identity(), trust))
+    flipped_copy(parent, parent)
+    (folder / f"{NAME}.1002.exr.c2pa").unlink()
+    extra = [FrameClaim(claim.record, 1002).assertion()]
+    request = SignRequest(frame(folder, 1002), None, PLATE, kit.ws.identity(), trust, parent=parent)
+    request.extra_assertions, request.record_broken_history = extra, True
+    sign_asset(request)
+
+
 ATTACKS = {
     "one byte changed": (_flip_byte, {"sequence.frame-changed": [1003], "sequence.frame-invalid": [1003]}),
     "frame deleted": (_delete, {"sequence.frame-missing": [1004]}),
@@ -283,6 +299,7 @@ ATTACKS = {
         {"sequence.record-mismatch": [1003], "sequence.frame-changed": [1003]},
     ),
     "frame declares otherwise": (_resign_declaring_otherwise, {"sequence.declarations-differ": [1002]}),
+    "frame over a broken history": (_resign_over_broken_history, {"sequence.frame-history": [1002]}),
     "sidecar removed": (_strip_sidecar, {"sequence.frame-unsigned": [1002]}),
     "frame replaced and signed alone": (
         _resign_alone,

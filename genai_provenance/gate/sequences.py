@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,6 +156,10 @@ def check_sequence(
     for number in good[1:]:
         if _declared(reports[number]) != _declared(representative):
             found.add("declarations-differ", f"{found.name(number)}: declares other uses than {found.name(good[0])}")
+    for number, frame_report in sorted(reports.items()):
+        if frame_report is not representative:  # the representative's own are carried in the report itself
+            for problem in frame_report.history_problems:
+                found.add("frame-history", f"{found.name(number)}: {problem}")
     statuses = [r.status for r in reports.values()]
     worst: Status = next(s for s in _WORST_FIRST if s in statuses)
     if not signed:
@@ -188,7 +193,8 @@ def check_sequence(
     )
     if not signed:
         report.notes = [f"image sequence of {len(on_disk)} frames without credentials"]
-    digest = ref.digest() if ref is not None else "sha256:" + "".join(hashes.get(n, "") for n in on_disk)
+    joined = "".join(hashes.get(n, "") for n in on_disk).encode()
+    digest = ref.digest() if ref is not None else f"sha256:{hashlib.sha256(joined).hexdigest()}"
     return VerifiedAsset(report, lambda: digest)
 
 
