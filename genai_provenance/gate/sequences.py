@@ -180,7 +180,7 @@ def check_sequence(
         gaps=gaps(on_disk),
         record=ref.digest() if ref is not None else None,
     )
-    shown = display or str(sequence.pattern.folder / sequence.pattern.display(first, last))
+    shown = display or str(sequence.path)  # named for the frames on disk, as package names it
     report = dataclasses.replace(
         representative,
         path=shown,
