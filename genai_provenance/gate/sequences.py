@@ -150,7 +150,11 @@ def check_sequence(
         )
     signed = [r for r in reports.values() if r.status != NO_CREDENTIALS]
     if ref is None and signed:
-        found.add("no-record", "no frame carries a signed sequence record: missing or extra frames cannot be detected")
+        found.add(
+            "no-record",
+            "no frame carries a signed sequence record, so a missing, extra or reordered frame cannot be detected "
+            f"(sign the frames as one sequence: sign '{sequence.pattern.folder / sequence.pattern.printf}')",
+        )
     good = [n for n, r in sorted(reports.items()) if r.sequence_claim is not None and r.sequence_claim.record == ref]
     representative = reports[good[0]] if good else reports[on_disk[0]]
     for number in good[1:]:
