@@ -343,14 +343,15 @@ def test_a_lone_frame_left_of_a_sequence_is_not_a_pass(kit: Kit, tmp_path: Path,
     assert code == 1 and asset["path"] == str(frame(folder, 1001))
 
 
-def test_frames_signed_one_by_one_are_no_signed_sequence(kit: Kit, tmp_path: Path, cli: Cli) -> None:
+def test_frames_signed_one_by_one_stay_files_of_their_own(kit: Kit, tmp_path: Path, cli: Cli) -> None:
+    """Numbered stills signed one by one (no sequence record) are not merged into a sequence."""
     folder = make_frames(tmp_path / "shots", "exr")
     for number in range(FIRST, FIRST + COUNT):
         res = cli("sign", frame(folder, number), "--disclosure", PLATE, "--home", kit.ws.home)
         assert res.code == 0, res.stderr
-    code, [asset] = verify_json(cli, kit, folder)
-    assert code == 1 and asset["status"] == "invalid"
-    assert any(f.startswith("sequence.no-record") for f in failures_of(asset)), failures_of(asset)
+    code, assets = verify_json(cli, kit, folder)
+    assert code == 0 and [a["path"] for a in assets] == [str(frame(folder, n)) for n in range(FIRST, FIRST + COUNT)]
+    assert all("sequence" not in a for a in assets)
 
 
 def test_unsigned_frames_are_one_asset_without_credentials(kit: Kit, tmp_path: Path, cli: Cli) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,8 +145,11 @@ class FrameSequence:
         return self.pattern.folder / self.display
 
 
-def group_frames(paths: Iterable[Path]) -> tuple[list[FrameSequence], list[Path]]:
-    """Numbered image files -> sequences (two frames or more); everything else is returned as it came.
+def group_frames(
+    paths: Iterable[Path], keep: Callable[[list[Path]], bool] | None = None
+) -> tuple[list[FrameSequence], list[Path]]:
+    """Numbered image files -> sequences (two frames or more, and `keep(frames)` true); everything else is
+    returned as it came.
 
     Padding: the shortest zero-padded number of a group sets it (else the shortest number), so
     `0998 0999 1000` is one `%04d` sequence; a name that does not fit it stays a file of its own.
@@ -172,7 +175,7 @@ def group_frames(paths: Iterable[Path]) -> tuple[list[FrameSequence], list[Path]
                 rest.append(path)
             else:
                 frames[number] = path
-        if len(frames) < 2:
+        if len(frames) < 2 or (keep is not None and not keep(list(frames.values()))):
             rest.extend(frames.values())
             continue
         sequences.append(FrameSequence(pattern, tuple(sorted(frames.items()))))

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genai_provenance.credentials.formats import SIDECAR_SUFFIX, media_format
 from genai_provenance.errors import InputError
-from genai_provenance.files import open_regular, os_problem
+from genai_provenance.files import open_regular, os_problem, regular_file_problem
 
 SEQUENCE_LABEL = "com.genai-provenance.sequence"
 CHUNK = 4 << 20  # hashlib (OpenSSL) in 4 MiB reads
@@ -145,3 +146,30 @@ def hash_frames(frames: Iterable[tuple[int, Path]]) -> dict[int, str]:
 def record_for(pattern: str, frames: Iterable[tuple[int, Path]]) -> SequenceRecord:
     hashes = hash_frames(frames)
     return SequenceRecord(pattern, tuple(FrameHash(n, hashes[n]) for n in sorted(hashes)))
+
+
+SEQUENCE_MARK = SEQUENCE_LABEL.encode()
+MAX_SIDECAR_PEEK = 16 << 20
+
+
+def _sidecar_mentions_sequence(frame: Path) -> bool | None:
+    """Whether `<frame>.c2pa` names the sequence assertion (None: there is no readable sidecar)."""
+    sidecar = frame.with_name(frame.name + SIDECAR_SUFFIX)
+    if regular_file_problem(sidecar) is not None:
+        return None
+    try:
+        with open_regular(sidecar) as fh:
+            return SEQUENCE_MARK in fh.read(MAX_SIDECAR_PEEK)
+    except (OSError, InputError):
+        return None
+
+
+def signed_as_sequence(frames: list[Path]) -> bool:
+    """Numbered frames are one asset when a frame's sidecar carries a sequence record, or when none has a
+    sidecar and the format cannot embed (an unsigned EXR or DPX sequence). Otherwise they stay files of their
+    own (stills signed one by one); any of them whose manifest is a frame's is still checked as its sequence."""
+    seen = [_sidecar_mentions_sequence(f) for f in frames]
+    if any(seen):
+        return True
+    fmt = media_format(frames[0])
+    return all(s is None for s in seen) and fmt is not None and not fmt.embeddable

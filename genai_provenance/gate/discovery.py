@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from genai_provenance.credentials.formats import (
+    SIDECAR_SUFFIX as SIDECAR_SUFFIX,
+)  # re-exported: commands import it here
 from genai_provenance.credentials.formats import is_media
 from genai_provenance.credentials.sequence_pattern import FrameSequence, group_frames
+from genai_provenance.credentials.sequence_record import signed_as_sequence
 from genai_provenance.errors import InputError
 from genai_provenance.files import kind_of, os_problem, regular_file_problem, temp_alive, temp_owner
 from genai_provenance.gate.imf import imf_document
 from genai_provenance.grammar import plural
 
-SIDECAR_SUFFIX = ".c2pa"
 # Files operating systems drop into folders; never deliverables. `--no-default-ignores` turns this off.
 DEFAULT_IGNORES = (".DS_Store", "._*", "Thumbs.db")
 STAGING_MARKS = (".genai-provenance-staging-", ".genai-provenance-previous-")
@@ -244,7 +247,7 @@ def discover_paths(paths: Iterable[Path], *, default_ignores: bool = True) -> Di
     for name in ("skipped", "ignored", "in_progress", "removed"):  # overlapping folders list a file once
         setattr(found, name, list(dict.fromkeys(getattr(found, name))))
     found._order = {path: i for i, path in enumerate(found.media)}
-    found.sequences, found.media = group_frames(found.media)
+    found.sequences, found.media = group_frames(found.media, signed_as_sequence)
     found.media.sort(key=lambda p: found._order[p])
     return found
 
@@ -288,7 +291,7 @@ def as_discovery(paths: Iterable[Path] | Discovery) -> Discovery:
 def _with_sequences(assets: list[Candidate], source: Path) -> list[Candidate]:
     """Numbered image frames grouped into one Candidate per sequence (see sequence_pattern.group_frames)."""
     by_path = {c.path: c for c in assets}
-    sequences, rest = group_frames(by_path)
+    sequences, rest = group_frames(by_path, signed_as_sequence)
     out = [by_path[p] for p in rest]
     for seq in sequences:
         frames = tuple(by_path[p] for _, p in seq.frames)
