@@ -79,8 +79,9 @@ def check(
     config = check_config(None, None, home, policy, intended_use, trust_flags, signers, revocations)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
     with progress_bar("checking") as bar:
-        bar.total(len(found.media))
-        verdicts = check_many([(p, str(p)) for p in found.media], config, workers, bar.advance)
+        targets = found.targets()
+        bar.total(len(targets))
+        verdicts = check_many([(t, None) for t in targets], config, workers, bar.advance)
     result = CheckResult(verdicts, config.policy(), found)
     emit(check_renderer(fmt, view).render(result), output)
     sys.exit(result.exit_code)

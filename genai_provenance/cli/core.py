@@ -28,6 +28,7 @@ from genai_provenance.cli import (
 from genai_provenance.cli.progress import progress_bar
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
 from genai_provenance.credentials.sign_asset import SignRequest, plan_output, sign_asset
+from genai_provenance.credentials.sign_sequence import sequence_input, sign_sequence
 from genai_provenance.demo import DemoStep, run_demo
 from genai_provenance.gate.discovery import discover_paths
 from genai_provenance.gate.pool import verify_many
@@ -96,6 +97,12 @@ def init(home: Path | None, org: str, force: bool) -> None:
     "manifest (check and package will block the result).",
 )
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option(
+    "--frames",
+    metavar="RANGE",
+    help="With a sequence pattern INPUT (name.%04d.exr, name.####.exr, name.@.exr): the frames to sign, e.g. "
+    "1001-1100 or 1001-1010,1020 (default: the frames on disk, which must be contiguous).",
+)
 @home_option
 @format_option
 @handled
@@ -116,14 +123,18 @@ def sign(
     tsa_url: str | None,
     record_broken_history: bool,
     force: bool,
+    frames: str | None,
     home: Path | None,
     fmt: str,
 ) -> None:
     """Embed a signed GenAI disclosure in INPUT, writing OUTPUT (or INPUT.c2pa beside INPUT: a sidecar).
 
-    Approvals and consents the disclosure references are embedded when the ledger has them.
+    Approvals and consents the disclosure references are embedded when the ledger has them. An INPUT
+    pattern (name.%04d.exr) signs every frame of an image sequence, each with its sidecar.
     """
-    plan_output(input_path, output, sidecar)  # a missing or wrong -o is reported before the workspace is opened
+    pattern = sequence_input(input_path, frames)
+    if pattern is None:
+        plan_output(input_path, output, sidecar)  # a missing or wrong -o is reported before the workspace is opened
     token = token_key(pkcs11_token, pkcs11_key, pkcs11_key_id, pkcs11_module)
     identity = resolve_identity(cert, key, home, tsa_url, token)
     ledger = open_ledger(home)
@@ -140,6 +151,14 @@ def sign(
         record_broken_history=record_broken_history,
         sidecar=sidecar,
     )
+    if pattern is not None:
+        frames_result = sign_sequence(request, pattern, frames)
+        click.echo(
+            json_report.dumps(json_report.sign_sequence_document(frames_result))
+            if fmt == "json"
+            else text.sign_sequence_text(frames_result)
+        )
+        return
     result = sign_asset(request)
     if fmt == "json":
         click.echo(json_report.dumps(json_report.sign_document(result)))
@@ -173,8 +192,9 @@ def verify(
     config = verify_config(home, allow_remote, trust_flags)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
     with progress_bar("checking") as bar:
-        bar.total(len(found.media))
-        assets = verify_many(found.media, config, workers, bar.advance)
+        targets = found.targets()
+        bar.total(len(targets))
+        assets = verify_many(targets, config, workers, bar.advance)
     anchors = config.trust is not None and config.trust.anchors_pem is not None
     result = VerifyResult(assets, found, anchors_configured=anchors)
     emit(verify_renderer(fmt, view).render(result), output)

@@ -20,6 +20,7 @@ from genai_provenance.files import open_regular, os_problem
 
 Kind = Literal["image", "video", "audio", "document"]
 SNIFF_BYTES = 64
+SIDECAR_SUFFIX = ".c2pa"  # `<asset>.c2pa`: the manifest store of an asset that does not embed it
 SIDECAR_ANY_MIME = "application/octet-stream"  # the MIME a sidecar is signed and read with for an unknown format
 
 

@@ -12,6 +12,7 @@ from genai_provenance.credentials.genai_scan import (
     DISCLOSURE_LABEL,
     scan_manifest,
 )
+from genai_provenance.credentials.sequence_record import SEQUENCE_LABEL, FrameClaim
 from genai_provenance.credentials.untrusted_json import array, obj, objects, text
 from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.model.provenance import (
@@ -314,6 +315,10 @@ def report_from_store(report: AssetReport, store_json: str, cr_json: str | None,
     report.disclosures = [
         {"manifest": info.label, "disclosure": info.disclosure.raw} for info in report.manifests if info.disclosure
     ]
+    claims = [a for a in objects(manifests[active].get("assertions")) if a.get("label") == SEQUENCE_LABEL]
+    if claims:  # the active manifest's own record only: an ingredient's sequence is another asset's
+        report.sequence_claim = FrameClaim.parse(claims[0].get("data")) if len(claims) == 1 else None
+        report.sequence_malformed = report.sequence_claim is None
     return report
 
 

@@ -79,7 +79,7 @@ class TrustSettings:
 
 def discover(paths: Iterable[Path], *, default_ignores: bool = True) -> list[Path]:
     """Expand files and folders (recursively) into the media files to check (see discovery.py)."""
-    return discover_paths(paths, default_ignores=default_ignores).media
+    return discover_paths(paths, default_ignores=default_ignores).files()
 
 
 def sidecar_for(path: Path) -> Path | None:

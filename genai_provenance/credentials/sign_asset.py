@@ -11,6 +11,7 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import c2pa
 
@@ -51,6 +52,8 @@ class SignRequest:
     ledger: Ledger | None = None  # referenced approvals and consents found here are embedded
     record_broken_history: bool = False  # sign over tampered/unreadable ingredients, saying so in the manifest
     sidecar: bool = False  # write `<input>.c2pa` even when the format could embed (a huge master stays untouched)
+    extra_assertions: list[dict[str, Any]] = field(default_factory=list)  # created assertions (a sequence record)
+    thumbnail: bool = True  # embed a thumbnail (a sequence embeds one in its first frame only)
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,7 @@ def sign_asset(req: SignRequest) -> SignResult:
     if own is not None:
         parent, parent_was_input = req.input, True  # keep the input's own history
     broken = replaced + _history_check(req, parent, own, context)
-    thumb = make_thumbnail(req.input, plan.fmt) if plan.fmt else None
+    thumb = make_thumbnail(req.input, plan.fmt) if plan.fmt and req.thumbnail else None
     try:
         definition = build_definition(
             disclosure,
@@ -268,6 +271,7 @@ def sign_asset(req: SignRequest) -> SignResult:
     records, warnings = records_to_embed(disclosure.raw, req.ledger)
     if records:
         definition["assertions"].append({"label": CLEARANCES_LABEL, "data": {"records": records}, "created": True})
+    definition["assertions"].extend(req.extra_assertions)
     if broken:
         stages = [
             {"title": b.path.name, "relationship": b.relationship, "status": b.status, "problems": list(b.problems)}
@@ -290,7 +294,7 @@ def sign_asset(req: SignRequest) -> SignResult:
         report = _sign_and_check(req, plan, builder, context, broken, disclosure.raw)
     if report.status != TRUSTED:
         warnings.append("the signing certificate is not among the trust anchors: verify will report valid-untrusted")
-    if thumb is None and (plan.fmt is None or plan.fmt.kind != "audio"):
+    if thumb is None and req.thumbnail and (plan.fmt is None or plan.fmt.kind != "audio"):
         warnings.append("no thumbnail embedded (ffmpeg is needed for video thumbnails)")
     if timing is not None and timing.warning:
         warnings.append(timing.warning)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,9 @@ from genai_provenance.clearances.ledger import Ledger, LedgerLocation
 from genai_provenance.clearances.records import UseContext, assess, load_anchors
 from genai_provenance.clearances.revocations import RevocationList, RevocationStatus, read_list, record_root
 from genai_provenance.clearances.waivers import apply_waivers
-from genai_provenance.credentials.read import TrustSettings, verify_file
+from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.gate.discovery import Discovery, as_discovery
+from genai_provenance.gate.sequences import file_hash, verify_target
 from genai_provenance.model.provenance import AssetReport, CheckedAsset, ClearanceCheck, ManifestInfo
 from genai_provenance.model.vocabulary import IntendedUseSource
 from genai_provenance.policy.rules import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
@@ -77,18 +76,6 @@ class ClearanceSource:
         return RevocationStatus(True, "; ".join(sources), revocation, as_of=as_of)
 
 
-def file_hash(path: Path) -> Callable[[], str]:
-    @cache
-    def compute() -> str:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        return f"sha256:{digest.hexdigest()}"
-
-    return compute
-
-
 def _lookup(report: AssetReport, source: ClearanceSource, ref: str) -> tuple[dict[str, Any] | None, str | None]:
     if ref in report.embedded_clearances:
         return report.embedded_clearances[ref], "embedded"
@@ -99,10 +86,14 @@ def _lookup(report: AssetReport, source: ClearanceSource, ref: str) -> tuple[dic
     return None, None
 
 
-def check_clearances(report: AssetReport, path: Path, source: ClearanceSource) -> tuple[ClearanceCheck, ...]:
-    """Assess every approval and consent ID that any stage's disclosure references."""
+def check_clearances(
+    report: AssetReport, path: Path, source: ClearanceSource, content_hash: Callable[[], str] | None = None
+) -> tuple[ClearanceCheck, ...]:
+    """Assess every approval and consent ID that any stage's disclosure references.
+
+    `content_hash`: the asset's `sha256:` (default: of the file at `path`; a sequence's is its record's)."""
     checks: list[ClearanceCheck] = []
-    content_hash = file_hash(path)
+    content_hash = content_hash or file_hash(path)
     for info in report.manifests:
         if info.disclosure is None:
             continue
@@ -214,11 +205,14 @@ class CheckSettings:
     intended_use: str | None = None
 
 
-def verdict_for(report: AssetReport, path: Path, settings: CheckSettings) -> AssetVerdict:
-    clearances = check_clearances(report, path, settings.clearances)
+def verdict_for(
+    report: AssetReport, path: Path, settings: CheckSettings, content_hash: Callable[[], str] | None = None
+) -> AssetVerdict:
+    content_hash = content_hash or file_hash(path)
+    clearances = check_clearances(report, path, settings.clearances, content_hash)
     facts, why = asset_facts(report, clearances, settings.policy, settings.intended_use)
     evaluation = evaluate(settings.policy, facts)
-    apply_waivers(evaluation, facts, file_hash(path), settings.clearances, settings.policy)
+    apply_waivers(evaluation, facts, content_hash, settings.clearances, settings.policy)
     if report.signer is not None:  # the verdict's report says whether its signer is on the list (a copy)
         report = dataclasses.replace(report, signer=dataclasses.replace(report.signer, pinned=facts.signer_listed))
     return AssetVerdict(report, clearances, facts.intended_use, why, evaluation)
@@ -230,18 +224,20 @@ def verify_assets(
     """`verify`: credentials of every file, plus the state of every clearance they reference."""
     context = trust.context()
     reports = []
-    for path in as_discovery(paths).media:
-        report = verify_file(path, context, trust=trust)
-        reports.append(CheckedAsset(report, check_clearances(report, path, source)))
+    for target in as_discovery(paths).targets():
+        found = verify_target(target, context, trust)
+        path = Path(found.report.path)
+        reports.append(CheckedAsset(found.report, check_clearances(found.report, path, source, found.content_hash)))
     return reports
 
 
 def check_paths(paths: Iterable[Path] | Discovery, settings: CheckSettings) -> list[AssetVerdict]:
     context = settings.trust.context()
-    return [
-        verdict_for(verify_file(path, context, trust=settings.trust), path, settings)
-        for path in as_discovery(paths).media
-    ]
+    out = []
+    for target in as_discovery(paths).targets():
+        found = verify_target(target, context, settings.trust)
+        out.append(verdict_for(found.report, Path(found.report.path), settings, found.content_hash))
+    return out
 
 
 @dataclass(frozen=True)

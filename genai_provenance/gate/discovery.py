@@ -18,13 +18,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from genai_provenance.credentials.formats import (
+    SIDECAR_SUFFIX as SIDECAR_SUFFIX,
+)  # re-exported: commands import it here
 from genai_provenance.credentials.formats import is_media
+from genai_provenance.credentials.sequence_pattern import FrameSequence, group_frames
+from genai_provenance.credentials.sequence_record import signed_as_sequence
 from genai_provenance.errors import InputError
 from genai_provenance.files import kind_of, os_problem, regular_file_problem, temp_alive, temp_owner
 from genai_provenance.gate.imf import imf_document
 from genai_provenance.grammar import plural
 
-SIDECAR_SUFFIX = ".c2pa"
 # Files operating systems drop into folders; never deliverables. `--no-default-ignores` turns this off.
 DEFAULT_IGNORES = (".DS_Store", "._*", "Thumbs.db")
 STAGING_MARKS = (".genai-provenance-staging-", ".genai-provenance-previous-")
@@ -81,19 +85,50 @@ class _Housekeeping:
         return out
 
 
+Target = Path | FrameSequence  # what verify, check and package judge as one asset: a file, or an image sequence
+
+
 @dataclass
 class Discovery(_Housekeeping):
-    """What `verify`/`check` will look at, and everything they will not (with why)."""
+    """What `verify`/`check` will look at, and everything they will not (with why).
+
+    Numbered image files are grouped into `sequences` (one asset each); `media` holds the other files.
+    """
 
     media: list[Path] = field(default_factory=list)
+    sequences: list[FrameSequence] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     in_progress: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    _order: dict[Path, int] = field(default_factory=dict, repr=False)  # position each file was found at
+
+    def targets(self) -> list[Target]:
+        """Files and sequences in the order found (a sequence where its first frame was)."""
+        by_frame = {path: seq for seq in self.sequences for _, path in seq.frames}
+        out: list[Target] = []
+        emitted: set[int] = set()
+        for path in sorted([*self.media, *by_frame], key=lambda p: self._order.get(p, 0)):
+            seq = by_frame.get(path)
+            if seq is None:
+                out.append(path)
+            elif id(seq) not in emitted:
+                emitted.add(id(seq))
+                out.append(seq)
+        return out
+
+    def files(self) -> list[Path]:
+        """Every file checked, frames of sequences included, in the order found."""
+        frames = [path for seq in self.sequences for _, path in seq.frames]
+        return sorted([*self.media, *frames], key=lambda p: self._order.get(p, 0))
+
+    @property
+    def files_checked(self) -> int:
+        return len(self.media) + sum(len(s.frames) for s in self.sequences)
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "checked": len(self.media),
+            "checked": self.files_checked,
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             **self._housekeeping(),
         }
@@ -211,6 +246,9 @@ def discover_paths(paths: Iterable[Path], *, default_ignores: bool = True) -> Di
         add(path)
     for name in ("skipped", "ignored", "in_progress", "removed"):  # overlapping folders list a file once
         setattr(found, name, list(dict.fromkeys(getattr(found, name))))
+    found._order = {path: i for i, path in enumerate(found.media)}
+    found.sequences, found.media = group_frames(found.media, signed_as_sequence)
+    found.media.sort(key=lambda p: found._order[p])
     return found
 
 
@@ -250,11 +288,35 @@ def as_discovery(paths: Iterable[Path] | Discovery) -> Discovery:
 # --------------------------------------------------------------------------- package: the closed allow-list
 
 
+def _with_sequences(assets: list[Candidate], source: Path) -> list[Candidate]:
+    """Numbered image frames grouped into one Candidate per sequence (see sequence_pattern.group_frames)."""
+    by_path = {c.path: c for c in assets}
+    sequences, rest = group_frames(by_path, signed_as_sequence)
+    out = [by_path[p] for p in rest]
+    for seq in sequences:
+        frames = tuple(by_path[p] for _, p in seq.frames)
+        folder = frames[0].rel.rpartition("/")[0]
+        rel = f"{folder}/{seq.display}" if folder else seq.display
+        out.append(Candidate(rel, source / rel, sequence=seq, frames=frames))
+    return sorted(out, key=lambda c: c.rel)
+
+
 @dataclass(frozen=True)
 class Candidate:
-    rel: str  # POSIX path relative to the source folder
+    rel: str  # POSIX path relative to the source folder (a sequence: its folder and `name.[first-last].exr`)
     path: Path
     sidecar: str | None = None  # rel path of a paired `<asset>.c2pa`
+    sequence: FrameSequence | None = None  # an image sequence checked as one asset
+    frames: tuple[Candidate, ...] = ()  # a sequence's frames, each with its sidecar
+
+    @property
+    def target(self) -> Target:
+        return self.sequence if self.sequence is not None else self.path
+
+    def carried(self) -> list[str]:
+        """The files this asset puts in a package."""
+        parts = self.frames or (self,)
+        return [rel for c in parts for rel in [c.rel] + ([c.sidecar] if c.sidecar else [])]
 
 
 @dataclass(frozen=True)
@@ -352,6 +414,7 @@ def discover_folder(source: Path, excludes: tuple[str, ...] = (), *, default_ign
         else:
             found.stray.append(Stray(rel, "not a media file"))
     found.structure.sort()
+    found.assets = _with_sequences(found.assets, source)
     found.stray += [
         Stray(rel, "sidecar without its asset") for rel in kept if rel.endswith(SIDECAR_SUFFIX) and rel not in paired
     ]

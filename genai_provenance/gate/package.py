@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ from genai_provenance.credentials.identity import Identity
 from genai_provenance.errors import InputError
 from genai_provenance.files import check_target_name, hidden_sibling, pid_alive, sweep_dead_temps
 from genai_provenance.gate.check import AssetVerdict, CheckConfig
-from genai_provenance.gate.discovery import FolderDiscovery, discover_folder
+from genai_provenance.gate.discovery import Candidate, FolderDiscovery, discover_folder
 from genai_provenance.gate.pool import check_many, check_pool
 from genai_provenance.gate.results import FAILED, PASSED
 from genai_provenance.gate.verify_package import REPORT_FILE, SIGNATURE_FILE, verify_package
@@ -164,14 +165,45 @@ def _staging(target: Path) -> Iterator[tuple[Path, Path]]:
         watchdog.wait(timeout=30)
 
 
-def _summary_of(verdict: AssetVerdict, rel: str, hashes: dict[str, str], sidecar: str | None) -> dict[str, Any]:
+def _sequence_of(verdict: AssetVerdict, asset: Candidate, hashes: dict[str, str]) -> dict[str, Any]:
+    """A packaged sequence: its signed record and every frame's payload path, SHA-256 and sidecar."""
+    seq = verdict.report.sequence
+    assert seq is not None and asset.sequence is not None, "a packaged sequence has a sequence report"
+    return {
+        "pattern": seq.pattern,
+        "first": seq.first,
+        "last": seq.last,
+        "count": seq.count,
+        "record": seq.record,
+        "frames": [
+            {
+                "frame": number,
+                "path": f"data/{frame.rel}",
+                "sha256": hashes.get(f"data/{frame.rel}"),
+                "sidecar": f"data/{frame.sidecar}" if frame.sidecar else None,
+            }
+            for (number, _), frame in zip(asset.sequence.frames, asset.frames, strict=True)
+        ],
+    }
+
+
+def _sequence_hash(sequence: dict[str, Any]) -> str:
+    """A sequence's SHA-256: its signed record's, else (a waived unsigned one) over its frames' hashes in order."""
+    if sequence["record"]:
+        return str(sequence["record"]).removeprefix("sha256:")
+    return hashlib.sha256("".join(f["sha256"] or "" for f in sequence["frames"]).encode()).hexdigest()
+
+
+def _summary_of(verdict: AssetVerdict, asset: Candidate, hashes: dict[str, str]) -> dict[str, Any]:
     report = verdict.report
-    data_rel = f"data/{rel}"
+    data_rel = f"data/{asset.rel}"
     signer = report.signer
+    sequence = _sequence_of(verdict, asset, hashes) if asset.sequence is not None else None
     return {
         "path": data_rel,
-        "sha256": hashes.get(data_rel),
-        "sidecar": f"data/{sidecar}" if sidecar else None,
+        "sha256": _sequence_hash(sequence) if sequence is not None else hashes.get(data_rel),
+        "sidecar": f"data/{asset.sidecar}" if asset.sidecar else None,
+        **({"sequence": sequence} if sequence is not None else {}),
         "status": report.status,
         "manifest": report.active_manifest,
         "signer": {"common_name": signer.common_name, "organisation": signer.organisation, "issuer": signer.issuer}
@@ -244,7 +276,7 @@ def _waived(verdicts: list[AssetVerdict]) -> int:
 
 
 def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: list[AssetVerdict]) -> dict[str, Any]:
-    carried = [rel for c in found.assets for rel in [c.rel] + ([c.sidecar] if c.sidecar else [])]
+    carried = [rel for c in found.assets for rel in c.carried()]
     for rel in carried + found.structure:
         dest = staging / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -278,7 +310,7 @@ def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: l
         "organisation": req.organisation,
         "productions": productions,
         "policy": load_policy(Path(req.config.policy_path) if req.config.policy_path else None).name,
-        "assets": [_summary_of(v, c.rel, hashes, c.sidecar) for c, v in zip(found.assets, verdicts, strict=True)],
+        "assets": [_summary_of(v, c, hashes) for c, v in zip(found.assets, verdicts, strict=True)],
         "excluded": found.excluded,
         "structure": [f"data/{rel}" for rel in found.structure],
         "summary": {
@@ -313,7 +345,7 @@ def run_package(req: PackageRequest) -> PackageResult:
         req.on_total(len(found.assets))
     config = dataclasses.replace(req.config, intended_use="final")
     with check_pool(config, req.workers) as pool:  # one set of workers for both checking passes
-        verdicts = check_many([(c.path, c.rel) for c in found.assets], config, req.workers, req.progress, pool)
+        verdicts = check_many([(c.target, c.rel) for c in found.assets], config, req.workers, req.progress, pool)
         result = PackageResult(req.source, req.target, verdicts, found)
         if result.blocked:
             return result

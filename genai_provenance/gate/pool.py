@@ -12,8 +12,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from genai_provenance.credentials.read import verify_file
 from genai_provenance.gate.check import AssetVerdict, CheckConfig, CheckSettings, check_clearances, verdict_for
+from genai_provenance.gate.discovery import Target
+from genai_provenance.gate.sequences import verify_target
 from genai_provenance.model.provenance import CheckedAsset
 
 T = TypeVar("T")
@@ -56,19 +57,22 @@ def _init_pool_worker(config: CheckConfig) -> None:
     _init_worker(config)
 
 
-def _check_in_worker(item: tuple[str, str]) -> AssetVerdict:
+def _check_in_worker(item: tuple[Target, str | None]) -> AssetVerdict:
     assert _WORKER is not None, "worker not initialised"
     settings, context, _config = _WORKER
-    path, display = item
-    return verdict_for(verify_file(Path(path), context, display=display, trust=settings.trust), Path(path), settings)
+    target, display = item
+    found = verify_target(target, context, settings.trust, display)
+    return verdict_for(found.report, Path(found.report.path), settings, found.content_hash)
 
 
-def _verify_in_worker(path: str) -> CheckedAsset:
-    """`verify` of one file: its credentials as read with the caller's own trust settings, and its clearances."""
+def _verify_in_worker(target: Target) -> CheckedAsset:
+    """`verify` of one file or sequence: its credentials as read with the caller's own trust settings, and its
+    clearances."""
     assert _WORKER is not None, "worker not initialised"
     settings, context, config = _WORKER
-    report = verify_file(Path(path), context, trust=config.trust or settings.trust)
-    return CheckedAsset(report, check_clearances(report, Path(path), settings.clearances))
+    found = verify_target(target, context, config.trust or settings.trust)
+    report = found.report
+    return CheckedAsset(report, check_clearances(report, Path(report.path), settings.clearances, found.content_hash))
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -92,25 +96,25 @@ def check_pool(config: CheckConfig, workers: int) -> Iterator[ProcessPoolExecuto
 
 
 def check_many(
-    items: list[tuple[Path, str]],
+    items: list[tuple[Target, str | None]],
     config: CheckConfig,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     pool: ProcessPoolExecutor | None = None,
 ) -> list[AssetVerdict]:
-    """Check (path, display name) pairs, in order, across `workers` processes.
+    """Check (file or sequence, display name or None for the default) pairs, in order, across `workers` processes.
 
     `pool` (from check_pool with the same config) is used when given, so a caller with several
     batches pays for starting workers once.
     """
-    return _run(_check_in_worker, [(str(p), d) for p, d in items], config, workers, progress, pool)
+    return _run(_check_in_worker, list(items), config, workers, progress, pool)
 
 
 def verify_many(
-    paths: list[Path], config: CheckConfig, workers: int = 1, progress: Callable[[int], None] | None = None
+    targets: list[Target], config: CheckConfig, workers: int = 1, progress: Callable[[int], None] | None = None
 ) -> list[CheckedAsset]:
-    """`verify` of many files, in order, across `workers` processes (same results as one)."""
-    return _run(_verify_in_worker, [str(p) for p in paths], config, workers, progress, None)
+    """`verify` of many files and sequences, in order, across `workers` processes (same results as one)."""
+    return _run(_verify_in_worker, list(targets), config, workers, progress, None)
 
 
 def _run(

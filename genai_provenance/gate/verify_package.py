@@ -12,9 +12,10 @@ from typing import Any, Protocol
 import bagit
 
 from genai_provenance.clearances.records import load_anchors, parse_time
+from genai_provenance.credentials.sequence_pattern import FrameSequence, pattern_from_printf
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.gate.check import AssetVerdict, CheckConfig
-from genai_provenance.gate.discovery import unreadable_entries
+from genai_provenance.gate.discovery import Target, unreadable_entries
 from genai_provenance.gate.pool import check_many
 from genai_provenance.gate.results import FAILED, PASSED
 from genai_provenance.schemas import validate
@@ -52,6 +53,20 @@ def _bag_problems(path: Path, workers: int) -> list[str]:
     finally:
         os.chdir(cwd)
     return []
+
+
+def _sequence(data: Path, entry: dict[str, Any]) -> FrameSequence | None:
+    """The sequence a package report lists (frame numbers and payload paths), to check again."""
+    frames = []
+    for frame in entry.get("frames") or []:
+        number, rel = frame.get("frame"), str(frame.get("path", "")).removeprefix("data/")
+        if type(number) is not int or not rel or ".." in rel.split("/"):
+            return None
+        frames.append((number, data / rel))
+    if not frames:
+        return None
+    pattern = pattern_from_printf(frames[0][1].parent, str(entry.get("pattern", "")))
+    return FrameSequence(pattern, tuple(sorted(frames))) if pattern is not None else None
 
 
 class PackageProgress(Protocol):
@@ -109,22 +124,34 @@ def verify_package(
     except ValueError:
         out.problems.append("package report signature: the report's created_at is not a date-time")
     payload = {p.relative_to(path / "data").as_posix() for p in (path / "data").rglob("*") if p.is_file()}
-    listed = {}
+    listed: dict[str, Any] = {}
+    targets: list[tuple[Target, str | None]] = []
     for asset in out.report.get("assets") or []:
-        listed[str(asset.get("path", "")).removeprefix("data/")] = asset
+        rel = str(asset.get("path", "")).removeprefix("data/")
+        frames = (asset.get("sequence") or {}).get("frames")
+        if frames is not None:  # an image sequence: its frames and their sidecars are the payload
+            for frame in frames:
+                for key in ("path", "sidecar"):
+                    if frame.get(key):
+                        listed[str(frame[key]).removeprefix("data/")] = asset
+            sequence = _sequence(path / "data", asset["sequence"])
+            if sequence is None:
+                out.problems.append(f"{asset['path']}: the package report's sequence entry is unusable")
+            elif all(f["path"].removeprefix("data/") in payload for f in frames):
+                targets.append((sequence, asset["path"]))
+            continue
+        listed[rel] = asset
         if asset.get("sidecar"):
             listed[str(asset["sidecar"]).removeprefix("data/")] = asset
+        if rel in payload:
+            targets.append((path / "data" / rel, asset["path"]))
     for rel in out.report.get("structure") or []:  # IMF package XML: carried, checked by the bag's checksums
         listed[str(rel).removeprefix("data/")] = {}
     for rel in sorted(payload - set(listed)):
         out.problems.append(f"data/{rel}: in the payload but not in the package report")
     for rel in sorted(set(listed) - payload):
         out.problems.append(f"data/{rel}: in the package report but missing from the payload")
-    assets = [
-        (path / "data" / a["path"].removeprefix("data/"), a["path"])
-        for a in out.report.get("assets") or []
-        if a["path"].removeprefix("data/") in payload
-    ]
+    assets = targets
     final = dataclasses.replace(config, intended_use="final")
     if progress:
         progress.phase("checking")

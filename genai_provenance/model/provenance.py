@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from genai_provenance.credentials.sequence_record import FrameClaim
 from genai_provenance.model.disclosure import DeclaredUse, Disclosure
 from genai_provenance.model.vocabulary import Certainty, ClearanceStatus, Status
 
@@ -194,6 +195,21 @@ class IngredientNode:
 
 
 @dataclass
+class SequenceSummary:
+    """An image sequence checked as one asset: its signed record against the frames on disk."""
+
+    pattern: str  # printf form of the file name (the signed record's, else the one found on disk)
+    first: int
+    last: int
+    count: int  # frames in the signed record (else on disk)
+    present: int  # frames found on disk
+    missing: list[int] = field(default_factory=list)  # in the signed record, not on disk
+    extra: list[int] = field(default_factory=list)  # on disk, not in the signed record
+    gaps: list[int] = field(default_factory=list)  # numbers absent between first and last on disk
+    record: str | None = None  # `sha256:` of the signed record all frames agree on (None: no agreed record)
+
+
+@dataclass
 class AssetReport:
     path: str
     format: str | None
@@ -217,6 +233,10 @@ class AssetReport:
     identities: list[CawgIdentity] = field(default_factory=list)  # CAWG identity assertions, every stage
     # Signed clearance envelopes found in the manifest store, by record id (not part of reports).
     embedded_clearances: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # The sequence record this file's own manifest carries (not part of reports; see gate/sequences.py).
+    sequence_claim: FrameClaim | None = field(default=None, repr=False)
+    sequence_malformed: bool = field(default=False, repr=False)  # content under the sequence label is malformed
+    sequence: SequenceSummary | None = None  # set when this report is a whole image sequence
 
     @property
     def passed(self) -> bool:
@@ -229,7 +249,9 @@ class AssetReport:
     def to_dict(self, clearances: Sequence[ClearanceCheck] = ()) -> dict[str, Any]:
         """The report as JSON, with the state of the clearances it cites (checked apart: see CheckedAsset)."""
         data = asdict(self)
-        del data["embedded_clearances"]
+        del data["embedded_clearances"], data["sequence_claim"], data["sequence_malformed"]
+        if self.sequence is None:
+            del data["sequence"]
         checks = [asdict(c) for c in clearances]
         data = {k: v for key, value in data.items() for k, v in _after(key, value, "notes", ("clearances", checks))}
         data["genai_uses"] = [u.to_dict() for u in self.genai_uses]

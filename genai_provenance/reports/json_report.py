@@ -45,6 +45,27 @@ def sign_document(result: Any) -> dict[str, Any]:
     }
 
 
+def sign_sequence_document(result: Any) -> dict[str, Any]:
+    """`sign PATTERN --format json`: the sequence record signed into every frame, and each frame's sidecar."""
+    record = result.record
+    return {
+        "tool": {"name": "genai-provenance", "version": __version__},
+        "sequence": {
+            "name": result.display,
+            "pattern": record.pattern,
+            "first": record.first,
+            "last": record.last,
+            "count": record.count,
+            "record": record.digest(),
+        },
+        "frames": [
+            {"frame": f.number, "sidecar": str(r.output), "status": r.report.status}
+            for f, r in zip(record.frames, result.frames, strict=True)
+        ],
+        "warnings": list(result.warnings),
+    }
+
+
 def report_check_document(path: str, check: Any) -> dict[str, Any]:
     """`verify-report --format json`."""
     return {

@@ -17,6 +17,7 @@ from genai_provenance.model.provenance import (
     CheckedAsset,
     ClearanceCheck,
     IngredientNode,
+    SequenceSummary,
     SignerInfo,
     summarise,
 )
@@ -61,8 +62,22 @@ def _tree(nodes: list[IngredientNode], indent: str) -> list[str]:
     return lines
 
 
+def sequence_line(seq: SequenceSummary) -> str:
+    """`image sequence name.%04d.exr: frames 1001-1100, 100 signed, 99 on disk; missing 1050`."""
+    text = f"image sequence {seq.pattern}: frames {seq.first}-{seq.last}, {seq.count} in the signed record, "
+    text = text if seq.record else f"image sequence {seq.pattern}: frames {seq.first}-{seq.last}, no signed record, "
+    text += f"{seq.present} on disk"
+    for label, numbers in (("missing", seq.missing), ("extra", seq.extra), ("gaps on disk", seq.gaps)):
+        if numbers:
+            shown = ", ".join(map(str, numbers[:20])) + (f" and {len(numbers) - 20} more" if len(numbers) > 20 else "")
+            text += f"; {label}: {shown}"
+    return text
+
+
 def asset_text(report: AssetReport, clearances: Sequence[ClearanceCheck] = ()) -> list[str]:
     lines = [f"{report.path}", f"  status: {STATUS_TEXT[report.status]}"]
+    if report.sequence is not None:
+        lines.append(f"  {sequence_line(report.sequence)}")
     if report.active_manifest:
         lines.append(f"  signer: {signer_line(report.signer)}")
         if report.signer and report.signer.fingerprint:
@@ -116,6 +131,19 @@ def sign_text(result: Any) -> str:
         lines.append(f"  history carried forward from {origin}")
     if result.embedded_clearances:
         lines.append(f"  embedded signed clearances: {', '.join(result.embedded_clearances)}")
+    lines.extend(f"  warning: {warning}" for warning in result.warnings)
+    return render(lines)
+
+
+def sign_sequence_text(result: Any) -> str:
+    """`sign PATTERN` in words: the sequence, how many frames, where the sidecars went."""
+    record = result.record
+    statuses = sorted({str(r.report.status) for r in result.frames})
+    lines = [
+        f"Signed image sequence {result.pattern.folder / result.display}: {record.count} frames "
+        f"({', '.join(statuses)}), each with its sidecar (<frame>.c2pa)",
+        f"  signed record of the frames: {record.pattern}, {record.first}-{record.last}, {record.digest()}",
+    ]
     lines.extend(f"  warning: {warning}" for warning in result.warnings)
     return render(lines)
 

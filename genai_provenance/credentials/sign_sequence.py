@@ -1,0 +1,120 @@
+"""Sign an image sequence: every frame gets its own sidecar, each carrying the record of the whole sequence.
+
+All or nothing: every frame is checked before the first is signed, and when one fails, the sidecars
+this run wrote are removed again (the frames themselves are never modified).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genai_provenance.credentials.sequence_pattern import (
+    FramePattern,
+    frames_on_disk,
+    gaps,
+    is_pattern,
+    parse_frames,
+    parse_pattern,
+)
+from genai_provenance.credentials.sequence_record import FrameClaim, SequenceRecord, record_for
+from genai_provenance.credentials.sign_asset import SignRequest, SignResult, sign_asset
+from genai_provenance.errors import InputError, ProvenanceError, SigningError
+from genai_provenance.gate.discovery import SIDECAR_SUFFIX
+
+SHOWN = 10  # frame numbers quoted in one message at most
+
+
+@dataclass
+class SequenceSignResult:
+    pattern: FramePattern
+    record: SequenceRecord
+    frames: list[SignResult]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def display(self) -> str:
+        return self.pattern.display(self.record.first, self.record.last)
+
+
+def _numbers(items: list[int]) -> str:
+    shown = ", ".join(map(str, items[:SHOWN]))
+    return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
+
+
+def select_frames(pattern: FramePattern, spec: str | None) -> list[tuple[int, Path]]:
+    """The frames to sign: those `--frames` names (all must exist), else every frame on disk (contiguous)."""
+    where = pattern.folder / pattern.printf
+    on_disk = frames_on_disk(pattern)
+    if spec is not None:
+        wanted = parse_frames(spec)
+        missing = [n for n in wanted if n not in on_disk]
+        if missing:
+            raise InputError(f"{where}: frames {_numbers(missing)} named by --frames are not on disk")
+        return [(n, on_disk[n]) for n in wanted]
+    if not on_disk:
+        raise InputError(f"{where}: no frames match the pattern")
+    holes = gaps(on_disk)
+    if holes:
+        raise InputError(
+            f"{where}: frames {_numbers(holes)} are missing between {min(on_disk)} and {max(on_disk)}; "
+            "pass --frames to sign a sequence with gaps"
+        )
+    return list(on_disk.items())
+
+
+def sequence_input(path: Path, frames: str | None) -> FramePattern | None:
+    """The sequence pattern INPUT names (None: one file); `--frames` only goes with a pattern.
+
+    A file that exists is signed as itself, whatever its name (`shot@2x.png` is no pattern)."""
+    if is_pattern(path) and not os.path.lexists(path):
+        return parse_pattern(path)
+    if frames is not None:
+        raise InputError(f"{path}: --frames needs a sequence pattern as INPUT (name.%04d.exr, name.####.exr)")
+    return None
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns
+
+
+def sign_sequence(template: SignRequest, pattern: FramePattern, spec: str | None = None) -> SequenceSignResult:
+    """Sign every frame of `pattern` (sidecars), each manifest carrying the sequence record and its frame number."""
+    if template.output is not None:
+        raise InputError(f"{pattern.folder / pattern.printf}: -o/--output does not apply to a sequence (sidecars)")
+    frames = select_frames(pattern, spec)
+    for _, path in frames:
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        if (sidecar.exists() or sidecar.is_symlink()) and not template.force:
+            raise InputError(f"{sidecar}: already exists (use --force to replace it); nothing was written")
+    before = {n: _stat(p) for n, p in frames}
+    record = record_for(pattern.printf, frames)
+    written: list[Path] = []
+    results: list[SignResult] = []
+    try:
+        for i, (number, path) in enumerate(frames):
+            claim = FrameClaim(record, number)
+            request = dataclasses.replace(
+                template,
+                input=path,
+                output=None,
+                sidecar=True,
+                extra_assertions=[*template.extra_assertions, claim.assertion()],
+                thumbnail=template.thumbnail and i == 0,
+            )
+            result = sign_asset(request)
+            written.append(result.output)
+            if _stat(path) != before[number]:
+                raise SigningError(f"{path}: frame changed while the sequence was being signed; nothing was written")
+            results.append(result)
+    except (ProvenanceError, KeyboardInterrupt):
+        for sidecar in written:
+            with contextlib.suppress(OSError):
+                sidecar.unlink()
+        raise
+    warnings = list(dict.fromkeys(w for r in results for w in r.warnings))
+    return SequenceSignResult(pattern, record, results, warnings)
