@@ -35,7 +35,7 @@ from genai_provenance.gate.results import VerifyResult
 from genai_provenance.reports import json_report, text
 from genai_provenance.reports.console import View
 from genai_provenance.reports.renderers import verify_renderer
-from genai_provenance.settings import open_ledger, resolve_identity, resolve_trust, verify_config
+from genai_provenance.settings import ocsp_profile, open_ledger, resolve_identity, resolve_trust, verify_config
 from genai_provenance.trust.config import TrustFlags
 from genai_provenance.workspace import init_workspace
 
@@ -139,6 +139,7 @@ def sign(
         ledger=ledger,
         record_broken_history=record_broken_history,
         sidecar=sidecar,
+        ocsp=ocsp_profile(home),
     )
     result = sign_asset(request)
     if fmt == "json":
