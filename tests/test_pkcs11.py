@@ -156,6 +156,28 @@ def test_cli_signs_with_the_token_and_verify_trusts_it(
     assert declared == [disclosure("bg_replace.json")]
 
 
+def test_profile_signs_with_the_token_pin_from_the_named_variable(
+    hsm: Hsm, cli_process: Any, workspace: Workspace, tmp_path: Path
+) -> None:
+    """config.toml [signer.pkcs11] with pin_env: `sign IN --disclosure F` and nothing else."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[signer]\ncert = "{hsm.chains["media-signing"]}"\n[signer.pkcs11]\ntoken = "{TOKEN}"\n'
+        f'key_label = "media-signing"\nmodule = "{DEFAULT_MODULE}"\npin_env = "STUDIO_HSM_PIN"\n'
+    )
+    out = tmp_path / "signed.jpg"
+    args = ["sign", MEDIA / "plate.jpg", "-o", out, "--disclosure", DISCLOSURE, "--config", config]
+    res = cli_process(*args, "--home", workspace.home, env=hsm.env(pin=None))
+    assert "$STUDIO_HSM_PIN, which is not set" in _one_line_error(res) and not out.exists()
+    env = {**hsm.env(pin=None), "STUDIO_HSM_PIN": PIN}
+    res = cli_process(*args, "--home", workspace.home, "--format", "json", env=env)
+    assert res.code == 0, res.stderr
+    assert PIN not in res.stdout + res.stderr
+    assert res.json()["asset"]["signer"]["common_name"] == "HSM media-signing"
+    res = cli_process(*args, "--home", workspace.home, "--force", env={**env, ENV_PIN: "0000-wrong"})
+    assert "wrong PIN" in _one_line_error(res)  # $GENAI_PROVENANCE_PKCS11_PIN overrides the file's variable
+
+
 def test_cli_wrong_pin_is_one_line_and_writes_nothing(
     hsm: Hsm, cli_process: Any, workspace: Workspace, tmp_path: Path
 ) -> None:

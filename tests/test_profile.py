@@ -124,6 +124,8 @@ def test_config_flag_on_the_subcommand_replaces_the_global_one(
     res = cli_process("--config", broken, *args, "--config", good, env=_env(studio))
     assert res.code == 0, res.stderr
     assert res.json()["signer_revocation"] is None  # mode off: no OCSP request made
+    res = cli_process("sign", PLATE, "-o", out, "--disclosure", DISCLOSURE, "--force", env=_env(studio))
+    assert res.code == 0 and f"signing certificate: good at OCSP responder {studio.ca.url}" in res.stdout
     res = cli_process("--config", broken, *args, "--force", env=_env(studio))
     assert res.code == 2 and res.error_lines == [f"{ERROR_PREFIX}{broken}: (top level): unknown field 'tsa_ulr'"]
 
