@@ -67,6 +67,15 @@ class SignerProfile:
 
 
 @dataclass(frozen=True)
+class OrganisationProfile:
+    """The organisation's CAWG identity: its name and the X.509 credential (PEM) that signs the assertion."""
+
+    organisation: str
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
 class OcspProfile:
     mode: OcspMode = OcspMode.OFF
     responder_url: str | None = None  # else the signing certificate's AIA OCSP URL
@@ -79,6 +88,7 @@ class SigningProfile:
 
     path: Path | None = None
     signer: SignerProfile | None = None
+    identity: OrganisationProfile | None = None
     tsa_url: str | None = None
     ocsp: OcspProfile = field(default_factory=OcspProfile)
     trust: TrustFlags = field(default_factory=TrustFlags)
@@ -124,6 +134,8 @@ def load_profile(path: Path) -> SigningProfile:
         return (base / Path(value).expanduser()) if isinstance(value, str) else None
 
     signer = _signer(document.get("signer"), path, file)
+    org: dict[str, Any] | None = document.get("identity")
+    identity = OrganisationProfile(org["organisation"], base / org["cert"], base / org["key"]) if org else None
     ocsp_doc: dict[str, Any] = document.get("ocsp", {})
     trust: dict[str, Any] = document.get("trust", {})
     ledger = document.get("ledger")
@@ -132,6 +144,7 @@ def load_profile(path: Path) -> SigningProfile:
     return SigningProfile(
         path=path,
         signer=signer,
+        identity=identity,
         tsa_url=document.get("tsa_url"),
         ocsp=OcspProfile(
             OcspMode(ocsp_doc.get("mode", OcspMode.OFF)),

@@ -29,6 +29,7 @@ from genai_provenance.clearances.revocations import (
 )
 from genai_provenance.credentials.hsm import TokenIdentity, TokenKey, load_token_identity, token_key
 from genai_provenance.credentials.identity import Identity, SigningIdentity, load_identity, load_trust_anchors
+from genai_provenance.credentials.organisation import with_organisation
 from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.gate.check import CheckConfig, CheckSettings, ClearanceSource
@@ -121,6 +122,19 @@ def resolve_identity(
     if cert and key:
         return load_identity(cert, key, tsa_url)
     return open_workspace(home).identity(tsa_url)
+
+
+def resolve_signer(
+    cert: Path | None, key: Path | None, home: Path | None, tsa_url: str | None, token: TokenKey | None = None
+) -> SigningIdentity:
+    """What signs media: resolve_identity, plus the organisation's CAWG identity when the config file has one."""
+    identity = resolve_identity(cert, key, home, tsa_url, token)
+    profile = signing_profile(home)
+    if profile.identity is None:
+        return identity
+    org = profile.identity
+    credential = load_identity(org.cert, org.key)
+    return with_organisation(identity, credential, org.organisation, str(profile.path))
 
 
 def _profile_identity(signer: SignerProfile, path: Path | None, tsa_url: str | None) -> SigningIdentity:

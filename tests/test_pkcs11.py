@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, disclosure, leftovers, sha256
+from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, disclosure, leftovers, sha256, write_identity
 from cryptography.hazmat.primitives import serialization
 from tsa import running_tsa
 
@@ -26,7 +26,7 @@ from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.model.provenance import TRUSTED
-from genai_provenance.trust.pki import Issued, certify_public_key
+from genai_provenance.trust.pki import Issued, certify_public_key, create_root, issue_leaf
 from genai_provenance.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(
@@ -176,6 +176,19 @@ def test_profile_signs_with_the_token_pin_from_the_named_variable(
     assert res.json()["asset"]["signer"]["common_name"] == "HSM media-signing"
     res = cli_process(*args, "--home", workspace.home, "--force", env={**env, ENV_PIN: "0000-wrong"})
     assert "wrong PIN" in _one_line_error(res)  # $GENAI_PROVENANCE_PKCS11_PIN overrides the file's variable
+
+    # The organisation's CAWG identity on top of a token-held claim key (the token's callback must outlive
+    # the native signer that combines the two).
+    root = create_root("Org Identity Root", "Token Studio Ltd")
+    org = write_identity(tmp_path / "org", issue_leaf(root, "Token Studio Ltd", "Token Studio Ltd"), root)
+    with config.open("a") as fh:
+        fh.write(f'[identity]\norganisation = "Token Studio Ltd"\ncert = "{org.cert}"\nkey = "{org.key}"\n')
+    res = cli_process(*args, "--home", workspace.home, "--force", env=env)
+    assert res.code == 0, res.stderr
+    res = cli_process("verify", out, "--home", workspace.home, "--format", "json", env=hsm.env(pin=None))
+    [asset] = res.json()["assets"]
+    assert asset["status"] == TRUSTED and asset["signer"]["common_name"] == "HSM media-signing"
+    assert [(i["name"], i["verified"]) for i in asset["identities"]] == [("Token Studio Ltd", True)]
 
 
 def test_cli_wrong_pin_is_one_line_and_writes_nothing(

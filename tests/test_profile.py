@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, leftovers, sha256
+from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, leftovers, sha256, write_identity
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp as x509_ocsp
@@ -22,7 +22,7 @@ from tsa import TimeStampAuthority, free_port, running_tsa
 from genai_provenance.credentials.ocsp import CertStatus, check_response
 from genai_provenance.errors import SigningError
 from genai_provenance.schemas import validate
-from genai_provenance.trust.pki import Issued
+from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 from genai_provenance.workspace import TRUST_ANCHORS, Workspace, init_workspace
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl runs the local TSA and OCSP responder")
@@ -277,3 +277,54 @@ def test_independent_strict_reader_finds_a_trusted_time_stamp(
     assert strict["trust"]["status"] == "valid_for_supplied_material"
     codes = {f["code"] for f in strict["validation_results"]["failure"]}
     assert codes == {"com.encypher.conformance.revocationInformationMissing"}
+
+
+def _organisation(folder: Path, name: str) -> tuple[Path, Path]:
+    root = create_root(f"{name} Identity Root", name)
+    files = write_identity(folder, issue_leaf(root, f"{name} (organisation identity)", name), root)
+    return files.cert, files.key
+
+
+def test_organisation_identity_is_a_cawg_identity_assertion(studio: Studio, cli_process: Any, tmp_path: Path) -> None:
+    cert, key = _organisation(tmp_path / "org", "Profile Studio Ltd")
+    config = studio.config(
+        tmp_path / "org.toml",
+        ocsp='mode = "off"',
+        extra=f'[identity]\norganisation = "Profile Studio Ltd"\ncert = "{cert}"\nkey = "{key}"\n',
+    )
+    shutil.copy(studio.ws.home / "prod-root.pem", tmp_path)
+    shutil.copy(studio.ws.home / "tsa-root.pem", tmp_path)
+    out = tmp_path / "signed.jpg"
+    res = cli_process("sign", PLATE, "-o", out, "--disclosure", DISCLOSURE, "--config", config, env=_env(studio))
+    assert res.code == 0, res.stderr
+    res = cli_process("verify", out, "--format", "json", "--config", config, env=_env(studio))
+    [asset] = res.json()["assets"]
+    assert asset["status"] == "trusted" and asset["signer"]["common_name"] == SIGNER_CN
+    [who] = asset["identities"]
+    assert who["sig_type"] == "cawg.x509.cose" and who["verified"] is True
+    assert who["name"] == "Profile Studio Ltd (organisation identity)" and who["manifest"] == asset["active_manifest"]
+    payload = _identity_payload(out)
+    urls = {r["url"].rsplit("/", 1)[-1] for r in payload["referenced_assertions"]}
+    assert {"com.genai-provenance.disclosure", "c2pa.actions.v2", "c2pa.hash.data"} <= urls
+
+
+def test_organisation_must_be_the_one_its_certificate_names(studio: Studio, cli_process: Any, tmp_path: Path) -> None:
+    cert, key = _organisation(tmp_path / "org", "Someone Else Ltd")
+    config = tmp_path / "org.toml"
+    config.write_text(f'[identity]\norganisation = "Profile Studio Ltd"\ncert = "{cert}"\nkey = "{key}"\n')
+    out = tmp_path / "signed.jpg"
+    res = cli_process("sign", PLATE, "-o", out, "--disclosure", DISCLOSURE, "--config", config, env=_env(studio))
+    assert res.code == 2 and len(res.error_lines) == 1
+    assert "identity.organisation 'Profile Studio Ltd' is not the organisation its certificate names" in res.stderr
+    assert not out.exists()
+
+
+def _identity_payload(path: Path) -> dict[str, Any]:
+    import c2pa
+
+    with open(path, "rb") as fh:
+        store = json.loads(c2pa.Reader("image/jpeg", fh).json())
+    manifest = store["manifests"][store["active_manifest"]]
+    [assertion] = [a for a in manifest["assertions"] if a["label"].startswith("cawg.identity")]
+    payload: dict[str, Any] = assertion["data"]["signer_payload"]
+    return payload
