@@ -135,7 +135,11 @@ def load_profile(path: Path) -> SigningProfile:
 
     signer = _signer(document.get("signer"), path, file)
     org: dict[str, Any] | None = document.get("identity")
-    identity = OrganisationProfile(org["organisation"], base / org["cert"], base / org["key"]) if org else None
+    identity = None
+    if org is not None:
+        cert, key = file(org["cert"]), file(org["key"])
+        assert cert is not None and key is not None  # required by the schema
+        identity = OrganisationProfile(org["organisation"], cert, key)
     ocsp_doc: dict[str, Any] = document.get("ocsp", {})
     trust: dict[str, Any] = document.get("trust", {})
     ledger = document.get("ledger")

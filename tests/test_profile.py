@@ -267,7 +267,8 @@ def test_independent_strict_reader_finds_a_trusted_time_stamp(
     the day stapling lands.
     """
     encypher = pytest.importorskip("encypher_c2pa")
-    monkeypatch.setenv("HOME", str(tmp_path))  # telemetry=False is saved as a preference under $HOME
+    monkeypatch.setenv("HOME", str(tmp_path))  # telemetry=False is saved as a preference under ~/.config
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
     out = tmp_path / "signed.jpg"
     assert cli_process("sign", PLATE, "-o", out, "--disclosure", DISCLOSURE, env=_env(studio)).code == 0
     anchors, tsa = studio.ca.root_pem.decode(), studio.tsa.root_pem.decode()
