@@ -1,8 +1,9 @@
 """Resolve what a command runs with: trust anchors, approver roots, ledger, signing identity.
 
-Explicit flags win, then environment variables (trust files, see trust.py), then the workspace.
-The ledger: --ledger (use_ledger), else $GENAI_PROVENANCE_LEDGER, else workspace.json "ledger",
-else the workspace's ledger.sqlite.
+Explicit flags win, then environment variables (trust files, see trust.py), then the config file
+(profile.py: --config, $GENAI_PROVENANCE_CONFIG or <workspace>/config.toml), then the workspace.
+The ledger: --ledger (use_ledger), else $GENAI_PROVENANCE_LEDGER, else the config file's, else
+workspace.json "ledger", else the workspace's ledger.sqlite.
 """
 
 from __future__ import annotations
@@ -28,21 +29,40 @@ from genai_provenance.clearances.revocations import (
 )
 from genai_provenance.credentials.hsm import TokenIdentity, TokenKey, load_token_identity, token_key
 from genai_provenance.credentials.identity import Identity, SigningIdentity, load_identity, load_trust_anchors
+from genai_provenance.credentials.organisation import with_organisation
 from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.gate.check import CheckConfig, CheckSettings, ClearanceSource
 from genai_provenance.policy.rules import Policy, load_policy
 from genai_provenance.policy.signer_pins import needs_fingerprints
+from genai_provenance.profile import EMPTY, OcspProfile, SignerProfile, SigningProfile, find_config, load_profile
 from genai_provenance.trust.config import TrustConfig, TrustFlags, resolve_trust_config
 from genai_provenance.workspace import Workspace, open_workspace, resolve_home
 
 ENV_LEDGER = "GENAI_PROVENANCE_LEDGER"
 _ledger_flag: ContextVar[str | None] = ContextVar("ledger_flag", default=None)
+_config_flag: ContextVar[Path | None] = ContextVar("config_flag", default=None)
 
 
 def use_ledger(value: str | None) -> None:
     """The --ledger value of this command (a postgresql:// URL or an SQLite file), or None."""
     _ledger_flag.set(value)
+
+
+def use_config(value: Path | None) -> None:
+    """The --config value of this command (global or the subcommand's), or None."""
+    _config_flag.set(value)
+
+
+def signing_profile(home: Path | None) -> SigningProfile:
+    """The config file (--config, else $GENAI_PROVENANCE_CONFIG, else <workspace>/config.toml), or an empty one."""
+    path = find_config(_config_flag.get(), resolve_home(home))
+    return load_profile(path) if path is not None else EMPTY
+
+
+def ocsp_profile(home: Path | None) -> OcspProfile:
+    """What sign does about the signing certificate's revocation status (the config file's [ocsp])."""
+    return signing_profile(home).ocsp
 
 
 def _workspace(home: Path | None) -> Workspace | None:
@@ -55,7 +75,7 @@ def _workspace(home: Path | None) -> Workspace | None:
 def trust_config(flags: TrustFlags | None, home: Path | None) -> TrustConfig:
     """The trust configuration: flags, else environment variables, else the workspace (trust.py)."""
     ws = _workspace(home)
-    return resolve_trust_config(flags or TrustFlags(), ws.home if ws else None)
+    return resolve_trust_config(flags or TrustFlags(), ws.home if ws else None, signing_profile(home).trust)
 
 
 def trust_settings(config: TrustConfig, allow_remote: bool = False) -> TrustSettings:
@@ -84,7 +104,13 @@ def resolve_trust(
 def resolve_identity(
     cert: Path | None, key: Path | None, home: Path | None, tsa_url: str | None, token: TokenKey | None = None
 ) -> SigningIdentity:
-    """--cert/--key, else a key in a PKCS#11 token (--cert + --pkcs11-*), else the workspace's identity."""
+    """--cert/--key, else a key in a PKCS#11 token (--cert + --pkcs11-*), else the config file's signer,
+    else the workspace's identity. The TSA: --tsa-url, else $GENAI_PROVENANCE_TSA_URL, else the config
+    file's, else the workspace's."""
+    profile = signing_profile(home)
+    tsa_url = tsa_url or profile.env_tsa_url()
+    if token is None and cert is None and key is None and profile.signer is not None:
+        return _profile_identity(profile.signer, profile.path, tsa_url)
     if token is not None:
         if key:
             raise IdentityError("--key and --pkcs11-token are mutually exclusive (the private key is in the token)")
@@ -96,6 +122,33 @@ def resolve_identity(
     if cert and key:
         return load_identity(cert, key, tsa_url)
     return open_workspace(home).identity(tsa_url)
+
+
+def resolve_signer(
+    cert: Path | None, key: Path | None, home: Path | None, tsa_url: str | None, token: TokenKey | None = None
+) -> SigningIdentity:
+    """What signs media: resolve_identity, plus the organisation's CAWG identity when the config file has one."""
+    identity = resolve_identity(cert, key, home, tsa_url, token)
+    profile = signing_profile(home)
+    if profile.identity is None:
+        return identity
+    org = profile.identity
+    credential = load_identity(org.cert, org.key)
+    return with_organisation(identity, credential, org.organisation, str(profile.path))
+
+
+def _profile_identity(signer: SignerProfile, path: Path | None, tsa_url: str | None) -> SigningIdentity:
+    """The config file's signer: a PEM key, or a key in a PKCS#11 token (PIN from the environment)."""
+    if signer.token is None:
+        assert signer.key is not None  # the schema requires key or pkcs11
+        return load_identity(signer.cert, signer.key, tsa_url)
+    t = signer.token
+    pin = t.resolved_pin()
+    if pin is None and t.pin_env:
+        raise IdentityError(f"{path}: signer.pkcs11.pin_env names ${t.pin_env}, which is not set")
+    key = token_key(t.token, t.key_label, t.key_id, t.module)
+    assert key is not None
+    return load_token_identity(key, signer.cert, tsa_url, pin)
 
 
 @dataclass(frozen=True)
@@ -135,9 +188,11 @@ def tsa_anchors(home: Path | None) -> list[x509.Certificate] | None:
 
 
 def ledger_location(home: Path | None, ws: Workspace | None = None) -> LedgerLocation | None:
-    """--ledger, else $GENAI_PROVENANCE_LEDGER, else workspace.json "ledger", else the workspace's file."""
+    """--ledger, else $GENAI_PROVENANCE_LEDGER, else the config file's, else workspace.json "ledger", else the
+    workspace's file."""
     ws = ws or _workspace(home)
-    value = _ledger_flag.get() or os.environ.get(ENV_LEDGER) or (ws.ledger if ws else None)
+    value = _ledger_flag.get() or os.environ.get(ENV_LEDGER) or signing_profile(home).ledger
+    value = value or (ws.ledger if ws else None)
     if value:
         return LedgerLocation.parse(value, ws.home if ws else resolve_home(home))
     return LedgerLocation.sqlite(ws.ledger_path) if ws else None
@@ -210,7 +265,7 @@ def check_settings(
     revocations: Path | None = None,
 ) -> CheckSettings:
     """What `check` runs with: the policy (and --signers list), trust, approver roots, ledger, revocations."""
-    rules = load_policy(policy, signers)
+    rules = load_policy(policy or signing_profile(home).env_policy(), signers)
     trust = resolve_trust(None, home, flags=flags, policy=rules)
     return CheckSettings(trust, rules, resolve_clearances(flags.approver, home, revocations), intended_use)
 
@@ -225,7 +280,9 @@ def check_config(
     signers: Path | None = None,
     revocations: Path | None = None,
 ) -> CheckConfig:
-    """A picklable CheckConfig for parallel checks, resolved like the other settings."""
+    """A picklable CheckConfig for parallel checks, resolved like the other settings (the policy: --policy,
+    else $GENAI_PROVENANCE_POLICY, else the config file's, else the built-in one)."""
+    policy = policy or signing_profile(home).env_policy()
     load_policy(policy, signers)  # validate the policy and signer files once, up front, with a clear error
     ws = _workspace(home)
     flags = flags or TrustFlags()

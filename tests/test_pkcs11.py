@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, disclosure, leftovers, sha256
+from conftest import DISCLOSURES, ERROR_PREFIX, MEDIA, disclosure, leftovers, sha256, write_identity
 from cryptography.hazmat.primitives import serialization
 from tsa import running_tsa
 
@@ -26,7 +26,7 @@ from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.model.provenance import TRUSTED
-from genai_provenance.trust.pki import Issued, certify_public_key
+from genai_provenance.trust.pki import Issued, certify_public_key, create_root, issue_leaf
 from genai_provenance.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(
@@ -154,6 +154,41 @@ def test_cli_signs_with_the_token_and_verify_trusts_it(
     assert asset["signer"]["common_name"] == "HSM media-signing"
     declared = [d["disclosure"] for d in asset["disclosures"] if d["manifest"] == asset["active_manifest"]]
     assert declared == [disclosure("bg_replace.json")]
+
+
+def test_profile_signs_with_the_token_pin_from_the_named_variable(
+    hsm: Hsm, cli_process: Any, workspace: Workspace, tmp_path: Path
+) -> None:
+    """config.toml [signer.pkcs11] with pin_env: `sign IN --disclosure F` and nothing else."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[signer]\ncert = "{hsm.chains["media-signing"]}"\n[signer.pkcs11]\ntoken = "{TOKEN}"\n'
+        f'key_label = "media-signing"\nmodule = "{DEFAULT_MODULE}"\npin_env = "STUDIO_HSM_PIN"\n'
+    )
+    out = tmp_path / "signed.jpg"
+    args = ["sign", MEDIA / "plate.jpg", "-o", out, "--disclosure", DISCLOSURE, "--config", config]
+    res = cli_process(*args, "--home", workspace.home, env=hsm.env(pin=None))
+    assert "$STUDIO_HSM_PIN, which is not set" in _one_line_error(res) and not out.exists()
+    env = {**hsm.env(pin=None), "STUDIO_HSM_PIN": PIN}
+    res = cli_process(*args, "--home", workspace.home, "--format", "json", env=env)
+    assert res.code == 0, res.stderr
+    assert PIN not in res.stdout + res.stderr
+    assert res.json()["asset"]["signer"]["common_name"] == "HSM media-signing"
+    res = cli_process(*args, "--home", workspace.home, "--force", env={**env, ENV_PIN: "0000-wrong"})
+    assert "wrong PIN" in _one_line_error(res)  # $GENAI_PROVENANCE_PKCS11_PIN overrides the file's variable
+
+    # The organisation's CAWG identity on top of a token-held claim key (the token's callback must outlive
+    # the native signer that combines the two).
+    root = create_root("Org Identity Root", "Token Studio Ltd")
+    org = write_identity(tmp_path / "org", issue_leaf(root, "Token Studio Ltd", "Token Studio Ltd"), root)
+    with config.open("a") as fh:
+        fh.write(f'[identity]\norganisation = "Token Studio Ltd"\ncert = "{org.cert}"\nkey = "{org.key}"\n')
+    res = cli_process(*args, "--home", workspace.home, "--force", env=env)
+    assert res.code == 0, res.stderr
+    res = cli_process("verify", out, "--home", workspace.home, "--format", "json", env=hsm.env(pin=None))
+    [asset] = res.json()["assets"]
+    assert asset["status"] == TRUSTED and asset["signer"]["common_name"] == "HSM media-signing"
+    assert [(i["name"], i["verified"]) for i in asset["identities"]] == [("Token Studio Ltd", True)]
 
 
 def test_cli_wrong_pin_is_one_line_and_writes_nothing(

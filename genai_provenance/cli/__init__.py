@@ -60,9 +60,26 @@ ledger_option = click.option(
 )
 
 
+def _use_config(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    from genai_provenance.settings import use_config
+
+    if value is not None:  # a subcommand's --config replaces the global one; its absence keeps it
+        use_config(value)
+
+
+config_option = click.option(
+    "--config",
+    type=FileArg,
+    expose_value=False,
+    is_eager=True,
+    callback=_use_config,
+    help="The signing profile (TOML); else $GENAI_PROVENANCE_CONFIG, else the workspace's config.toml.",
+)
+
+
 def home_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--home and --ledger: every command that opens the ledger takes both."""
-    return workspace_option(ledger_option(fn))
+    """--home, --ledger and --config: every command that opens the ledger takes all three."""
+    return workspace_option(ledger_option(config_option(fn)))
 
 
 format_option = click.option(
@@ -327,8 +344,14 @@ class LazyCommands(OneLineErrors):
 @click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="genai-provenance")
 @click.option("--verbose", is_flag=True, help="On an error, also show the underlying exception (for a bug report).")
-def main(verbose: bool) -> None:
+@click.option(
+    "--config",
+    type=FileArg,
+    help="The signing profile (TOML) for every command; else $GENAI_PROVENANCE_CONFIG, else <workspace>/config.toml.",
+)
+def main(verbose: bool, config: Path | None) -> None:
     """Signed GenAI disclosures (C2PA Content Credentials) for film and TV production."""
-    from genai_provenance.settings import use_ledger
+    from genai_provenance.settings import use_config, use_ledger
 
     use_ledger(None)  # a --ledger of an earlier in-process call never carries over (the subcommand sets its own)
+    use_config(config)

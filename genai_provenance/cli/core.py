@@ -36,7 +36,7 @@ from genai_provenance.gate.results import VerifyResult
 from genai_provenance.reports import json_report, text
 from genai_provenance.reports.console import View
 from genai_provenance.reports.renderers import verify_renderer
-from genai_provenance.settings import open_ledger, resolve_identity, resolve_trust, verify_config
+from genai_provenance.settings import ocsp_profile, open_ledger, resolve_signer, resolve_trust, verify_config
 from genai_provenance.trust.config import TrustFlags
 from genai_provenance.workspace import init_workspace
 
@@ -136,7 +136,7 @@ def sign(
     if pattern is None:
         plan_output(input_path, output, sidecar)  # a missing or wrong -o is reported before the workspace is opened
     token = token_key(pkcs11_token, pkcs11_key, pkcs11_key_id, pkcs11_module)
-    identity = resolve_identity(cert, key, home, tsa_url, token)
+    identity = resolve_signer(cert, key, home, tsa_url, token)
     ledger = open_ledger(home)
     request = SignRequest(
         input_path,
@@ -150,6 +150,7 @@ def sign(
         ledger=ledger,
         record_broken_history=record_broken_history,
         sidecar=sidecar,
+        ocsp=ocsp_profile(home),
     )
     if pattern is not None:
         frames_result = sign_sequence(request, pattern, frames)

@@ -28,12 +28,14 @@ from genai_provenance.credentials.formats import (
 from genai_provenance.credentials.genai_scan import BROKEN_HISTORY_LABEL, CLEARANCES_LABEL
 from genai_provenance.credentials.identity import SigningIdentity
 from genai_provenance.credentials.manifest_definition import PARENT_ID, build_definition, component_id
+from genai_provenance.credentials.ocsp import OcspAnswer, require_good
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.credentials.thumbnails import make_thumbnail
 from genai_provenance.errors import BrokenHistoryError, InputError, SigningError
 from genai_provenance.files import open_regular, os_problem, require_regular, staged_path
 from genai_provenance.gate.discovery import SIDECAR_SUFFIX
 from genai_provenance.model.provenance import INVALID, NO_CREDENTIALS, TRUSTED, UNREADABLE, AssetReport
+from genai_provenance.profile import OcspMode, OcspProfile
 
 THUMBNAIL_ID = "thumbnail.jpg"
 SNIFF = 64
@@ -54,6 +56,7 @@ class SignRequest:
     sidecar: bool = False  # write `<input>.c2pa` even when the format could embed (a huge master stays untouched)
     extra_assertions: list[dict[str, Any]] = field(default_factory=list)  # created assertions (a sequence record)
     thumbnail: bool = True  # embed a thumbnail (a sequence embeds one in its first frame only)
+    ocsp: OcspProfile | None = None  # `require`: the signer's OCSP responder must answer `good` before signing
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class SignResult:
     embedded_clearances: list[str] = field(default_factory=list)
     broken_history: list[BrokenStage] = field(default_factory=list)
     sidecar: bool = False  # `output` is a sidecar manifest store for the untouched input
+    signer_status: OcspAnswer | None = None  # the signing certificate's OCSP answer, when the profile asks
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -244,6 +248,9 @@ def sign_asset(req: SignRequest) -> SignResult:
     plan = plan_output(req.input, req.output, req.sidecar)
     _check_paths(req, plan)
     disclosure = load_disclosure(req.disclosure)
+    signer_status = None
+    if req.ocsp is not None and req.ocsp.mode == OcspMode.REQUIRE:  # asked for in the config file: network at sign
+        signer_status = require_good(req.identity.chain_pem, req.ocsp.responder_url, req.ocsp.timeout)
     timing = check_time_ranges(disclosure, req.input, req.disclosure) if _timed(plan) else None
     context = req.trust.context()
     parent, parent_was_input = req.parent, False
@@ -309,7 +316,16 @@ def sign_asset(req: SignRequest) -> SignResult:
             f"keep {plan.output.name} under that name next to {req.input.name}"
         )
     return SignResult(
-        plan.output, report, parent, parent_was_input, thumb is not None, warnings, embedded, broken, plan.sidecar
+        plan.output,
+        report,
+        parent,
+        parent_was_input,
+        thumb is not None,
+        warnings,
+        embedded,
+        broken,
+        plan.sidecar,
+        signer_status,
     )
 
 

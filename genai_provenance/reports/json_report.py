@@ -42,6 +42,7 @@ def sign_document(result: Any) -> dict[str, Any]:
             for b in result.broken_history
         ],
         "asset": result.report.to_dict(),
+        "signer_revocation": result.signer_status.to_dict() if result.signer_status else None,
     }
 
 

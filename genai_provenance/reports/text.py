@@ -131,6 +131,11 @@ def sign_text(result: Any) -> str:
         lines.append(f"  history carried forward from {origin}")
     if result.embedded_clearances:
         lines.append(f"  embedded signed clearances: {', '.join(result.embedded_clearances)}")
+    if (answer := result.signer_status) is not None:
+        lines.append(
+            f"  signing certificate: {answer.status} at OCSP responder {answer.responder_url}"
+            " (checked before signing; not stapled: see README)"
+        )
     lines.extend(f"  warning: {warning}" for warning in result.warnings)
     return render(lines)
 

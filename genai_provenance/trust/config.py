@@ -146,34 +146,40 @@ def _env_path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def _pick(flag: Path | None, env: str | None, ws_file: Path | None) -> Path | None:
-    """The flag, else the environment variable, else the workspace file when it exists."""
+def _pick(flag: Path | None, env: str | None, configured: Path | None, ws_file: Path | None) -> Path | None:
+    """The flag, else the environment variable, else the config file's, else the workspace file when it exists."""
     if flag is not None:
         return flag
     env_path = _env_path(env) if env else None
     if env_path is not None:
         return env_path
+    if configured is not None:
+        return configured
     return ws_file if ws_file is not None and ws_file.is_file() else None
 
 
-def resolve_trust_config(flags: TrustFlags, workspace_home: Path | None) -> TrustConfig:
-    """Flags, else environment variables, else the workspace's trust/ folder; every file validated."""
+def resolve_trust_config(
+    flags: TrustFlags, workspace_home: Path | None, configured: TrustFlags | None = None
+) -> TrustConfig:
+    """Flags, else environment variables, else `configured` (the config file's), else the workspace's
+    trust/ folder; every file validated."""
+    conf = configured or TrustFlags()
 
     def ws(rel: str) -> Path | None:
         return workspace_home / rel if workspace_home else None
 
     pems: dict[Role, str | None] = {}
-    for role, flag, env in (
-        (Role.MEDIA, flags.anchors, ENV_ANCHORS),
-        (Role.APPROVER, flags.approver, None),
-        (Role.PACKAGER, flags.packager, None),
-        (Role.TSA, flags.tsa, ENV_TSA_TRUST),
+    for role, flag, env, in_file in (
+        (Role.MEDIA, flags.anchors, ENV_ANCHORS, conf.anchors),
+        (Role.APPROVER, flags.approver, None, conf.approver),
+        (Role.PACKAGER, flags.packager, None, conf.packager),
+        (Role.TSA, flags.tsa, ENV_TSA_TRUST, conf.tsa),
     ):
-        path = _pick(flag, env, ws(WS_FILES[role]))
+        path = _pick(flag, env, in_file, ws(WS_FILES[role]))
         pems[role] = _pem(read_pem_certificates(path, f"{role} trust anchors")) if path else None
-    path = _pick(flags.allowed_list, ENV_ALLOWED_LIST, ws(WS_ALLOWED_LIST))
+    path = _pick(flags.allowed_list, ENV_ALLOWED_LIST, conf.allowed_list, ws(WS_ALLOWED_LIST))
     allowed = tuple(sorted({fingerprint(c) for c in read_pem_certificates(path, "allowed list")})) if path else ()
-    path = _pick(flags.trust_config, ENV_TRUST_CONFIG, ws(WS_TRUST_CONFIG))
+    path = _pick(flags.trust_config, ENV_TRUST_CONFIG, conf.trust_config, ws(WS_TRUST_CONFIG))
     ekus = read_trust_config(path) if path else None
     return TrustConfig(pems[Role.MEDIA], pems[Role.APPROVER], pems[Role.PACKAGER], pems[Role.TSA], allowed, ekus)
 

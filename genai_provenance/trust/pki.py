@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey
 
@@ -105,10 +105,12 @@ def issue_leaf(
     eku: x509.ObjectIdentifier = ExtendedKeyUsageOID.EMAIL_PROTECTION,
     eku_critical: bool = False,
     not_before: dt.datetime | None = None,
+    ocsp_url: str | None = None,
 ) -> Issued:
     """A P-256 end-entity certificate acceptable to C2PA (KU digitalSignature, EKU, AKI/SKI).
 
     A time-stamp authority certificate wants eku=TIME_STAMPING with eku_critical=True (RFC 3161).
+    `ocsp_url`: the issuer's OCSP responder, named in an Authority Information Access extension.
     """
     key = ec.generate_private_key(ec.SECP256R1())
     cert = certify_public_key(
@@ -120,6 +122,7 @@ def issue_leaf(
         eku=eku,
         eku_critical=eku_critical,
         not_before=not_before,
+        ocsp_url=ocsp_url,
     )
     return Issued(cert, key)
 
@@ -134,11 +137,15 @@ def certify_public_key(
     eku: x509.ObjectIdentifier = ExtendedKeyUsageOID.EMAIL_PROTECTION,
     eku_critical: bool = False,
     not_before: dt.datetime | None = None,
+    ocsp_url: str | None = None,
 ) -> x509.Certificate:
     """An end-entity certificate, as issue_leaf makes, for a key held elsewhere (e.g. in an HSM)."""
+    builder = _builder(_name(common_name, organisation), issuer.cert.subject, public_key, not_before, days)
+    if ocsp_url:
+        access = x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
     return (
-        _builder(_name(common_name, organisation), issuer.cert.subject, public_key, not_before, days)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(signs_certificates=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([eku]), critical=eku_critical)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
