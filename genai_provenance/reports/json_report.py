@@ -25,34 +25,3 @@ def verify_document(assets: list[CheckedAsset], found: Discovery | None = None) 
 def dumps(document: dict[str, Any]) -> str:
     """JSON any UTF-8 writer accepts: undecodable bytes of file names (lone surrogates) become `\\xNN`."""
     return json.dumps(json_safe(document), indent=2, ensure_ascii=False, sort_keys=False)
-
-
-def sign_document(result: Any) -> dict[str, Any]:
-    """`sign --format json`: what was written and how it verified when read back."""
-    return {
-        "tool": {"name": "genai-provenance", "version": __version__},
-        "output": str(result.output),
-        "sidecar": result.sidecar,
-        "parent": str(result.parent) if result.parent else None,
-        "thumbnail": result.thumbnail,
-        "warnings": list(result.warnings),
-        "embedded_clearances": list(result.embedded_clearances),
-        "broken_history": [
-            {"path": str(b.path), "relationship": b.relationship, "status": b.status, "problems": list(b.problems)}
-            for b in result.broken_history
-        ],
-        "asset": result.report.to_dict(),
-    }
-
-
-def report_check_document(path: str, check: Any) -> dict[str, Any]:
-    """`verify-report --format json`."""
-    return {
-        "tool": {"name": "genai-provenance", "version": __version__},
-        "report": path,
-        "ok": check.ok,
-        "reason": check.reason,
-        "signer": check.signer,
-        "signed_at": check.signed_at,
-        "report_tool": check.report_format,
-    }

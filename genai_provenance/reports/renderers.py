@@ -1,19 +1,43 @@
 """One renderer per output format, behind one interface: `render(result) -> str`.
 
-The CLI picks a renderer by --format (`VERIFY_RENDERERS[fmt]`) and takes the exit code from the
-result; renderers only format.
+The CLI picks a renderer by --format (`VERIFY_RENDERERS[fmt]`, or a function below when the text
+needs a detail of the command line) and takes the exit code from the result; renderers only format.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol, TypeVar
 
+from genai_provenance.clearances.outcomes import (
+    Exported,
+    Granted,
+    Imported,
+    ListExported,
+    ListImported,
+    RecordListing,
+    Revoked,
+)
+from genai_provenance.credentials.identity import Identity
+from genai_provenance.credentials.sign_asset import SignResult
+from genai_provenance.explain.model import ExplainResult
+from genai_provenance.explain.signed_report import ReportCheck, sign_report
 from genai_provenance.gate.package import PackageResult
 from genai_provenance.gate.results import CheckResult, VerifyResult
 from genai_provenance.gate.verify_package import PackageVerification
+from genai_provenance.policy.preflight import Declaration
+from genai_provenance.reports import clearance_report as records
 from genai_provenance.reports import json_report, text
 from genai_provenance.reports.check_report import check_document, check_text
 from genai_provenance.reports.console import View
+from genai_provenance.reports.declaration import declaration_document, declaration_text
+from genai_provenance.reports.explain_report import (
+    NO_ANCHORS,
+    explain_document,
+    explain_report_text,
+    report_check_document,
+    report_check_text,
+)
 from genai_provenance.reports.junit import asset_case, junit_xml, verdict_case
 from genai_provenance.reports.package_report import (
     package_document,
@@ -22,10 +46,9 @@ from genai_provenance.reports.package_report import (
     verification_document,
     verification_text,
 )
+from genai_provenance.reports.sign_report import sign_document, sign_text
 
 R_contra = TypeVar("R_contra", contravariant=True)
-
-NO_ANCHORS = "note: no trust anchors (no --trust and no workspace): no signer can be trusted\n"
 
 
 class Renderer(Protocol[R_contra]):
@@ -96,6 +119,110 @@ class PackageCheckJson:
         return json_report.dumps(verification_document(result))
 
 
+class SignText:
+    def render(self, result: SignResult) -> str:
+        return sign_text(result)
+
+
+class SignJson:
+    def render(self, result: SignResult) -> str:
+        return json_report.dumps(sign_document(result))
+
+
+class ExplainText:
+    def __init__(self, html: Path | None = None) -> None:
+        self.html = html  # where the HTML page was written, if it was
+
+    def render(self, result: ExplainResult) -> str:
+        return explain_report_text(result, self.html)
+
+
+class ExplainJson:
+    def __init__(self, html: Path | None = None, signer: Identity | None = None) -> None:
+        self.html = html
+        self.signer = signer  # --sign: the packager identity that signs the document
+
+    def render(self, result: ExplainResult) -> str:
+        document = explain_document(result, self.html)
+        return json_report.dumps(sign_report(document, self.signer) if self.signer else document)
+
+
+class ReportCheckText:
+    def __init__(self, report: Path) -> None:
+        self.report = report
+
+    def render(self, result: ReportCheck) -> str:
+        return report_check_text(self.report, result)
+
+
+class ReportCheckJson:
+    def __init__(self, report: Path) -> None:
+        self.report = report
+
+    def render(self, result: ReportCheck) -> str:
+        return json_report.dumps(report_check_document(self.report, result))
+
+
+class DeclarationText:
+    def __init__(self, written_to: Path | None = None) -> None:
+        self.written_to = written_to
+
+    def render(self, result: Declaration) -> str:
+        return declaration_text(result, self.written_to)
+
+
+class DeclarationJson:
+    """Also the file `preflight -o` writes."""
+
+    def render(self, result: Declaration) -> str:
+        return json_report.dumps(declaration_document(result))
+
+
+class ListingText:
+    def render(self, result: RecordListing) -> str:
+        return records.listing_text(result)
+
+
+class ListingJson:
+    def render(self, result: RecordListing) -> str:
+        return json_report.dumps(records.entries_document(result.entries, result.ledger))
+
+
+class GrantedText:
+    def render(self, result: Granted) -> str:
+        return records.granted_text(result)
+
+
+class GrantedJson:
+    def render(self, result: Granted) -> str:
+        return json_report.dumps(records.entries_document([result.entry]))
+
+
+class RevokedText:
+    def render(self, result: Revoked) -> str:
+        return records.revoked_text(result)
+
+
+class ExportedText:
+    def render(self, result: Exported) -> str:
+        return records.exported_text(result)
+
+
+class ImportedText:
+    def render(self, result: Imported) -> str:
+        return records.imported_text(result)
+
+
+class ListExportedText:
+    def render(self, result: ListExported) -> str:
+        return records.list_exported_text(result)
+
+
+class ListImportedText:
+    def render(self, result: ListImported) -> str:
+        return records.list_imported_text(result)
+
+
 VERIFY_RENDERERS: dict[str, Renderer[VerifyResult]] = {
     "text": VerifyText(),
     "json": VerifyJson(),
@@ -120,3 +247,25 @@ def verify_renderer(fmt: str, view: View | None = None) -> Renderer[VerifyResult
 
 def check_renderer(fmt: str, view: View | None = None) -> Renderer[CheckResult]:
     return CheckText(view) if fmt == "text" else CHECK_RENDERERS[fmt]
+
+
+SIGN_RENDERERS: dict[str, Renderer[SignResult]] = {"text": SignText(), "json": SignJson()}
+LISTING_RENDERERS: dict[str, Renderer[RecordListing]] = {"text": ListingText(), "json": ListingJson()}
+GRANTED_RENDERERS: dict[str, Renderer[Granted]] = {"text": GrantedText(), "json": GrantedJson()}
+# Commands without --format: text only.
+REVOKED_TEXT, EXPORTED_TEXT, IMPORTED_TEXT = RevokedText(), ExportedText(), ImportedText()
+LIST_EXPORTED_TEXT, LIST_IMPORTED_TEXT = ListExportedText(), ListImportedText()
+
+
+def explain_renderer(fmt: str, html: Path | None = None, signer: Identity | None = None) -> Renderer[ExplainResult]:
+    """`explain`: the text names the HTML page written; the JSON names it too and is signed with --sign."""
+    return ExplainJson(html, signer) if fmt == "json" else ExplainText(html)
+
+
+def report_check_renderer(fmt: str, report: Path) -> Renderer[ReportCheck]:
+    return ReportCheckJson(report) if fmt == "json" else ReportCheckText(report)
+
+
+def declaration_renderer(fmt: str, written_to: Path | None = None) -> Renderer[Declaration]:
+    """`preflight`: the text says where the declaration was written (the JSON is the declaration itself)."""
+    return DeclarationJson() if fmt == "json" else DeclarationText(written_to)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from genai_provenance.gate.discovery import Discovery
 from genai_provenance.grammar import plural
@@ -106,18 +105,6 @@ def asset_text(report: AssetReport, clearances: Sequence[ClearanceCheck] = ()) -
         lines.extend(_tree(report.ingredients, "    "))
     lines.extend(f"  note: {note}" for note in report.notes)
     return lines
-
-
-def sign_text(result: Any) -> str:
-    """`sign` in words: what was written, where its history came from, warnings."""
-    lines = [f"Signed {result.output} ({result.report.status})"]
-    if result.parent:
-        origin = "the input's own credentials" if result.parent_was_input else str(result.parent)
-        lines.append(f"  history carried forward from {origin}")
-    if result.embedded_clearances:
-        lines.append(f"  embedded signed clearances: {', '.join(result.embedded_clearances)}")
-    lines.extend(f"  warning: {warning}" for warning in result.warnings)
-    return render(lines)
 
 
 def verify_row(asset: CheckedAsset) -> Row:
