@@ -69,6 +69,15 @@ def entries_document(entries: Sequence[Entry], ledger: LedgerState | None = None
     return doc
 
 
+def listing_document(result: RecordListing) -> dict[str, Any]:
+    """`list` and `show --format json`: the records and the state of the ledger they came from."""
+    return entries_document(result.entries, result.ledger)
+
+
+def granted_document(result: Granted) -> dict[str, Any]:
+    return entries_document([result.entry])
+
+
 def ledger_line(ledger: LedgerState) -> str | None:
     """A warning line when the ledger is tampered, rolled back or replaced; else None."""
     if ledger.trusted:

@@ -6,8 +6,10 @@ needs a detail of the command line) and takes the exit code from the result; ren
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from genai_provenance.clearances.outcomes import (
     Exported,
@@ -49,6 +51,7 @@ from genai_provenance.reports.package_report import (
 from genai_provenance.reports.sign_report import sign_document, sign_text
 
 R_contra = TypeVar("R_contra", contravariant=True)
+R = TypeVar("R")
 
 
 class Renderer(Protocol[R_contra]):
@@ -119,14 +122,24 @@ class PackageCheckJson:
         return json_report.dumps(verification_document(result))
 
 
-class SignText:
-    def render(self, result: SignResult) -> str:
-        return sign_text(result)
+class Formatted(Generic[R]):
+    """A renderer that is one formatting function (text)."""
+
+    def __init__(self, format_: Callable[[R], str]) -> None:
+        self.format = format_
+
+    def render(self, result: R) -> str:
+        return self.format(result)
 
 
-class SignJson:
-    def render(self, result: SignResult) -> str:
-        return json_report.dumps(sign_document(result))
+class JsonOf(Generic[R]):
+    """A renderer that is one document builder, dumped as JSON."""
+
+    def __init__(self, document: Callable[[R], dict[str, Any]]) -> None:
+        self.document = document
+
+    def render(self, result: R) -> str:
+        return json_report.dumps(self.document(result))
 
 
 class ExplainText:
@@ -145,82 +158,6 @@ class ExplainJson:
     def render(self, result: ExplainResult) -> str:
         document = explain_document(result, self.html)
         return json_report.dumps(sign_report(document, self.signer) if self.signer else document)
-
-
-class ReportCheckText:
-    def __init__(self, report: Path) -> None:
-        self.report = report
-
-    def render(self, result: ReportCheck) -> str:
-        return report_check_text(self.report, result)
-
-
-class ReportCheckJson:
-    def __init__(self, report: Path) -> None:
-        self.report = report
-
-    def render(self, result: ReportCheck) -> str:
-        return json_report.dumps(report_check_document(self.report, result))
-
-
-class DeclarationText:
-    def __init__(self, written_to: Path | None = None) -> None:
-        self.written_to = written_to
-
-    def render(self, result: Declaration) -> str:
-        return declaration_text(result, self.written_to)
-
-
-class DeclarationJson:
-    """Also the file `preflight -o` writes."""
-
-    def render(self, result: Declaration) -> str:
-        return json_report.dumps(declaration_document(result))
-
-
-class ListingText:
-    def render(self, result: RecordListing) -> str:
-        return records.listing_text(result)
-
-
-class ListingJson:
-    def render(self, result: RecordListing) -> str:
-        return json_report.dumps(records.entries_document(result.entries, result.ledger))
-
-
-class GrantedText:
-    def render(self, result: Granted) -> str:
-        return records.granted_text(result)
-
-
-class GrantedJson:
-    def render(self, result: Granted) -> str:
-        return json_report.dumps(records.entries_document([result.entry]))
-
-
-class RevokedText:
-    def render(self, result: Revoked) -> str:
-        return records.revoked_text(result)
-
-
-class ExportedText:
-    def render(self, result: Exported) -> str:
-        return records.exported_text(result)
-
-
-class ImportedText:
-    def render(self, result: Imported) -> str:
-        return records.imported_text(result)
-
-
-class ListExportedText:
-    def render(self, result: ListExported) -> str:
-        return records.list_exported_text(result)
-
-
-class ListImportedText:
-    def render(self, result: ListImported) -> str:
-        return records.list_imported_text(result)
 
 
 VERIFY_RENDERERS: dict[str, Renderer[VerifyResult]] = {
@@ -249,12 +186,21 @@ def check_renderer(fmt: str, view: View | None = None) -> Renderer[CheckResult]:
     return CheckText(view) if fmt == "text" else CHECK_RENDERERS[fmt]
 
 
-SIGN_RENDERERS: dict[str, Renderer[SignResult]] = {"text": SignText(), "json": SignJson()}
-LISTING_RENDERERS: dict[str, Renderer[RecordListing]] = {"text": ListingText(), "json": ListingJson()}
-GRANTED_RENDERERS: dict[str, Renderer[Granted]] = {"text": GrantedText(), "json": GrantedJson()}
+SIGN_RENDERERS: dict[str, Renderer[SignResult]] = {"text": Formatted(sign_text), "json": JsonOf(sign_document)}
+LISTING_RENDERERS: dict[str, Renderer[RecordListing]] = {
+    "text": Formatted(records.listing_text),
+    "json": JsonOf(records.listing_document),
+}
+GRANTED_RENDERERS: dict[str, Renderer[Granted]] = {
+    "text": Formatted(records.granted_text),
+    "json": JsonOf(records.granted_document),
+}
 # Commands without --format: text only.
-REVOKED_TEXT, EXPORTED_TEXT, IMPORTED_TEXT = RevokedText(), ExportedText(), ImportedText()
-LIST_EXPORTED_TEXT, LIST_IMPORTED_TEXT = ListExportedText(), ListImportedText()
+REVOKED_TEXT: Renderer[Revoked] = Formatted(records.revoked_text)
+EXPORTED_TEXT: Renderer[Exported] = Formatted(records.exported_text)
+IMPORTED_TEXT: Renderer[Imported] = Formatted(records.imported_text)
+LIST_EXPORTED_TEXT: Renderer[ListExported] = Formatted(records.list_exported_text)
+LIST_IMPORTED_TEXT: Renderer[ListImported] = Formatted(records.list_imported_text)
 
 
 def explain_renderer(fmt: str, html: Path | None = None, signer: Identity | None = None) -> Renderer[ExplainResult]:
@@ -263,9 +209,15 @@ def explain_renderer(fmt: str, html: Path | None = None, signer: Identity | None
 
 
 def report_check_renderer(fmt: str, report: Path) -> Renderer[ReportCheck]:
-    return ReportCheckJson(report) if fmt == "json" else ReportCheckText(report)
+    """`verify-report`: both formats name the report file checked."""
+    if fmt == "json":
+        return JsonOf(functools.partial(report_check_document, report))
+    return Formatted(functools.partial(report_check_text, report))
 
 
 def declaration_renderer(fmt: str, written_to: Path | None = None) -> Renderer[Declaration]:
-    """`preflight`: the text says where the declaration was written (the JSON is the declaration itself)."""
-    return DeclarationJson() if fmt == "json" else DeclarationText(written_to)
+    """`preflight`: the text says where the declaration was written (the JSON is the declaration itself,
+    also the file -o writes)."""
+    if fmt == "json":
+        return JsonOf(declaration_document)
+    return Formatted(functools.partial(declaration_text, written_to=written_to))
