@@ -14,6 +14,14 @@ RecordKind = Literal["approval", "consent", "waiver"]
 PASSED, FAILED = 0, 1  # 2 (usage or input error) is raised as an error, never a result
 
 
+class Done:
+    """A command that did its work or raised an error: no result of it fails."""
+
+    @property
+    def exit_code(self) -> int:
+        return PASSED
+
+
 @dataclass(frozen=True)
 class LedgerState:
     """The ledger as a report names it: where it is and what verifying its chain and signed head found."""
@@ -60,12 +68,11 @@ class RecordListing:
 
 
 @dataclass(frozen=True)
-class Granted:
+class Granted(Done):
     """A record just signed and stored (`grant`)."""
 
     kind: RecordKind
     entry: Entry
-    exit_code: int = PASSED
 
     @classmethod
     def stored(cls, ledger: Ledger, record_id: str, kind: RecordKind) -> Granted:
@@ -77,33 +84,30 @@ class Granted:
 
 
 @dataclass(frozen=True)
-class Revoked:
+class Revoked(Done):
     kind: RecordKind
     record_id: str
     reason: str
-    exit_code: int = PASSED
 
 
 @dataclass(frozen=True)
-class Exported:
+class Exported(Done):
     """A record (and its revocation, if any) written to a file."""
 
     kind: RecordKind
     record_id: str
     output: Path
-    exit_code: int = PASSED
 
 
 @dataclass(frozen=True)
-class Imported:
+class Imported(Done):
     """The record IDs a file added to the ledger (none: all were there already)."""
 
     added: tuple[str, ...]
-    exit_code: int = PASSED
 
 
 @dataclass(frozen=True)
-class ListExported:
+class ListExported(Done):
     """`revocations export`: the signed list written."""
 
     output: Path
@@ -111,7 +115,6 @@ class ListExported:
     revocations: int
     issued_at: str
     next_update: str
-    exit_code: int = PASSED
 
     @classmethod
     def of(cls, document: dict[str, Any], output: Path) -> ListExported:
@@ -121,9 +124,8 @@ class ListExported:
 
 
 @dataclass(frozen=True)
-class ListImported:
+class ListImported(Done):
     """`revocations import`: the verified list and where the workspace keeps it."""
 
     listed: RevocationList
     stored: Path
-    exit_code: int = PASSED

@@ -102,7 +102,9 @@ def add_record_commands(
         identity = resolve_approver(approver, home)
         with workspace_ledger(home) as ledger:
             revoke(ledger, record_id, kind, reason, identity)
-        emit(REVOKED_TEXT.render(Revoked(kind, record_id, reason)))
+        revoked = Revoked(kind, record_id, reason)
+        emit(REVOKED_TEXT.render(revoked))
+        sys.exit(revoked.exit_code)
 
     @group.command(name="list", help=f"List {plural} in the ledger.")
     @home_option
@@ -136,7 +138,9 @@ def add_record_commands(
         with workspace_ledger(home) as ledger:
             bundle = export_bundle(ledger, record_id, kind)
         write_text(output, json.dumps(bundle, indent=2) + "\n")
-        emit(EXPORTED_TEXT.render(Exported(kind, record_id, output)))
+        exported = Exported(kind, record_id, output)
+        emit(EXPORTED_TEXT.render(exported))
+        sys.exit(exported.exit_code)
 
     @group.command(name="import", help=f"Verify {a_kind} file's signatures and add it to the ledger.")
     @click.argument("path", type=FileArg, metavar="FILE")
@@ -150,7 +154,9 @@ def add_record_commands(
         identity = resolve_approver(approver, home)  # signs the ledger's new head
         with workspace_ledger(home) as ledger:
             added = importer(ledger, document, str(path), identity)
-        emit(IMPORTED_TEXT.render(Imported(tuple(added))))
+        imported = Imported(tuple(added))
+        emit(IMPORTED_TEXT.render(imported))
+        sys.exit(imported.exit_code)
 
 
 def _group(kind: RecordKind, plural: str) -> click.Group:
@@ -235,6 +241,7 @@ def _group(kind: RecordKind, plural: str) -> click.Group:
             grant(ledger, request, identity)
             granted = Granted.stored(ledger, record_id, kind)
         emit(GRANTED_RENDERERS[fmt].render(granted))
+        sys.exit(granted.exit_code)
 
     command = grant_cmd
     for option in reversed(common):
@@ -282,7 +289,9 @@ def revocations_export(
     with workspace_ledger(home) as ledger:
         document = export_list(ledger, identity, dt.timedelta(days=valid_for))
     write_text(output, json.dumps(document, indent=2) + "\n")
-    emit(LIST_EXPORTED_TEXT.render(ListExported.of(document, output)))
+    exported = ListExported.of(document, output)
+    emit(LIST_EXPORTED_TEXT.render(exported))
+    sys.exit(exported.exit_code)
 
 
 @revocations.command(name="import", help="Verify a revocation list and keep it in the workspace for checks.")
@@ -294,7 +303,9 @@ def revocations_import(path: Path, home: Path | None) -> None:
     listed = read_list(path, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))  # as checks will
     check_not_older(ws.home, listed)
     stored = store_list(ws.home, path)
-    emit(LIST_IMPORTED_TEXT.render(ListImported(listed, stored)))
+    imported = ListImported(listed, stored)
+    emit(LIST_IMPORTED_TEXT.render(imported))
+    sys.exit(imported.exit_code)
 
 
 main.add_command(revocations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -73,6 +74,7 @@ def grant_cmd(
         grant_waiver(ledger, request, identity, rules)
         granted = Granted.stored(ledger, record_id, KIND)
     emit(GRANTED_RENDERERS[fmt].render(granted))
+    sys.exit(granted.exit_code)
 
 
 add_record_commands(waivers, KIND, "waivers", import_waivers)

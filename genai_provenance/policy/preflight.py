@@ -138,7 +138,11 @@ class Declaration:
     answers: Answers | None
     uses: tuple[UseDecision, ...]
     requests: tuple[Request, ...]  # every grant legal should run, once each
-    exit_code: int = 0  # a classification is advice, never a failure
+
+    @property
+    def exit_code(self) -> int:
+        """0: a classification is advice, never a failure."""
+        return 0
 
 
 def new_id(kind: CitedKind, asset_id: str, index: int) -> str:
