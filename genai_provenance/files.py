@@ -196,6 +196,12 @@ def sweep_dead_temps(folder: Path) -> list[Path]:
     return removed
 
 
+def refuse_existing(target: Path, force: bool) -> None:
+    """An output that exists is replaced only with --force."""
+    if target.exists() and not force:
+        raise InputError(f"{target}: already exists (use --force to replace it)")
+
+
 def check_target_name(target: Path) -> None:
     if len(os.fsencode(target.name)) > NAME_MAX:
         raise InputError(f"{target}: file name too long (more than {NAME_MAX} bytes)")

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult
 
+from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.policy.preflight import DECLARATION_FORMAT, PRINCIPLES, Answers, declare
 from genai_provenance.policy.rules import default_policy
+from genai_provenance.reports.declaration import declaration_document
 from genai_provenance.schemas import validator
 from genai_provenance.workspace import init_workspace
 
@@ -261,7 +263,7 @@ def test_overall_is_the_strictest_use_and_non_generative_uses_notify() -> None:
             },
         ],
     }
-    doc = declare(disclosure, default_policy())
+    doc = declaration_document(declare(Disclosure.parse(disclosure), default_policy()))
     validator("declaration").validate(doc)
     assert [u["classification"] for u in doc["uses"]] == ["notify", "escalate", "notify"]
     assert doc["uses"][0]["reasons"] == ["the declared source type is not generative"]

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from genai_provenance.clearances.ledger import Ledger, LedgerError, import_document
 from genai_provenance.clearances.records import VALID, authenticate, iso, now_utc, parse_time, sign_record
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from genai_provenance.credentials.identity import Identity
     from genai_provenance.gate.check import ClearanceSource
 
-KIND = "waiver"
+KIND: Final = "waiver"
 HASH_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 

@@ -228,7 +228,7 @@ def view_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def emit(text: str, output: Path | None) -> None:
+def emit(text: str, output: Path | None = None) -> None:
     """The report on stdout, or written whole to `output` (nothing on stdout then)."""
     if output is None:  # colour only ever comes from the view (every other ESC is escaped): click must keep it
         click.echo(text.rstrip("\n"), color=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -26,18 +25,16 @@ from genai_provenance.cli import (
     workers_option,
 )
 from genai_provenance.cli.progress import progress_bar
-from genai_provenance.credentials.disclosure import check as check_disclosure
 from genai_provenance.credentials.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError
 from genai_provenance.gate.discovery import discover_paths
 from genai_provenance.gate.pool import check_many
 from genai_provenance.gate.results import CheckResult
+from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.policy.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
 from genai_provenance.policy.rules import load_policy
-from genai_provenance.reports import json_report
-from genai_provenance.reports.check_report import declaration_text
 from genai_provenance.reports.console import View
-from genai_provenance.reports.renderers import check_renderer
+from genai_provenance.reports.renderers import check_renderer, declaration_renderer
 from genai_provenance.schemas import terms
 from genai_provenance.settings import check_config
 from genai_provenance.trust.config import TrustFlags
@@ -111,7 +108,7 @@ def _choice(words: list[str] | tuple[str, ...]) -> click.Choice[str]:
     return click.Choice(list(words), case_sensitive=False)
 
 
-def _ask_disclosure() -> tuple[dict[str, Any], Answers]:
+def _ask_disclosure() -> tuple[Disclosure, Answers]:
     click.echo("Preflight: describe the intended GenAI use, then answer the five principle questions.")
     asset = {
         "title": click.prompt("Asset title"),
@@ -141,10 +138,10 @@ def _ask_disclosure() -> tuple[dict[str, Any], Answers]:
         ],
     }
     answers = Answers({n: click.prompt(f"{n}. {q}", type=_choice(ANSWERS)) for n, q in PRINCIPLES.items()})
-    return check_disclosure(answers.disclosure(asset, use), "answers"), answers
+    return answers.declared(asset, use), answers
 
 
-def _ask_or_explain() -> tuple[dict[str, Any], Answers]:
+def _ask_or_explain() -> tuple[Disclosure, Answers]:
     """The questions; end of input or Ctrl-C becomes a one-line message, not click's bare "Aborted!"."""
     try:
         return _ask_disclosure()
@@ -176,13 +173,11 @@ def preflight(disclosure: Path | None, output: Path | None, force: bool, policy:
     if output:  # before any question is asked
         check_output(output, force=force, source=disclosure)
     if disclosure:
-        document, answers = load_disclosure(disclosure).raw, None
+        declared, answers = load_disclosure(disclosure), None
     else:
-        document, answers = _ask_or_explain()
-    declaration = declare(document, rules, answers)
+        declared, answers = _ask_or_explain()
+    declaration = declare(declared, rules, answers)
     if output:
-        write_declaration(declaration, output, force=force, source=disclosure)
-    if fmt == "json":
-        click.echo(json_report.dumps(declaration))
-    else:
-        click.echo(declaration_text(declaration, str(output) if output else None))
+        write_declaration(declaration_renderer("json").render(declaration), output, force=force, source=disclosure)
+    emit(declaration_renderer(fmt, output).render(declaration))
+    sys.exit(declaration.exit_code)

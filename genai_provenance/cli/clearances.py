@@ -12,7 +12,17 @@ from typing import Any
 
 import click
 
-from genai_provenance.clearances.ledger import Grant, LedgerError, export_bundle, grant, import_document, revoke
+from genai_provenance.clearances.ledger import Grant, export_bundle, grant, import_document, revoke
+from genai_provenance.clearances.outcomes import (
+    Exported,
+    Granted,
+    Imported,
+    ListExported,
+    ListImported,
+    RecordKind,
+    RecordListing,
+    Revoked,
+)
 from genai_provenance.clearances.records import load_anchors, parse_expiry
 from genai_provenance.clearances.revocations import (
     DEFAULT_VALID_DAYS,
@@ -21,14 +31,21 @@ from genai_provenance.clearances.revocations import (
     read_list,
     store_list,
 )
-from genai_provenance.cli import EXIT_FAILED, FileArg, format_option, handled, home_option, main, workspace_option
+from genai_provenance.cli import FileArg, emit, format_option, handled, home_option, main, workspace_option
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, ENV_PIN
 from genai_provenance.documents import read_document
 from genai_provenance.errors import InputError
-from genai_provenance.files import write_text
+from genai_provenance.files import refuse_existing, write_text
 from genai_provenance.grammar import article
-from genai_provenance.reports import json_report
-from genai_provenance.reports.clearance_report import entries_document, entry_lines, ledger_line
+from genai_provenance.reports.renderers import (
+    EXPORTED_TEXT,
+    GRANTED_RENDERERS,
+    IMPORTED_TEXT,
+    LIST_EXPORTED_TEXT,
+    LIST_IMPORTED_TEXT,
+    LISTING_RENDERERS,
+    REVOKED_TEXT,
+)
 from genai_provenance.settings import ApproverKeyOptions, resolve_approver, tsa_anchors, workspace_ledger
 from genai_provenance.workspace import open_workspace
 
@@ -70,7 +87,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def add_record_commands(
-    group: click.Group, kind: str, plural: str, importer: Callable[..., list[str]] = import_document
+    group: click.Group, kind: RecordKind, plural: str, importer: Callable[..., list[str]] = import_document
 ) -> None:
     """revoke, list, show, export and import for one kind of signed record (approvals, consents, waivers)."""
     a_kind = article(kind)
@@ -85,7 +102,9 @@ def add_record_commands(
         identity = resolve_approver(approver, home)
         with workspace_ledger(home) as ledger:
             revoke(ledger, record_id, kind, reason, identity)
-        click.echo(f"Revoked {kind} {record_id}: {reason}")
+        revoked = Revoked(kind, record_id, reason)
+        emit(REVOKED_TEXT.render(revoked))
+        sys.exit(revoked.exit_code)
 
     @group.command(name="list", help=f"List {plural} in the ledger.")
     @home_option
@@ -93,19 +112,9 @@ def add_record_commands(
     @handled
     def list_cmd(home: Path | None, fmt: str) -> None:
         with workspace_ledger(home) as ledger:
-            entries = ledger.entries(kind)
-        warning = ledger_line(ledger)
-        if fmt == "json":
-            click.echo(json_report.dumps(entries_document(entries, ledger)))
-        else:
-            if warning:
-                click.echo(warning)
-            if not entries:
-                click.echo(f"no {plural} in the ledger")
-            for entry in entries:
-                click.echo(entry_lines(entry)[0])
-        if warning:
-            sys.exit(EXIT_FAILED)
+            listing = RecordListing.listing(ledger, kind, plural)
+        emit(LISTING_RENDERERS[fmt].render(listing))
+        sys.exit(listing.exit_code)
 
     @group.command(name="show", help=f"Show one {kind}.")
     @click.argument("record_id", metavar="ID")
@@ -114,16 +123,9 @@ def add_record_commands(
     @handled
     def show_cmd(record_id: str, home: Path | None, fmt: str) -> None:
         with workspace_ledger(home) as ledger:
-            entry = ledger.get(record_id)
-        if entry is None or entry.record["kind"] != kind:
-            raise LedgerError(f"{record_id}: no such {kind} in the ledger")
-        warning = ledger_line(ledger)
-        if fmt == "json":
-            click.echo(json_report.dumps(entries_document([entry], ledger)))
-        else:
-            click.echo("\n".join(([warning] if warning else []) + entry_lines(entry, full=True)))
-        if warning:
-            sys.exit(EXIT_FAILED)
+            shown = RecordListing.shown(ledger, record_id, kind, plural)
+        emit(LISTING_RENDERERS[fmt].render(shown))
+        sys.exit(shown.exit_code)
 
     @group.command(name="export", help=f"Write {a_kind} (and its revocation, if any) to a file.")
     @click.argument("record_id", metavar="ID")
@@ -132,12 +134,13 @@ def add_record_commands(
     @home_option
     @handled
     def export_cmd(record_id: str, output: Path, force: bool, home: Path | None) -> None:
-        if output.exists() and not force:
-            raise InputError(f"{output}: already exists (use --force to replace it)")
+        refuse_existing(output, force)
         with workspace_ledger(home) as ledger:
             bundle = export_bundle(ledger, record_id, kind)
         write_text(output, json.dumps(bundle, indent=2) + "\n")
-        click.echo(f"Exported {kind} {record_id} to {output}")
+        exported = Exported(kind, record_id, output)
+        emit(EXPORTED_TEXT.render(exported))
+        sys.exit(exported.exit_code)
 
     @group.command(name="import", help=f"Verify {a_kind} file's signatures and add it to the ledger.")
     @click.argument("path", type=FileArg, metavar="FILE")
@@ -151,10 +154,12 @@ def add_record_commands(
         identity = resolve_approver(approver, home)  # signs the ledger's new head
         with workspace_ledger(home) as ledger:
             added = importer(ledger, document, str(path), identity)
-        click.echo(f"Imported {', '.join(added)}" if added else "Already in the ledger; nothing to import")
+        imported = Imported(tuple(added))
+        emit(IMPORTED_TEXT.render(imported))
+        sys.exit(imported.exit_code)
 
 
-def _group(kind: str, plural: str) -> click.Group:
+def _group(kind: RecordKind, plural: str) -> click.Group:
     @click.group(name=plural, help=f"Signed {kind} records in the workspace ledger.")
     def group() -> None:
         pass
@@ -234,15 +239,9 @@ def _group(kind: str, plural: str) -> click.Group:
         )
         with workspace_ledger(home) as ledger:
             grant(ledger, request, identity)
-            entry = ledger.get(record_id)
-        if entry is None:  # pragma: no cover - grant() just stored it
-            raise LedgerError(f"{record_id}: not found after granting")
-        if fmt == "json":
-            click.echo(json_report.dumps(entries_document([entry])))
-        else:
-            click.echo(f"Granted {kind} {record_id}, signed by {entry.record['issuer']['common_name']}")
-            for line in entry_lines(entry, full=True):
-                click.echo(f"  {line}")
+            granted = Granted.stored(ledger, record_id, kind)
+        emit(GRANTED_RENDERERS[fmt].render(granted))
+        sys.exit(granted.exit_code)
 
     command = grant_cmd
     for option in reversed(common):
@@ -285,17 +284,14 @@ def revocations() -> None:
 def revocations_export(
     output: Path, valid_for: float, force: bool, home: Path | None, approver: ApproverKeyOptions
 ) -> None:
-    if output.exists() and not force:
-        raise InputError(f"{output}: already exists (use --force to replace it)")
+    refuse_existing(output, force)
     identity = resolve_approver(approver, home)
     with workspace_ledger(home) as ledger:
         document = export_list(ledger, identity, dt.timedelta(days=valid_for))
     write_text(output, json.dumps(document, indent=2) + "\n")
-    body = document["list"]
-    click.echo(
-        f"Exported revocation list #{body['sequence']} ({len(body['revocations'])} revocation(s)) to {output}; "
-        f"issued {body['issued_at']}, next update {body['next_update']}"
-    )
+    exported = ListExported.of(document, output)
+    emit(LIST_EXPORTED_TEXT.render(exported))
+    sys.exit(exported.exit_code)
 
 
 @revocations.command(name="import", help="Verify a revocation list and keep it in the workspace for checks.")
@@ -307,10 +303,9 @@ def revocations_import(path: Path, home: Path | None) -> None:
     listed = read_list(path, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))  # as checks will
     check_not_older(ws.home, listed)
     stored = store_list(ws.home, path)
-    click.echo(
-        f"Imported revocation list #{listed.sequence} from {listed.signer} ({len(listed.revoked)} revocation(s)), "
-        f"issued {listed.issued_at}, next update {listed.next_update}; kept as {stored}"
-    )
+    imported = ListImported(listed, stored)
+    emit(LIST_IMPORTED_TEXT.render(imported))
+    sys.exit(imported.exit_code)
 
 
 main.add_command(revocations)

@@ -33,9 +33,9 @@ from genai_provenance.demo import DemoStep, run_demo
 from genai_provenance.gate.discovery import discover_paths
 from genai_provenance.gate.pool import verify_many
 from genai_provenance.gate.results import VerifyResult
-from genai_provenance.reports import json_report, text
+from genai_provenance.reports import text
 from genai_provenance.reports.console import View
-from genai_provenance.reports.renderers import verify_renderer
+from genai_provenance.reports.renderers import SIGN_RENDERERS, SIGN_SEQUENCE_RENDERERS, verify_renderer
 from genai_provenance.settings import ocsp_profile, open_ledger, resolve_signer, resolve_trust, verify_config
 from genai_provenance.trust.config import TrustFlags
 from genai_provenance.workspace import init_workspace
@@ -153,18 +153,10 @@ def sign(
         ocsp=ocsp_profile(home),
     )
     if pattern is not None:
-        frames_result = sign_sequence(request, pattern, frames)
-        click.echo(
-            json_report.dumps(json_report.sign_sequence_document(frames_result))
-            if fmt == "json"
-            else text.sign_sequence_text(frames_result)
-        )
+        emit(SIGN_SEQUENCE_RENDERERS[fmt].render(sign_sequence(request, pattern, frames)))
         return
     result = sign_asset(request)
-    if fmt == "json":
-        click.echo(json_report.dumps(json_report.sign_document(result)))
-        return
-    click.echo(text.sign_text(result))
+    emit(SIGN_RENDERERS[fmt].render(result))
 
 
 @main.command(short_help="Check the Content Credentials of files and folders.")

@@ -15,10 +15,9 @@ from pathlib import Path
 import click
 
 from genai_provenance.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
     FileArg,
     allow_remote_option,
+    emit,
     format_option,
     handled,
     home_option,
@@ -31,11 +30,10 @@ from genai_provenance.cli import (
 from genai_provenance.credentials.thumbnails import collect_thumbnails
 from genai_provenance.documents import read_document
 from genai_provenance.explain.narrative import explain_file
-from genai_provenance.explain.signed_report import sign_report, verify_signed_report
+from genai_provenance.explain.signed_report import verify_signed_report
 from genai_provenance.policy.rules import load_policy
-from genai_provenance.reports import json_report
-from genai_provenance.reports.explain_text import explain_text
 from genai_provenance.reports.html import explain_html, write_html
+from genai_provenance.reports.renderers import explain_renderer, report_check_renderer
 from genai_provenance.settings import packager_anchors, packager_identity, resolve_clearances, resolve_trust
 from genai_provenance.trust.config import TrustFlags
 
@@ -81,15 +79,7 @@ def explain_command(
     result = explain_file(file, settings, clearances, rules)
     if html_out:
         write_html(html_out, explain_html(result.explanation, collect_thumbnails(file, settings)), file)
-    if fmt == "json":
-        document = result.to_document(html_out)
-        click.echo(json_report.dumps(sign_report(document, packager) if packager else document))
-    else:
-        if settings.anchors_pem is None:
-            click.echo("note: no trust anchors (no --trust and no workspace): no signer can be trusted\n")
-        click.echo(explain_text(result.explanation), nl=False)
-        if html_out:
-            click.echo(f"\nHTML report written to {html_out}")
+    emit(explain_renderer(fmt, html_out, packager).render(result))
     sys.exit(result.exit_code)
 
 
@@ -107,10 +97,5 @@ def verify_report(report: Path, packager_trust: Path | None, home: Path | None, 
     It must be intact and signed by a trusted packager (a report made with `explain --format json --sign`).
     """
     check = verify_signed_report(read_document(report), packager_anchors(packager_trust, home))
-    if fmt == "json":
-        click.echo(json_report.dumps(json_report.report_check_document(str(report), check)))
-    elif check.ok:
-        click.echo(f"{report}: VERIFIED: {check.reason}; signed by {check.signer} at {check.signed_at}")
-    else:
-        click.echo(f"{report}: FAILED: {check.reason}")
-    sys.exit(EXIT_OK if check.ok else EXIT_FAILED)
+    emit(report_check_renderer(fmt, report).render(check))
+    sys.exit(check.exit_code)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from genai_provenance.clearances.ledger import LedgerError
+from genai_provenance.clearances.outcomes import Granted
 from genai_provenance.clearances.records import parse_expiry
 from genai_provenance.clearances.waivers import KIND, WaiverGrant, check_grant, grant_waiver, import_waivers
-from genai_provenance.cli import format_option, handled, home_option, main, policy_option
+from genai_provenance.cli import emit, format_option, handled, home_option, main, policy_option
 from genai_provenance.cli.clearances import _split, add_record_commands, approver_key_options
 from genai_provenance.policy.rules import load_policy
-from genai_provenance.reports import json_report
-from genai_provenance.reports.clearance_report import entries_document, entry_lines
+from genai_provenance.reports.renderers import GRANTED_RENDERERS
 from genai_provenance.settings import ApproverKeyOptions, resolve_approver, workspace_ledger
 
 
@@ -72,15 +72,9 @@ def grant_cmd(
     identity = resolve_approver(approver, home)
     with workspace_ledger(home) as ledger:
         grant_waiver(ledger, request, identity, rules)
-        entry = ledger.get(record_id)
-    if entry is None:  # pragma: no cover - grant_waiver() just stored it
-        raise LedgerError(f"{record_id}: not found after granting")
-    if fmt == "json":
-        click.echo(json_report.dumps(entries_document([entry])))
-    else:
-        click.echo(f"Granted waiver {record_id} of {rule}, signed by {entry.record['issuer']['common_name']}")
-        for line in entry_lines(entry, full=True):
-            click.echo(f"  {line}")
+        granted = Granted.stored(ledger, record_id, KIND)
+    emit(GRANTED_RENDERERS[fmt].render(granted))
+    sys.exit(granted.exit_code)
 
 
 add_record_commands(waivers, KIND, "waivers", import_waivers)

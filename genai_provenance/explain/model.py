@@ -1,16 +1,14 @@
 """What an explanation holds: the views `genai_provenance.explain.narrative` builds and the reports render.
 
-Plain dataclasses, serialised with `to_dict` (the `explanation` of `explain --format json`) and
-`ExplainResult.to_document` (the whole JSON document).
+Plain dataclasses, serialised with `to_dict` (the `explanation` of `explain --format json`; the
+whole document is built in reports/explain_report.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from genai_provenance import __version__
 from genai_provenance.model.provenance import TRUSTED, AssetReport
 
 UNCHECKED = "unchecked"  # a stage whose record is in the file but that no stage refers to
@@ -180,6 +178,7 @@ class ExplainResult:
     report: AssetReport
     explanation: Explanation
     blocked: bool | None = None  # None when no policy was applied
+    anchors_configured: bool = True  # False: no media trust anchors, so no signer can be trusted
 
     @property
     def passed(self) -> bool:
@@ -189,13 +188,3 @@ class ExplainResult:
     def exit_code(self) -> int:
         """0: trusted and nothing blocks; 1: failed verification or blocked by the policy."""
         return 0 if self.passed else 1
-
-    def to_document(self, html: Path | None = None) -> dict[str, Any]:
-        """`explain --format json`, validated by schemas/explain-report.schema.json."""
-        return {
-            "tool": {"name": "genai-provenance", "version": __version__},
-            "passed": self.passed,
-            "policy_blocked": self.blocked,
-            "html": str(html) if html else None,
-            "explanation": self.explanation.to_dict(),
-        }

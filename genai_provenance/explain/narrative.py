@@ -197,6 +197,7 @@ def explain_file(
     """Verify `path`, check the approvals and consents it cites (when `source` is given), apply
     `policy` (when given) and explain the lot."""
     report = read_asset(path, trust)
+    anchors = trust.anchors_pem is not None
     given = source or ClearanceSource()
     evidence = evidence_for(
         path,
@@ -215,9 +216,9 @@ def explain_file(
             *evaluation.waiver_notes,
         ]
         explanation = explain(report, findings, evidence=evidence, checks=verdict.clearances)
-        return ExplainResult(report, explanation, verdict.blocked)
+        return ExplainResult(report, explanation, verdict.blocked, anchors)
     checks = check_clearances(report, path, source) if source is not None else ()
-    return ExplainResult(report, explain(report, evidence=evidence, checks=checks))
+    return ExplainResult(report, explain(report, evidence=evidence, checks=checks), anchors_configured=anchors)
 
 
 def revocation_words(source: ClearanceSource) -> str:

@@ -40,6 +40,11 @@ class ReportCheck:
     signed_at: str | None = None
     report_format: str | None = None
 
+    @property
+    def exit_code(self) -> int:
+        """0: intact and signed by a trusted packager; 1: anything else."""
+        return 0 if self.ok else 1
+
 
 def verify_signed_report(envelope: Any, anchors: list[x509.Certificate]) -> ReportCheck:
     """Check the envelope's form, the signature over the report, and the signer's chain. Never raises."""

@@ -148,24 +148,3 @@ def check_text(
     lines.append(SIGNATURE_LIMITS)
     head = render([f"policy: {policy.name}{where}", ""])
     return "\n".join(filter(None, [head, render(plain), "\n".join(drawn), render(lines)]))
-
-
-def declaration_text(declaration: dict[str, Any], written_to: str | None) -> str:
-    asset = declaration["asset"]
-    lines = [
-        f"Preflight for {asset['asset_id']} ({asset['production']}), intended use {asset['intended_use']}",
-        f"overall: {declaration['overall'].upper()}",
-        "",
-    ]
-    for use in declaration["uses"]:
-        lines.append(f"genai[{use['index']}] {use['tool']} [{use['category']}]: {use['classification'].upper()}")
-        lines.extend(f"    because {r}" for r in use["reasons"])
-        lines.extend(f"    needs {n}" for n in use["needs"])
-        where = f"genai[{use['index']}]"
-        for field, ids in use["to_cite"].items():
-            lines.extend(f"    cites no {field[:-1]}: list {i} under {where}.{field} in the disclosure" for i in ids)
-    if declaration["requests"]:
-        lines += ["", "For legal, each once; then sign with the disclosure:"]
-        lines.extend(f"  request: {r}" for r in declaration["requests"])
-    lines += ["", f"declaration written to {written_to}" if written_to else "no declaration written (use -o FILE)"]
-    return render(lines)

@@ -1,11 +1,22 @@
-"""Reports for `approvals` and `consents`: list and show."""
+"""Reports for the record commands (approvals, consents, waivers, revocations): list, show, grant and the rest."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from genai_provenance import __version__
-from genai_provenance.clearances.ledger import Entry, Ledger
+from genai_provenance.clearances.ledger import Entry
+from genai_provenance.clearances.outcomes import (
+    Exported,
+    Granted,
+    Imported,
+    LedgerState,
+    ListExported,
+    ListImported,
+    RecordListing,
+    Revoked,
+)
 from genai_provenance.clearances.records import iso
 from genai_provenance.grammar import plural
 from genai_provenance.safe_text import one_line
@@ -35,20 +46,20 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
     }
 
 
-def ledger_dict(ledger: Ledger) -> dict[str, Any]:
+def ledger_dict(ledger: LedgerState) -> dict[str, Any]:
     """Whether the ledger's hash chain and signed head verified, and its head."""
     head = ledger.integrity.head
     return {
-        "path": str(ledger.path),
+        "path": ledger.path,
         "verified": ledger.integrity.verified,
-        "problem": ledger.revocation_problem(),
+        "problem": ledger.revocation_problem,
         "head": {"sequence": head.sequence, "entries": head.entries, "signer": head.signer, "time": head.time}
         if head
         else None,
     }
 
 
-def entries_document(entries: list[Entry], ledger: Ledger | None = None) -> dict[str, Any]:
+def entries_document(entries: Sequence[Entry], ledger: LedgerState | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "tool": {"name": "genai-provenance", "version": __version__},
         "records": [entry_dict(e) for e in entries],
@@ -58,11 +69,67 @@ def entries_document(entries: list[Entry], ledger: Ledger | None = None) -> dict
     return doc
 
 
-def ledger_line(ledger: Ledger) -> str | None:
+def listing_document(result: RecordListing) -> dict[str, Any]:
+    """`list` and `show --format json`: the records and the state of the ledger they came from."""
+    return entries_document(result.entries, result.ledger)
+
+
+def granted_document(result: Granted) -> dict[str, Any]:
+    return entries_document([result.entry])
+
+
+def ledger_line(ledger: LedgerState) -> str | None:
     """A warning line when the ledger is tampered, rolled back or replaced; else None."""
-    if not ledger.integrity.problem:
+    if ledger.trusted:
         return None
-    return f"LEDGER NOT TRUSTED: {ledger.revocation_problem()}; revocation state cannot be relied on"
+    return one_line(f"LEDGER NOT TRUSTED: {ledger.revocation_problem}; revocation state cannot be relied on")
+
+
+def listing_text(result: RecordListing) -> str:
+    """`list`: a line per record; `show`: the record in full. A warning first when the ledger is not trusted."""
+    warning = ledger_line(result.ledger)
+    lines = [warning] if warning else []
+    if result.full:
+        return "\n".join(lines + [line for e in result.entries for line in entry_lines(e, full=True)])
+    if not result.entries:
+        lines.append(f"no {result.plural} in the ledger")
+    return "\n".join(lines + [entry_lines(e)[0] for e in result.entries])
+
+
+def granted_text(result: Granted) -> str:
+    record = result.entry.record
+    what = f"waiver {record['id']} of {record['rule']}" if result.kind == "waiver" else f"{result.kind} {record['id']}"
+    head = one_line(f"Granted {what}, signed by {record['issuer']['common_name']}")
+    return "\n".join([head] + [f"  {line}" for line in entry_lines(result.entry, full=True)])
+
+
+def revoked_text(result: Revoked) -> str:
+    return one_line(f"Revoked {result.kind} {result.record_id}: {result.reason}")
+
+
+def exported_text(result: Exported) -> str:
+    return one_line(f"Exported {result.kind} {result.record_id} to {result.output}")
+
+
+def imported_text(result: Imported) -> str:
+    if not result.added:
+        return "Already in the ledger; nothing to import"
+    return one_line(f"Imported {', '.join(result.added)}")
+
+
+def list_exported_text(result: ListExported) -> str:
+    return one_line(
+        f"Exported revocation list #{result.sequence} ({result.revocations} revocation(s)) to {result.output}; "
+        f"issued {result.issued_at}, next update {result.next_update}"
+    )
+
+
+def list_imported_text(result: ListImported) -> str:
+    listed = result.listed
+    return one_line(
+        f"Imported revocation list #{listed.sequence} from {listed.signer} ({len(listed.revoked)} revocation(s)), "
+        f"issued {listed.issued_at}, next update {listed.next_update}; kept as {result.stored}"
+    )
 
 
 def entry_lines(entry: Entry, full: bool = False) -> list[str]:

@@ -1,19 +1,46 @@
 """One renderer per output format, behind one interface: `render(result) -> str`.
 
-The CLI picks a renderer by --format (`VERIFY_RENDERERS[fmt]`) and takes the exit code from the
-result; renderers only format.
+The CLI picks a renderer by --format (`VERIFY_RENDERERS[fmt]`, or a function below when the text
+needs a detail of the command line) and takes the exit code from the result; renderers only format.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
+from genai_provenance.clearances.outcomes import (
+    Exported,
+    Granted,
+    Imported,
+    ListExported,
+    ListImported,
+    RecordListing,
+    Revoked,
+)
+from genai_provenance.credentials.identity import Identity
+from genai_provenance.credentials.sign_asset import SignResult
+from genai_provenance.credentials.sign_sequence import SequenceSignResult
+from genai_provenance.explain.model import ExplainResult
+from genai_provenance.explain.signed_report import ReportCheck, sign_report
 from genai_provenance.gate.package import PackageResult
 from genai_provenance.gate.results import CheckResult, VerifyResult
 from genai_provenance.gate.verify_package import PackageVerification
+from genai_provenance.policy.preflight import Declaration
+from genai_provenance.reports import clearance_report as records
 from genai_provenance.reports import json_report, text
 from genai_provenance.reports.check_report import check_document, check_text
 from genai_provenance.reports.console import View
+from genai_provenance.reports.declaration import declaration_document, declaration_text
+from genai_provenance.reports.explain_report import (
+    NO_ANCHORS,
+    explain_document,
+    explain_report_text,
+    report_check_document,
+    report_check_text,
+)
 from genai_provenance.reports.junit import asset_case, junit_xml, verdict_case
 from genai_provenance.reports.package_report import (
     package_document,
@@ -22,10 +49,10 @@ from genai_provenance.reports.package_report import (
     verification_document,
     verification_text,
 )
+from genai_provenance.reports.sign_report import sign_document, sign_sequence_document, sign_sequence_text, sign_text
 
 R_contra = TypeVar("R_contra", contravariant=True)
-
-NO_ANCHORS = "note: no trust anchors (no --trust and no workspace): no signer can be trusted\n"
+R = TypeVar("R")
 
 
 class Renderer(Protocol[R_contra]):
@@ -96,6 +123,44 @@ class PackageCheckJson:
         return json_report.dumps(verification_document(result))
 
 
+class Formatted(Generic[R]):
+    """A renderer that is one formatting function (text)."""
+
+    def __init__(self, format_: Callable[[R], str]) -> None:
+        self.format = format_
+
+    def render(self, result: R) -> str:
+        return self.format(result)
+
+
+class JsonOf(Generic[R]):
+    """A renderer that is one document builder, dumped as JSON."""
+
+    def __init__(self, document: Callable[[R], dict[str, Any]]) -> None:
+        self.document = document
+
+    def render(self, result: R) -> str:
+        return json_report.dumps(self.document(result))
+
+
+class ExplainText:
+    def __init__(self, html: Path | None = None) -> None:
+        self.html = html  # where the HTML page was written, if it was
+
+    def render(self, result: ExplainResult) -> str:
+        return explain_report_text(result, self.html)
+
+
+class ExplainJson:
+    def __init__(self, html: Path | None = None, signer: Identity | None = None) -> None:
+        self.html = html
+        self.signer = signer  # --sign: the packager identity that signs the document
+
+    def render(self, result: ExplainResult) -> str:
+        document = explain_document(result, self.html)
+        return json_report.dumps(sign_report(document, self.signer) if self.signer else document)
+
+
 VERIFY_RENDERERS: dict[str, Renderer[VerifyResult]] = {
     "text": VerifyText(),
     "json": VerifyJson(),
@@ -120,3 +185,44 @@ def verify_renderer(fmt: str, view: View | None = None) -> Renderer[VerifyResult
 
 def check_renderer(fmt: str, view: View | None = None) -> Renderer[CheckResult]:
     return CheckText(view) if fmt == "text" else CHECK_RENDERERS[fmt]
+
+
+SIGN_RENDERERS: dict[str, Renderer[SignResult]] = {"text": Formatted(sign_text), "json": JsonOf(sign_document)}
+SIGN_SEQUENCE_RENDERERS: dict[str, Renderer[SequenceSignResult]] = {
+    "text": Formatted(sign_sequence_text),
+    "json": JsonOf(sign_sequence_document),
+}
+LISTING_RENDERERS: dict[str, Renderer[RecordListing]] = {
+    "text": Formatted(records.listing_text),
+    "json": JsonOf(records.listing_document),
+}
+GRANTED_RENDERERS: dict[str, Renderer[Granted]] = {
+    "text": Formatted(records.granted_text),
+    "json": JsonOf(records.granted_document),
+}
+# Commands without --format: text only.
+REVOKED_TEXT: Renderer[Revoked] = Formatted(records.revoked_text)
+EXPORTED_TEXT: Renderer[Exported] = Formatted(records.exported_text)
+IMPORTED_TEXT: Renderer[Imported] = Formatted(records.imported_text)
+LIST_EXPORTED_TEXT: Renderer[ListExported] = Formatted(records.list_exported_text)
+LIST_IMPORTED_TEXT: Renderer[ListImported] = Formatted(records.list_imported_text)
+
+
+def explain_renderer(fmt: str, html: Path | None = None, signer: Identity | None = None) -> Renderer[ExplainResult]:
+    """`explain`: the text names the HTML page written; the JSON names it too and is signed with --sign."""
+    return ExplainJson(html, signer) if fmt == "json" else ExplainText(html)
+
+
+def report_check_renderer(fmt: str, report: Path) -> Renderer[ReportCheck]:
+    """`verify-report`: both formats name the report file checked."""
+    if fmt == "json":
+        return JsonOf(functools.partial(report_check_document, report))
+    return Formatted(functools.partial(report_check_text, report))
+
+
+def declaration_renderer(fmt: str, written_to: Path | None = None) -> Renderer[Declaration]:
+    """`preflight`: the text says where the declaration was written (the JSON is the declaration itself,
+    also the file -o writes)."""
+    if fmt == "json":
+        return JsonOf(declaration_document)
+    return Formatted(functools.partial(declaration_text, written_to=written_to))

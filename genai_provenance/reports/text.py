@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from genai_provenance.gate.discovery import Discovery
 from genai_provenance.grammar import plural
@@ -121,36 +120,6 @@ def asset_text(report: AssetReport, clearances: Sequence[ClearanceCheck] = ()) -
         lines.extend(_tree(report.ingredients, "    "))
     lines.extend(f"  note: {note}" for note in report.notes)
     return lines
-
-
-def sign_text(result: Any) -> str:
-    """`sign` in words: what was written, where its history came from, warnings."""
-    lines = [f"Signed {result.output} ({result.report.status})"]
-    if result.parent:
-        origin = "the input's own credentials" if result.parent_was_input else str(result.parent)
-        lines.append(f"  history carried forward from {origin}")
-    if result.embedded_clearances:
-        lines.append(f"  embedded signed clearances: {', '.join(result.embedded_clearances)}")
-    if (answer := result.signer_status) is not None:
-        lines.append(
-            f"  signing certificate: {answer.status} at OCSP responder {answer.responder_url}"
-            " (checked before signing; not stapled: see README)"
-        )
-    lines.extend(f"  warning: {warning}" for warning in result.warnings)
-    return render(lines)
-
-
-def sign_sequence_text(result: Any) -> str:
-    """`sign PATTERN` in words: the sequence, how many frames, where the sidecars went."""
-    record = result.record
-    statuses = sorted({str(r.report.status) for r in result.frames})
-    lines = [
-        f"Signed image sequence {result.pattern.folder / result.display}: {record.count} frames "
-        f"({', '.join(statuses)}), each with its sidecar (<frame>.c2pa)",
-        f"  signed record of the frames: {record.pattern}, {record.first}-{record.last}, {record.digest()}",
-    ]
-    lines.extend(f"  warning: {warning}" for warning in result.warnings)
-    return render(lines)
 
 
 def verify_row(asset: CheckedAsset) -> Row:
