@@ -10,6 +10,7 @@ import click
 
 from genai_provenance.cli import (
     FileArg,
+    cluster_options,
     emit,
     format_option,
     handled,
@@ -29,8 +30,9 @@ from genai_provenance.cli.progress import progress_bar
 from genai_provenance.credentials.disclosure import check as check_disclosure
 from genai_provenance.credentials.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError
+from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import discover_paths
-from genai_provenance.gate.pool import check_many
+from genai_provenance.gate.executor import open_executor
 from genai_provenance.gate.results import CheckResult
 from genai_provenance.policy.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
 from genai_provenance.policy.rules import load_policy
@@ -56,6 +58,7 @@ from genai_provenance.trust.config import TrustFlags
 @revocations_option
 @ignores_option
 @workers_option
+@cluster_options
 @home_option
 @report_format_option()
 @report_output_option
@@ -70,6 +73,7 @@ def check(
     revocations: Path | None,
     no_default_ignores: bool,
     workers: int,
+    cluster: ClusterTarget | None,
     home: Path | None,
     fmt: str,
     output: Path | None,
@@ -78,9 +82,9 @@ def check(
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
     config = check_config(None, None, home, policy, intended_use, trust_flags, signers, revocations)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with progress_bar("checking") as bar:
+    with open_executor(config, workers, cluster) as executor, progress_bar("checking") as bar:
         bar.total(len(found.media))
-        verdicts = check_many([(p, str(p)) for p in found.media], config, workers, bar.advance)
+        verdicts = executor.check([(p, str(p)) for p in found.media], bar.advance)
     result = CheckResult(verdicts, config.policy(), found)
     emit(check_renderer(fmt, view).render(result), output)
     sys.exit(result.exit_code)

@@ -12,6 +12,7 @@ from genai_provenance.cli import (
     EXIT_OK,
     FileArg,
     allow_remote_option,
+    cluster_options,
     emit,
     format_option,
     handled,
@@ -29,8 +30,9 @@ from genai_provenance.cli.progress import progress_bar
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
 from genai_provenance.credentials.sign_asset import SignRequest, plan_output, sign_asset
 from genai_provenance.demo import DemoStep, run_demo
+from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import discover_paths
-from genai_provenance.gate.pool import verify_many
+from genai_provenance.gate.executor import open_executor
 from genai_provenance.gate.results import VerifyResult
 from genai_provenance.reports import json_report, text
 from genai_provenance.reports.console import View
@@ -153,6 +155,7 @@ def sign(
 @allow_remote_option
 @ignores_option
 @workers_option
+@cluster_options
 @home_option
 @report_format_option()
 @report_output_option
@@ -164,6 +167,7 @@ def verify(
     allow_remote: bool,
     no_default_ignores: bool,
     workers: int,
+    cluster: ClusterTarget | None,
     home: Path | None,
     fmt: str,
     output: Path | None,
@@ -172,9 +176,9 @@ def verify(
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
     config = verify_config(home, allow_remote, trust_flags)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with progress_bar("checking") as bar:
+    with open_executor(config, workers, cluster) as executor, progress_bar("checking") as bar:
         bar.total(len(found.media))
-        assets = verify_many(found.media, config, workers, bar.advance)
+        assets = executor.verify(found.media, bar.advance)
     anchors = config.trust is not None and config.trust.anchors_pem is not None
     result = VerifyResult(assets, found, anchors_configured=anchors)
     emit(verify_renderer(fmt, view).render(result), output)

@@ -107,10 +107,14 @@ def check_many(
 
 
 def verify_many(
-    paths: list[Path], config: CheckConfig, workers: int = 1, progress: Callable[[int], None] | None = None
+    paths: list[Path],
+    config: CheckConfig,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[CheckedAsset]:
     """`verify` of many files, in order, across `workers` processes (same results as one)."""
-    return _run(_verify_in_worker, [str(p) for p in paths], config, workers, progress, None)
+    return _run(_verify_in_worker, [str(p) for p in paths], config, workers, progress, pool)
 
 
 def _run(
@@ -139,3 +143,16 @@ def _run(
             if progress:
                 progress(1)
     return results
+
+
+class LocalPool:
+    """The AssetExecutor of this machine: `workers` processes (gate/executor.py)."""
+
+    def __init__(self, config: CheckConfig, workers: int, pool: ProcessPoolExecutor | None = None) -> None:
+        self.config, self.workers, self.pool = config, workers, pool
+
+    def check(self, items: list[tuple[Path, str]], progress: Callable[[int], None] | None = None) -> list[AssetVerdict]:
+        return check_many(items, self.config, self.workers, progress, self.pool)
+
+    def verify(self, paths: list[Path], progress: Callable[[int], None] | None = None) -> list[CheckedAsset]:
+        return verify_many(paths, self.config, self.workers, progress, self.pool)
