@@ -115,7 +115,7 @@ def not_checked_report(display: str, reason: str) -> AssetReport:
 
 def _blocking(display: str, reason: str) -> Finding:
     title = "Asset not checked: its task failed on the cluster"
-    return Finding(RULE, BLOCK, None, title, {"asset": display, "reason": reason}, REMEDY)
+    return Finding(RULE, BLOCK, None, title, {"asset": display, "status": UNREADABLE, "problems": [reason]}, REMEDY)
 
 
 class DaskCluster:
