@@ -7,6 +7,8 @@ unapproved and revoked, a third-party generator) comes from test_package.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import json
 import os
 import shutil
@@ -22,6 +24,10 @@ from typing import Any
 
 import pytest
 from conftest import CLI_COMMAND, ERROR_PREFIX, ROOT, CliResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from distributed import Client
 from test_package import APPROVED, MIXED, PLATE, Studio, studio
 
@@ -65,10 +71,11 @@ class DaskCluster:
         self.procs.append(proc)
         return proc
 
-    def start_scheduler(self) -> None:
+    def start_scheduler(self, *extra: str, scheme: str = "tcp") -> None:
         port = free_port()
-        self.address = f"tcp://127.0.0.1:{port}"
-        self._spawn(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], "scheduler")
+        self.address = f"{scheme}://127.0.0.1:{port}"
+        args = ["scheduler", "--protocol", scheme, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+        self._spawn([*args, *extra], "scheduler")
 
     def start_worker(self, name: str, *extra: str, env: dict[str, str] | None = None) -> None:
         args = ["worker", self.address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"]
@@ -312,3 +319,62 @@ def test_a_worker_with_another_version_is_refused(studio: Studio, spare: DaskClu
     assert res.code == 2 and res.stdout == ""
     [line] = res.stderr.splitlines()
     assert "genai-provenance 9.9.9+" in line and "install the same version on every worker" in line, line
+
+
+# --------------------------------------------------------------------------- tls://
+
+
+def tls_files(folder: Path) -> dict[str, Path]:
+    """A CA and one certificate for 127.0.0.1 (server and client), as Dask's TLS settings take them."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key, node_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Render Farm Dask CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    node = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name).public_key(node_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    files = {"ca": folder / "ca.pem", "cert": folder / "node.pem", "key": folder / "node.key"}
+    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files["cert"].write_bytes(node.public_bytes(serialization.Encoding.PEM))
+    pem = node_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    files["key"].touch(mode=0o600)
+    files["key"].write_bytes(pem)
+    return files
+
+
+def test_tls_cluster_with_dask_tls_settings(studio: Studio, tmp_path_factory: pytest.TempPathFactory, cli: Cli) -> None:
+    base = tmp_path_factory.mktemp("dask-tls")
+    tls = tls_files(base)
+    flags = ["--tls-ca-file", str(tls["ca"]), "--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"])]
+    farm = DaskCluster(base)
+    try:
+        farm.start_scheduler(*flags, scheme="tls")
+        farm.start_worker("worker", *flags)
+        # Without the client's TLS settings: refused in one line before anything is sent.
+        res = cli("verify", studio.kit / PLATE, "--home", studio.home, "--cluster", farm.address)
+        assert res.code == 2 and len(res.error_lines) == 1 and "DASK_DISTRIBUTED__COMM__TLS__CA_FILE" in res.stderr
+        env = {
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE": str(tls["ca"]),
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": str(tls["cert"]),
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": str(tls["key"]),
+            "GENAI_PROVENANCE_CLUSTER_TIMEOUT": "90",  # the worker may still be starting
+        }
+        res = run("verify", studio.kit / PLATE, "--home", studio.home, "--cluster", farm.address, "--format", "json",
+                  env=env)  # fmt: skip
+        assert res.code == 0 and res.stderr == "", res.stderr
+        [asset] = res.json()["assets"]
+        assert asset["status"] == "trusted" and asset["checked_on"].startswith("tls://127.0.0.1:")
+    finally:
+        farm.stop()

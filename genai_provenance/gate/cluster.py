@@ -167,7 +167,7 @@ class DaskCluster:
         finally:
             with contextlib.suppress(Exception):
                 self.client.cancel(futures)
-        return [r if r is not None else "no result came back" for r in results]
+        return [_matching(r, display) for r, (_, display) in zip(results, items, strict=True)]
 
     def _collect(
         self, futures: list[Any], results: list[WorkerRead | str | None], progress: Callable[[int], None] | None
@@ -187,10 +187,9 @@ class DaskCluster:
             except Exception as exc:  # the scheduler is gone: nothing more will come back
                 self._give_up(pending, results, position, f"lost the scheduler ({exc.__class__.__name__})")
                 break
-            for future in done:
-                results[position[future.key]] = _outcome(future)
-                if progress:
-                    progress(1)
+            self._take(done, results, position)
+            if progress and done:
+                progress(len(done))
             if done or not pending:
                 idle_since = None
                 continue
@@ -199,6 +198,20 @@ class DaskCluster:
                 why = f"no worker left on the cluster for {self.target.timeout:g} s"
                 self._give_up(pending, results, position, why)
                 break
+
+    def _take(self, done: set[Any], results: list[WorkerRead | str | None], position: dict[Any, int]) -> None:
+        """The results of finished tasks, fetched in one round trip; why each other task has none."""
+        finished = [f for f in done if f.status == "finished"]
+        try:
+            values = self.client.gather(finished) if finished else []
+        except Exception as exc:  # the connection went while fetching: these assets stay unchecked
+            values = [f"result lost on its way back ({exc.__class__.__name__})"] * len(finished)
+        for future, value in zip(finished, values, strict=True):
+            ok = isinstance(value, WorkerRead | str)
+            results[position[future.key]] = value if ok else "a worker returned something that is not a report"
+        for future in done:
+            if future.status != "finished":
+                results[position[future.key]] = _failure(future)
 
     def _still_waiting(self, idle_since: float | None) -> float | None:
         """When the cluster has had no worker since (None: it has workers)."""
@@ -215,32 +228,44 @@ class DaskCluster:
             results[position[future.key]] = why
 
 
-def _outcome(future: Any) -> WorkerRead | str:
-    if future.status == "finished":
-        result = future.result()
-        if isinstance(result, WorkerRead):
-            return result
-        return "a worker returned something that is not a report"
-    if future.status == "error":
-        exc = future.exception()
-        if isinstance(exc, ProvenanceError):
-            raise exc  # an input error stops the run, exactly as it does locally
+def _matching(result: WorkerRead | str | None, display: str) -> WorkerRead | str:
+    """A result only counts for the asset it was asked about."""
+    if result is None:
+        return "no result came back"
+    if isinstance(result, WorkerRead) and result.report.path != display:
+        return f"worker {result.worker} answered for another file"
+    return result
+
+
+def _failure(future: Any) -> str:
+    """Why a task has no result (an input error is raised, as a local run raises it)."""
+    try:
+        exc = future.exception() if future.status == "error" else None
+    except Exception as lost:
+        return f"task {future.status}, its error lost ({lost.__class__.__name__})"
+    if isinstance(exc, ProvenanceError):
+        raise exc
+    if exc is not None:
         return f"task failed: {exc.__class__.__name__}: {clip(str(exc))}"
     return f"task {future.status} on the cluster"
 
 
+QUIET_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
 @contextlib.contextmanager
 def quiet_dask() -> Iterator[None]:
-    """Dask's own log lines and warnings stay off stderr: errors are ours, one line each."""
-    log = logging.getLogger("distributed")
-    level = log.level
-    log.setLevel(logging.CRITICAL + 1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        log.setLevel(level)
+    """Dask's own log lines and warnings stay off stderr: errors are ours, one line each.
+
+    Its loggers stay quiet for the rest of the process: a client's event-loop thread can still log
+    (a lost scheduler, a cancelled reconnect) after the client is closed.
+    """
+    for name in QUIET_LOGGERS:
+        log = logging.getLogger(name)
+        log.handlers, log.propagate = [logging.NullHandler()], False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _client_class() -> Any:
@@ -255,6 +280,8 @@ def _client_class() -> Any:
 def connect(target: ClusterTarget, config: CheckConfig) -> Iterator[DaskCluster]:
     """A client of the scheduler, once a worker is there and every worker runs this version."""
     client_class = _client_class()
+    if target.address.startswith("tls://"):
+        _check_tls_settings(target)
     with quiet_dask():
         try:
             client = client_class(target.address, timeout=target.timeout, set_as_default=False)
@@ -269,6 +296,19 @@ def connect(target: ClusterTarget, config: CheckConfig) -> Iterator[DaskCluster]
         finally:
             with contextlib.suppress(Exception):
                 client.close()
+
+
+def _check_tls_settings(target: ClusterTarget) -> None:
+    """tls:// takes its CA and client certificate from Dask's configuration; refuse early when it has none."""
+    from distributed.security import Security
+
+    security = Security()  # type: ignore[no-untyped-call]  # distributed.security has no annotations
+    if not (getattr(security, "tls_ca_file", None) and getattr(security, "tls_client_cert", None)):
+        raise InputError(
+            f"--cluster {target.address}: tls:// needs Dask's TLS settings: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY "
+            "(or distributed.comm.tls in a Dask config file)"
+        )
 
 
 def _check_workers(client: Any, target: ClusterTarget) -> None:
