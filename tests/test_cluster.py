@@ -378,3 +378,37 @@ def test_tls_cluster_with_dask_tls_settings(studio: Studio, tmp_path_factory: py
         assert asset["status"] == "trusted" and asset["checked_on"].startswith("tls://127.0.0.1:")
     finally:
         farm.stop()
+
+
+def test_a_lost_scheduler_blocks_every_unchecked_asset(
+    studio: Studio, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    source = many(studio, tmp_path / "deliverable")
+    farm = DaskCluster(tmp_path_factory.mktemp("dask-lost"))
+    try:
+        farm.start_scheduler()
+        farm.start_worker("worker")
+        with farm.client() as client:
+            client.wait_for_workers(1, timeout=90)
+            cli = subprocess.Popen(
+                [*CLI_COMMAND, "check", str(source), "--home", str(studio.home), "--cluster", farm.address,
+                 "--cluster-timeout", "2", "--format", "json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            deadline = time.monotonic() + 120
+            while not any(str(k).startswith(TASK_PREFIX) for keys in client.processing().values() for k in keys):
+                assert cli.poll() is None and time.monotonic() < deadline, "no task was ever started"
+                time.sleep(0.005)
+            scheduler = farm.procs[0]
+            os.killpg(scheduler.pid, signal.SIGKILL)  # our own child's session, by its id
+            stdout, stderr = cli.communicate(timeout=300)
+    finally:
+        farm.stop()
+    assert cli.returncode == 1 and stderr == "", stderr  # no Dask log lines, no traceback
+    doc = json.loads(stdout)
+    validate("check-report", doc, "check --cluster, scheduler lost")
+    lost = [a for a in doc["assets"] if a["checked_on"] == NOT_CHECKED]
+    assert lost and len(doc["assets"]) == doc["summary"]["assets"] == len(MIXED) + COPIES
+    assert all(a["blocked"] and a["findings"][0]["rule_id"] == RULE for a in lost)

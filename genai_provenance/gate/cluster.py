@@ -260,7 +260,8 @@ def quiet_dask() -> Iterator[None]:
     Its loggers stay quiet for the rest of the process: a client's event-loop thread can still log
     (a lost scheduler, a cancelled reconnect) after the client is closed.
     """
-    for name in QUIET_LOGGERS:
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in QUIET_LOGGERS]
+    for name in {*QUIET_LOGGERS, *names}:  # Dask gives some of its child loggers their own stderr handler
         log = logging.getLogger(name)
         log.handlers, log.propagate = [logging.NullHandler()], False
     with warnings.catch_warnings():
