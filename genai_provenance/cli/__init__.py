@@ -191,6 +191,44 @@ workers_option = click.option(
     show_default="the machine's cores",
     help="Parallel checks (results and their order are the same for any number).",
 )
+
+
+def cluster_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--cluster and --cluster-timeout, gathered into one `cluster: ClusterTarget | None` argument."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from genai_provenance.gate.cluster import ClusterTarget
+
+        address, timeout = kwargs.pop("cluster"), kwargs.pop("cluster_timeout")
+        try:
+            kwargs["cluster"] = ClusterTarget(address, timeout) if address else None
+        except ProvenanceError as exc:
+            raise click.UsageError(str(exc)) from None
+        return fn(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--cluster",
+            metavar="tcp://HOST:PORT",
+            help="Check on this Dask scheduler's workers (files at the same path on every worker); "
+            "needs genai-provenance[cluster].",
+        ),
+        click.option(
+            "--cluster-timeout",
+            type=float,
+            default=10.0,
+            show_default=True,
+            envvar="GENAI_PROVENANCE_CLUSTER_TIMEOUT",
+            metavar="SECONDS",
+            help="How long to wait for the scheduler, a worker, or a cluster that lost every worker.",
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 report_output_option = click.option(
     "-o", "--output", "output", type=FileArg, help="Write the report to FILE (whole or not at all), not stdout."
 )

@@ -9,6 +9,7 @@ import click
 
 from genai_provenance.cli import (
     FileArg,
+    cluster_options,
     emit,
     format_option,
     handled,
@@ -27,8 +28,9 @@ from genai_provenance.cli import (
 from genai_provenance.cli.progress import progress_bar
 from genai_provenance.credentials.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError
+from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import discover_paths
-from genai_provenance.gate.pool import check_many
+from genai_provenance.gate.executor import open_executor
 from genai_provenance.gate.results import CheckResult
 from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.policy.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
@@ -53,6 +55,7 @@ from genai_provenance.trust.config import TrustFlags
 @revocations_option
 @ignores_option
 @workers_option
+@cluster_options
 @home_option
 @report_format_option()
 @report_output_option
@@ -67,6 +70,7 @@ def check(
     revocations: Path | None,
     no_default_ignores: bool,
     workers: int,
+    cluster: ClusterTarget | None,
     home: Path | None,
     fmt: str,
     output: Path | None,
@@ -75,10 +79,10 @@ def check(
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
     config = check_config(None, None, home, policy, intended_use, trust_flags, signers, revocations)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with progress_bar("checking") as bar:
+    with open_executor(config, workers, cluster) as executor, progress_bar("checking") as bar:
         targets = found.targets()
         bar.total(len(targets))
-        verdicts = check_many([(t, None) for t in targets], config, workers, bar.advance)
+        verdicts = executor.check([(t, None) for t in targets], bar.advance)
     result = CheckResult(verdicts, config.policy(), found)
     emit(check_renderer(fmt, view).render(result), output)
     sys.exit(result.exit_code)

@@ -12,6 +12,7 @@ from genai_provenance.cli import (
     EXIT_OK,
     FileArg,
     allow_remote_option,
+    cluster_options,
     emit,
     format_option,
     handled,
@@ -30,8 +31,9 @@ from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
 from genai_provenance.credentials.sign_asset import SignRequest, plan_output, sign_asset
 from genai_provenance.credentials.sign_sequence import sequence_input, sign_sequence
 from genai_provenance.demo import DemoStep, run_demo
+from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import discover_paths
-from genai_provenance.gate.pool import verify_many
+from genai_provenance.gate.executor import open_executor
 from genai_provenance.gate.results import VerifyResult
 from genai_provenance.reports import text
 from genai_provenance.reports.console import View
@@ -165,6 +167,7 @@ def sign(
 @allow_remote_option
 @ignores_option
 @workers_option
+@cluster_options
 @home_option
 @report_format_option()
 @report_output_option
@@ -176,6 +179,7 @@ def verify(
     allow_remote: bool,
     no_default_ignores: bool,
     workers: int,
+    cluster: ClusterTarget | None,
     home: Path | None,
     fmt: str,
     output: Path | None,
@@ -184,10 +188,10 @@ def verify(
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
     config = verify_config(home, allow_remote, trust_flags)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with progress_bar("checking") as bar:
+    with open_executor(config, workers, cluster) as executor, progress_bar("checking") as bar:
         targets = found.targets()
         bar.total(len(targets))
-        assets = verify_many(targets, config, workers, bar.advance)
+        assets = executor.verify(targets, bar.advance)
     anchors = config.trust is not None and config.trust.anchors_pem is not None
     result = VerifyResult(assets, found, anchors_configured=anchors)
     emit(verify_renderer(fmt, view).render(result), output)

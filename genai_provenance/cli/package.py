@@ -9,6 +9,7 @@ import click
 
 from genai_provenance.cli import (
     FileArg,
+    cluster_options,
     emit,
     handled,
     home_option,
@@ -24,6 +25,7 @@ from genai_provenance.cli import (
 )
 from genai_provenance.cli.progress import progress_bar
 from genai_provenance.files import write_text
+from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.package import PackageRequest, check_report_path, run_package
 from genai_provenance.gate.verify_package import verify_package
 from genai_provenance.reports.renderers import PACKAGE_RENDERERS, VERIFY_PACKAGE_RENDERERS
@@ -49,6 +51,7 @@ def _emit(text: str, report: Path | None, summary: str) -> None:
 @trust_options(packager=True)
 @revocations_option
 @workers_option
+@cluster_options
 @click.option(
     "--exclude",
     "excludes",
@@ -79,6 +82,7 @@ def package(
     trust_flags: TrustFlags,
     revocations: Path | None,
     workers: int,
+    cluster: ClusterTarget | None,
     excludes: tuple[str, ...],
     fmt: str,
     report: Path | None,
@@ -100,6 +104,7 @@ def package(
         excludes,
         force,
         default_ignores=not no_default_ignores,
+        cluster=cluster,
     )
     with progress_bar("checking") as bar:
         request.on_total, request.progress, request.on_phase = bar.total, bar.advance, bar.phase

@@ -17,7 +17,7 @@ from genai_provenance.clearances.waivers import apply_waivers
 from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.gate.discovery import Discovery, as_discovery
 from genai_provenance.gate.sequences import file_hash, verify_target
-from genai_provenance.model.provenance import AssetReport, CheckedAsset, ClearanceCheck, ManifestInfo
+from genai_provenance.model.provenance import CHECKED_LOCALLY, AssetReport, CheckedAsset, ClearanceCheck, ManifestInfo
 from genai_provenance.model.vocabulary import IntendedUseSource
 from genai_provenance.policy.rules import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
 from genai_provenance.policy.signer_pins import listed, needs_fingerprints
@@ -187,6 +187,7 @@ class AssetVerdict:
     intended_use: str
     intended_use_source: str
     evaluation: Evaluation
+    checked_on: str = CHECKED_LOCALLY  # where its credentials were read: "local" or a cluster worker's address
 
     @property
     def blocked(self) -> bool:

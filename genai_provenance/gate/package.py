@@ -32,8 +32,10 @@ from genai_provenance.credentials.identity import Identity
 from genai_provenance.errors import InputError
 from genai_provenance.files import check_target_name, hidden_sibling, pid_alive, sweep_dead_temps
 from genai_provenance.gate.check import AssetVerdict, CheckConfig
+from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import Candidate, FolderDiscovery, discover_folder
-from genai_provenance.gate.pool import check_many, check_pool
+from genai_provenance.gate.executor import open_executor
+from genai_provenance.gate.pool import LocalPool, check_pool
 from genai_provenance.gate.results import FAILED, PASSED
 from genai_provenance.gate.verify_package import REPORT_FILE, SIGNATURE_FILE, verify_package
 from genai_provenance.gate.watchdog import settle
@@ -73,6 +75,7 @@ class PackageRequest:
     progress: Callable[[int], None] | None = None
     on_total: Callable[[int], None] | None = None
     on_phase: Callable[[str], None] | None = None  # a long phase without a count begins (for a progress display)
+    cluster: ClusterTarget | None = None  # check on a Dask cluster (the staged package is re-checked here)
 
     def phase(self, name: str) -> None:
         if self.on_phase:
@@ -344,14 +347,22 @@ def run_package(req: PackageRequest) -> PackageResult:
     if req.on_total:
         req.on_total(len(found.assets))
     config = dataclasses.replace(req.config, intended_use="final")
-    with check_pool(config, req.workers) as pool:  # one set of workers for both checking passes
-        verdicts = check_many([(c.target, c.rel) for c in found.assets], config, req.workers, req.progress, pool)
+    with check_pool(config, req.workers) as pool:  # one set of workers for both checking passes (local)
+        with _executor(req, config, pool) as executor:
+            verdicts = executor.check([(c.target, c.rel) for c in found.assets], req.progress)
         result = PackageResult(req.source, req.target, verdicts, found)
         if result.blocked:
             return result
         _stage_and_rename(req, result, config, pool)
     result.written = True
     return result
+
+
+def _executor(req: PackageRequest, config: CheckConfig, pool: Any) -> contextlib.AbstractContextManager[Any]:
+    """The local pool, or the cluster (connected for the checking phase only)."""
+    if req.cluster is not None:
+        return open_executor(config, req.workers, req.cluster)
+    return contextlib.nullcontext(LocalPool(config, req.workers, pool))
 
 
 def _stage_and_rename(req: PackageRequest, result: PackageResult, config: CheckConfig, pool: Any) -> None:

@@ -111,10 +111,14 @@ def check_many(
 
 
 def verify_many(
-    targets: list[Target], config: CheckConfig, workers: int = 1, progress: Callable[[int], None] | None = None
+    targets: list[Target],
+    config: CheckConfig,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[CheckedAsset]:
     """`verify` of many files and sequences, in order, across `workers` processes (same results as one)."""
-    return _run(_verify_in_worker, list(targets), config, workers, progress, None)
+    return _run(_verify_in_worker, list(targets), config, workers, progress, pool)
 
 
 def _run(
@@ -143,3 +147,18 @@ def _run(
             if progress:
                 progress(1)
     return results
+
+
+class LocalPool:
+    """The AssetExecutor of this machine: `workers` processes (gate/executor.py)."""
+
+    def __init__(self, config: CheckConfig, workers: int, pool: ProcessPoolExecutor | None = None) -> None:
+        self.config, self.workers, self.pool = config, workers, pool
+
+    def check(
+        self, items: list[tuple[Target, str | None]], progress: Callable[[int], None] | None = None
+    ) -> list[AssetVerdict]:
+        return check_many(items, self.config, self.workers, progress, self.pool)
+
+    def verify(self, targets: list[Target], progress: Callable[[int], None] | None = None) -> list[CheckedAsset]:
+        return verify_many(targets, self.config, self.workers, progress, self.pool)

@@ -265,19 +265,24 @@ def _after(key: str, value: Any, anchor: str, extra: tuple[str, Any]) -> list[tu
     return [(key, value), extra] if key == anchor else [(key, value)]
 
 
+CHECKED_LOCALLY = "local"  # checked_on of an asset read on this machine
+NOT_CHECKED = "not-checked"  # checked_on of an asset whose cluster task failed (reported as unreadable)
+
+
 @dataclass(frozen=True)
 class CheckedAsset:
     """A verified asset and the state of every clearance its disclosures cite (the report is left as read)."""
 
     report: AssetReport
     clearances: tuple[ClearanceCheck, ...] = ()
+    checked_on: str = CHECKED_LOCALLY  # where its credentials were read: "local" or a cluster worker's address
 
     @property
     def passed(self) -> bool:
         return self.report.passed
 
     def to_dict(self) -> dict[str, Any]:
-        return self.report.to_dict(self.clearances)
+        return {**self.report.to_dict(self.clearances), "checked_on": self.checked_on}
 
 
 def summarise(reports: list[AssetReport]) -> dict[str, Any]:

@@ -41,6 +41,7 @@ def verdict_dict(verdict: AssetVerdict) -> dict[str, Any]:
         "waived": [asdict(w) for w in verdict.evaluation.waived],
         "waiver_notes": [asdict(n) for n in verdict.evaluation.waiver_notes],
         "verification": verdict.report_dict(),
+        "checked_on": verdict.checked_on,
     }
 
 
@@ -128,7 +129,10 @@ def check_text(
     def detail() -> list[str]:
         lines: list[str] = []
         for verdict in shown:
-            lines.extend(verdict_text(verdict))
+            block = verdict_text(verdict)
+            if view.verbose:
+                block.insert(2, f"  checked on: {verdict.checked_on}")
+            lines.extend(block)
             lines.append("")
         return lines
 

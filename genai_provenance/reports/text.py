@@ -145,7 +145,10 @@ def verify_text(assets: list[CheckedAsset], found: Discovery | None = None, view
     def detail() -> list[str]:
         lines: list[str] = []
         for asset in shown:
-            lines.extend(asset_text(asset.report, asset.clearances))
+            block = asset_text(asset.report, asset.clearances)
+            if view.verbose:
+                block.insert(1, f"  checked on: {asset.checked_on}")
+            lines.extend(block)
             lines.append("")
         return lines
 

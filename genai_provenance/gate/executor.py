@@ -1,0 +1,41 @@
+"""Where assets are checked: this machine's worker processes or a Dask cluster, behind one interface."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from genai_provenance.gate.check import AssetVerdict, CheckConfig
+from genai_provenance.gate.cluster import ClusterTarget
+from genai_provenance.gate.discovery import Target
+from genai_provenance.model.provenance import CheckedAsset
+
+Progress = Callable[[int], None]
+
+
+class AssetExecutor(Protocol):
+    """Checks assets and returns one result per asset, in order, whichever machines did the work."""
+
+    def check(self, items: list[tuple[Target, str | None]], progress: Progress | None = None) -> list[AssetVerdict]:
+        """`check`: (file or sequence, display name or None for its own) pairs judged against the policy."""
+        ...
+
+    def verify(self, targets: list[Target], progress: Progress | None = None) -> list[CheckedAsset]:
+        """`verify`: credentials and the clearances they cite."""
+        ...
+
+
+@contextlib.contextmanager
+def open_executor(config: CheckConfig, workers: int, cluster: ClusterTarget | None = None) -> Iterator[AssetExecutor]:
+    """A Dask cluster when `cluster` is given (connected and its workers' version checked), else local processes."""
+    if cluster is not None:
+        from genai_provenance.gate.cluster import connect
+
+        with connect(cluster, config) as remote:
+            yield remote
+        return
+    from genai_provenance.gate.pool import LocalPool, check_pool
+
+    with check_pool(config, workers) as pool:
+        yield LocalPool(config, workers, pool)
