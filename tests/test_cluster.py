@@ -412,3 +412,38 @@ def test_a_lost_scheduler_blocks_every_unchecked_asset(
     lost = [a for a in doc["assets"] if a["checked_on"] == NOT_CHECKED]
     assert lost and len(doc["assets"]) == doc["summary"]["assets"] == len(MIXED) + COPIES
     assert all(a["blocked"] and a["findings"][0]["rule_id"] == RULE for a in lost)
+
+
+# --------------------------------------------------------------------------- image sequences
+
+
+def test_sequences_on_the_cluster_equal_a_local_run(
+    studio: Studio, cluster: DaskCluster, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signed EXR sequence and a copy with one frame changed: one asset each, the same verdicts either way."""
+    from test_sequences import NAME, frame, make_frames
+    from test_sequences import PLATE as SEQ_PLATE
+
+    shots = tmp_path / "shots"
+    intact = make_frames(shots / "intact", "exr")
+    signed = cli("sign", intact / f"{NAME}.%04d.exr", "--disclosure", SEQ_PLATE, "--home", studio.home)
+    assert signed.code == 0, signed.stderr
+    shutil.copytree(intact, shots / "changed")
+    changed = frame(shots / "changed", 1003)
+    data = bytearray(changed.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    changed.write_bytes(bytes(data))
+    monkeypatch.chdir(tmp_path)
+    home = ["--home", studio.home]
+    for command in ("verify", "check"):
+        local = cli(command, "shots", *home, "--workers", 1, "--format", "json")
+        remote = cli(command, "shots", *home, "--cluster", cluster.address, "--format", "json")
+        assert local.code == remote.code == 1, (remote.code, remote.stderr)
+        local_doc, remote_doc = local.json(), remote.json()
+        assert set(where(local_doc)) == {"local"} and "local" not in set(where(remote_doc))
+        assert remote_doc == local_doc
+        by_name = {a["path"]: a for a in remote_doc["assets"]}
+        assert set(by_name) == {f"shots/intact/{NAME}.[1001-1006].exr", f"shots/changed/{NAME}.[1001-1006].exr"}
+        assert by_name[f"shots/intact/{NAME}.[1001-1006].exr"]["status"] == "trusted"
+        broken = by_name[f"shots/changed/{NAME}.[1001-1006].exr"]
+        assert broken["status"] == "invalid" and f"{NAME}.1003.exr" in json.dumps(broken)
