@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,3 +75,27 @@ def test_this_machine_reports_its_available_memory() -> None:
 def _meminfo_total() -> int:
     line = next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal:"))
     return int(line.split()[1]) * 1024
+
+
+def test_verify_and_check_use_fewer_workers_for_large_files_and_say_why(tmp_path: Path, cli_process: Any) -> None:
+    """End to end: four 1 GB masters (sparse) with 1.5 GB to spend run on two workers, and stderr says so."""
+    folder = tmp_path / "masters"
+    folder.mkdir()
+    for name in "abcd":
+        _sparse(folder, f"master_{name}.exr", GB)
+    env = {"GENAI_PROVENANCE_MEMORY_MB": "1536"}
+    for command in ("verify", "check"):
+        res = cli_process(command, folder, "--workers", 4, "--format", "json", env=env)
+        assert res.code == 1, res.stderr  # unsigned masters
+        assert "note: 2 worker(s) instead of 4" in res.stderr, res.stderr
+        assert len(res.json()["assets"]) == 4
+    roomy = cli_process(
+        "verify", folder, "--workers", 4, "--format", "json", env={"GENAI_PROVENANCE_MEMORY_MB": "8192"}
+    )
+    assert "note:" not in roomy.stderr
+
+
+def test_a_bad_memory_cap_is_one_line(tmp_path: Path, cli_process: Any) -> None:
+    _sparse(tmp_path, "master.exr", MiB)
+    res = cli_process("verify", tmp_path, "--workers", 2, env={"GENAI_PROVENANCE_MEMORY_MB": "lots"})
+    assert res.code == 2 and "GENAI_PROVENANCE_MEMORY_MB=lots: not a whole number" in res.stderr

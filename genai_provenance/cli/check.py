@@ -79,7 +79,9 @@ def check(
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
     config = check_config(None, None, home, policy, intended_use, trust_flags, signers, revocations)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with open_executor(config, workers, cluster) as executor, progress_bar("checking") as bar:
+    with open_executor(config, workers, cluster, found.files()) as executor, progress_bar("checking") as bar:
+        if executor.note:
+            click.echo(f"note: {executor.note}", err=True)
         targets = found.targets()
         bar.total(len(targets))
         verdicts = executor.check([(t, None) for t in targets], bar.advance)

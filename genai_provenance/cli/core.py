@@ -188,7 +188,9 @@ def verify(
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
     config = verify_config(home, allow_remote, trust_flags)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with open_executor(config, workers, cluster) as executor, progress_bar("checking") as bar:
+    with open_executor(config, workers, cluster, found.files()) as executor, progress_bar("checking") as bar:
+        if executor.note:
+            click.echo(f"note: {executor.note}", err=True)
         targets = found.targets()
         bar.total(len(targets))
         assets = executor.verify(targets, bar.advance)

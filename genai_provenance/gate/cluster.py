@@ -153,6 +153,8 @@ def _blocking(display: str, reason: str) -> Finding:
 class DaskCluster:
     """The AssetExecutor of a Dask cluster (gate/executor.py): workers read, this machine judges."""
 
+    note: str | None = None  # workers size themselves (`dask worker --nworkers/--memory-limit`)
+
     def __init__(self, client: Any, config: CheckConfig, target: ClusterTarget) -> None:
         self.client, self.target = client, target
         self.settings = config.build()  # ledger, policy, clearances: opened here only

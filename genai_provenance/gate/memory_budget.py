@@ -8,15 +8,20 @@ memory than the machine has; the budget lowers the worker count instead, and say
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from genai_provenance.errors import InputError
+from genai_provenance.safe_text import clip
 
 MiB = 1024 * 1024
 HASH_BUFFER_CAP = 512 * MiB  # two 256 MB chunks in flight (c2pa-rs MAX_HASH_BUF, double-buffered)
 WORKER_BASE = 100 * MiB  # interpreter, c2pa library, our own state (bench/scale_bench.py)
 USABLE_SHARE = 0.8  # leave a fifth of what is available to everything else
 _CGROUP = Path("/sys/fs/cgroup")
+ENV_MEMORY = "GENAI_PROVENANCE_MEMORY_MB"  # a cap of one's own (a render node shared with renders)
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,23 @@ def _cgroup_headroom(root: Path) -> int | None:
         return None
 
 
+def _own_cap() -> int | None:
+    value = os.environ.get(ENV_MEMORY, "").strip()
+    if not value:
+        return None
+    try:
+        megabytes = int(value)
+    except ValueError:
+        raise InputError(f"{ENV_MEMORY}={clip(value)}: not a whole number of megabytes") from None
+    if megabytes < 1:
+        raise InputError(f"{ENV_MEMORY}={megabytes}: must be at least 1")
+    return megabytes * MiB
+
+
 def available_memory(meminfo: Path = Path("/proc/meminfo"), cgroup: Path = _CGROUP) -> int | None:
-    """Bytes this process can still use: the smaller of the system's MemAvailable and its cgroup's headroom."""
-    known = [v for v in (_meminfo_available(meminfo), _cgroup_headroom(cgroup)) if v is not None]
+    """Bytes this process can still use: the smallest of the system's MemAvailable, its cgroup's headroom
+    and $GENAI_PROVENANCE_MEMORY_MB."""
+    known = [v for v in (_meminfo_available(meminfo), _cgroup_headroom(cgroup), _own_cap()) if v is not None]
     return min(known) if known else None
 
 

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from genai_provenance.gate.check import AssetVerdict, CheckConfig
 from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import Candidate, FolderDiscovery, discover_folder
 from genai_provenance.gate.executor import open_executor
+from genai_provenance.gate.memory_budget import worker_budget
 from genai_provenance.gate.pool import LocalPool, check_pool
 from genai_provenance.gate.results import FAILED, PASSED
 from genai_provenance.gate.verify_package import REPORT_FILE, SIGNATURE_FILE, verify_package
@@ -90,6 +91,7 @@ class PackageResult:
     discovery: Discovery
     written: bool = False
     report: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)  # how the run was shaped (fewer workers for memory)
 
     @property
     def blocked(self) -> bool:
@@ -347,10 +349,12 @@ def run_package(req: PackageRequest) -> PackageResult:
     if req.on_total:
         req.on_total(len(found.assets))
     config = dataclasses.replace(req.config, intended_use="final")
+    budget = worker_budget([f.path for c in found.assets for f in (c.frames or (c,))], req.workers)
+    req = dataclasses.replace(req, workers=budget.workers)
     with check_pool(config, req.workers) as pool:  # one set of workers for both checking passes (local)
         with _executor(req, config, pool) as executor:
             verdicts = executor.check([(c.target, c.rel) for c in found.assets], req.progress)
-        result = PackageResult(req.source, req.target, verdicts, found)
+        result = PackageResult(req.source, req.target, verdicts, found, notes=[budget.reason] if budget.reason else [])
         if result.blocked:
             return result
         _stage_and_rename(req, result, config, pool)

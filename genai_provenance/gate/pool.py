@@ -152,8 +152,10 @@ def _run(
 class LocalPool:
     """The AssetExecutor of this machine: `workers` processes (gate/executor.py)."""
 
-    def __init__(self, config: CheckConfig, workers: int, pool: ProcessPoolExecutor | None = None) -> None:
-        self.config, self.workers, self.pool = config, workers, pool
+    def __init__(
+        self, config: CheckConfig, workers: int, pool: ProcessPoolExecutor | None = None, note: str | None = None
+    ) -> None:
+        self.config, self.workers, self.pool, self.note = config, workers, pool, note
 
     def check(
         self, items: list[tuple[Target, str | None]], progress: Callable[[int], None] | None = None

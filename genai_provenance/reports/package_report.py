@@ -72,6 +72,7 @@ def package_text(result: PackageResult) -> str:
     if result.discovery.excluded:
         lines.append("excluded (not packaged): " + ", ".join(result.discovery.excluded))
     lines.extend(result.discovery.lines())
+    lines.extend(f"note: {note}" for note in result.notes)
     doc = package_document(result)["summary"]
     lines.extend(revocation_lines(result.verdicts))
     strays = doc["stray_files"]
