@@ -45,6 +45,11 @@ def use_ledger(value: str | None) -> None:
     _ledger_flag.set(value)
 
 
+def current_ledger_flag() -> str | None:
+    """The --ledger value this command was given (worker processes are handed it)."""
+    return _ledger_flag.get()
+
+
 def _workspace(home: Path | None) -> Workspace | None:
     try:
         return open_workspace(home)
