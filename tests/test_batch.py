@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import c2pa
 import pytest
-from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, leftovers
+from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, leftovers, needs_ffmpeg
 
 from genai_provenance.credentials.formats import SIDECAR_ANY_MIME
 from genai_provenance.files import TEMP_MARK
@@ -266,3 +267,18 @@ def test_stdout_report_matches_the_text_summary(ws: Workspace, tmp_path: Path, c
     assert res.code == 0
     assert res.stdout.splitlines()[-1] == "Signed 2, failed 0, input errors 0, skipped 0 of 2 files"
     assert res.stdout.count("(trusted)") == 2
+
+
+@needs_ffmpeg()
+def test_no_thumbnail(ws: Workspace, tmp_path: Path, cli: Cli) -> None:
+    """ffmpeg decodes each EXR frame for its thumbnail (a second read, the slowest step of a sequence):
+    --no-thumbnail leaves it out, and says nothing about ffmpeg."""
+    for flags, expected in (((), True), (("--no-thumbnail",), False)):
+        folder = tmp_path / str(expected)
+        folder.mkdir()
+        exr = folder / "plate.exr"
+        shutil.copy2(MEDIA / "plate.exr", exr)
+        res = cli("sign", exr, "--disclosure", PLATE, *flags, "--format", "json", "--home", ws.home)
+        assert res.code == 0, res.stderr
+        assert res.json()["thumbnail"] is expected
+        assert not any("thumbnail" in w for w in res.json()["warnings"])

@@ -17,8 +17,9 @@ from conftest import DISCLOSURES
 
 from genai_provenance.credentials.digest import hash_file
 from genai_provenance.credentials.formats import SIDECAR_ANY_MIME
-from genai_provenance.credentials.native import SYMBOLS, missing_symbols
+from genai_provenance.credentials.native import SYMBOLS, DataHash, missing_symbols
 from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.readback import verify_store
 from genai_provenance.credentials.sign_asset import SignRequest, data_hashed, plan_output, sign_asset
 from genai_provenance.workspace import Workspace
 
@@ -75,3 +76,26 @@ def test_bmff_sidecar_stays_with_c2pa(tmp_path: Path) -> None:
     assert not data_hashed(plan_output(tmp_path / "x.mp4", None, True))
     assert not data_hashed(plan_output(tmp_path / "x.jpg", tmp_path / "y.jpg", False))  # embedded
     assert data_hashed(plan_output(tmp_path / "x.jpg", None, True))
+
+
+def test_read_back_without_a_second_read_sets_aside_only_a_matching_hash(
+    workspace: Workspace, trust: TrustSettings, tmp_path: Path
+) -> None:
+    """The read-back trusts the data hash only when the signed binding is exactly the hash we read; anything
+    else c2pa finds still fails (a changed store, another file's hash, an untrusted signer)."""
+    asset = tmp_path / "reel.ari"
+    asset.write_bytes(os.urandom(100_000))
+    result = sign_asset(SignRequest(asset, None, DISCLOSURES / "plate.json", workspace.identity(None), trust))
+    store = result.output.read_bytes()
+    context = trust.context()
+    ours = hash_file(asset)
+    assert verify_store(store, ours, SIDECAR_ANY_MIME, context, "reel.ari").status == "trusted"
+    other = DataHash("sha256", hashlib.sha256(b"another file").digest())
+    report = verify_store(store, other, SIDECAR_ANY_MIME, context, "reel.ari")
+    assert report.status == "invalid" and "assertion.dataHash.mismatch" in {f.code for f in report.failures}
+    assert verify_store(store, ours, SIDECAR_ANY_MIME, c2pa.Context(), "reel.ari").status == "valid-untrusted"
+    claim = store.find(b"c2pa.actions")
+    forged = bytearray(store)
+    forged[claim + 40] ^= 0x01  # inside the signed assertion store
+    report = verify_store(bytes(forged), ours, SIDECAR_ANY_MIME, context, "reel.ari")
+    assert report.status == "invalid"

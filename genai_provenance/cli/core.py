@@ -120,6 +120,12 @@ def init(home: Path | None, org: str, force: bool) -> None:
     help="Sign even when a parent or ingredient has tampered or unreadable credentials, recording that in the "
     "manifest (check and package will block the result).",
 )
+@click.option(
+    "--no-thumbnail",
+    "no_thumbnail",
+    is_flag=True,
+    help="Embed no thumbnail (for EXR, DPX and video ffmpeg decodes each file: the slowest part of a sequence).",
+)
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (a batch: replace existing sidecars).")
 @home_option
 @format_option
@@ -143,6 +149,7 @@ def sign(
     trust: Path | None,
     tsa_url: str | None,
     record_broken_history: bool,
+    no_thumbnail: bool,
     force: bool,
     home: Path | None,
     fmt: str,
@@ -157,7 +164,7 @@ def sign(
         if parent is not None or ingredients:
             raise click.UsageError("--parent and --ingredient sign one file; not with a folder or --batch")
         spec = SignerSpec(home, cert, key, tsa_url, token, trust, current_ledger_flag())
-        options = BatchOptions(force, record_broken_history, title)
+        options = BatchOptions(force, record_broken_history, title, thumbnail=not no_thumbnail)
         run_batch(input_path, shotlist, disclosure, spec, options, workers, fmt, output)
         return
     if input_path is None:
@@ -180,6 +187,7 @@ def sign(
         record_broken_history=record_broken_history,
         sidecar=sidecar,
         title=title,
+        thumbnail=not no_thumbnail,
     )
     if data_hashed(plan):
         with transfer_bar("signing", 1, input_path.stat().st_size) as bar:

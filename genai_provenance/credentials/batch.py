@@ -61,6 +61,7 @@ class BatchOptions:
     force: bool = False
     record_broken_history: bool = False
     title: str | None = None  # --title: a template for every file (a shot list's title column wins)
+    thumbnail: bool = True
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def sign_item(item: BatchItem) -> ItemResult:
         templated=True,
         title=item.title if item.title is not None else options.title,
         progress=_STATE["on_bytes"],
+        thumbnail=options.thumbnail,
     )
     _STATE["busy"] = True
     try:

@@ -32,6 +32,7 @@ from genai_provenance.credentials.identity import SigningIdentity
 from genai_provenance.credentials.manifest_definition import PARENT_ID, build_definition, component_id
 from genai_provenance.credentials.native import sign_data_hashed
 from genai_provenance.credentials.read import TrustSettings, verify_file
+from genai_provenance.credentials.readback import verify_store
 from genai_provenance.credentials.thumbnails import make_thumbnail
 from genai_provenance.errors import BrokenHistoryError, InputError, SigningError
 from genai_provenance.files import open_regular, os_problem, require_regular, staged_path
@@ -58,6 +59,7 @@ class SignRequest:
     templated: bool = False  # fill {stem}, {name}, {parent} in the disclosure's asset.title (batch signing)
     title: str | None = None  # a template replacing the disclosure's asset.title (implies templated)
     progress: Callable[[int], None] | None = None  # bytes of the input hashed so far (sidecar signing)
+    thumbnail: bool = True  # False: no thumbnail (ffmpeg decoding every frame of a sequence costs more than signing)
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,7 @@ def sign_asset(req: SignRequest) -> SignResult:
     if own is not None:
         parent, parent_was_input = req.input, True  # keep the input's own history
     broken = replaced + _history_check(req, parent, own, context)
-    thumb = make_thumbnail(req.input, plan.fmt) if plan.fmt else None
+    thumb = make_thumbnail(req.input, plan.fmt) if plan.fmt and req.thumbnail else None
     try:
         definition = build_definition(
             disclosure,
@@ -298,7 +300,7 @@ def sign_asset(req: SignRequest) -> SignResult:
         report = _sign_and_check(req, plan, builder, context, broken, disclosure.raw)
     if report.status != TRUSTED:
         warnings.append("the signing certificate is not among the trust anchors: verify will report valid-untrusted")
-    if thumb is None and (plan.fmt is None or plan.fmt.kind != "audio"):
+    if thumb is None and req.thumbnail and (plan.fmt is None or plan.fmt.kind != "audio"):
         warnings.append("no thumbnail embedded (ffmpeg is needed for video thumbnails)")
     if timing is not None and timing.warning:
         warnings.append(timing.warning)
@@ -333,6 +335,7 @@ def _sign_and_check(
     """Sign into a staged file beside the output, read it back, and rename it into place only if it verifies."""
     with staged_path(plan.output) as tmp:
         try:
+            data_hash = None
             if data_hashed(plan):  # one read with hashlib; c2pa signs over that hash
                 data_hash = hash_file(req.input, req.progress)
                 with req.identity.signing() as signer:
@@ -349,7 +352,11 @@ def _sign_and_check(
             raise SigningError(f"{req.input}: signing failed ({_clean(exc)})") from None
         except OSError as exc:  # a full disk, a read-only folder: name the output, not a traceback
             raise InputError(f"{plan.output}: cannot write ({os_problem(exc)}); nothing was written") from None
-        if plan.sidecar:  # the untouched input checked against the store just written
+        if data_hash is not None:  # the store just written, against the hash read while signing (no second read)
+            with open_regular(tmp) as fh:
+                store = fh.read()
+            report = verify_store(store, data_hash, plan.mime, context, str(req.input))
+        elif plan.sidecar:  # the untouched input checked against the store just written
             with open_regular(tmp) as fh:
                 store = fh.read()
             report = verify_file(req.input, context, display=str(req.input), mime=plan.mime, manifest_data=store)
