@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -282,3 +283,26 @@ def test_no_thumbnail(ws: Workspace, tmp_path: Path, cli: Cli) -> None:
         assert res.code == 0, res.stderr
         assert res.json()["thumbnail"] is expected
         assert not any("thumbnail" in w for w in res.json()["warnings"])
+
+
+def test_progress_on_a_terminal_shows_files_and_bytes(ws: Workspace, tmp_path: Path) -> None:
+    """On a terminal (a real pty), signing a large file shows a bar with files and bytes; piped, nothing."""
+    [big] = _sparse(tmp_path, ["master.exr"], 1 << 30)
+    cmd = [*CLI_COMMAND, "sign", str(big), "--disclosure", str(PLATE), "--home", str(ws.home)]
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=child_fd, stdout=subprocess.DEVNULL, stderr=child_fd)
+    os.close(child_fd)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # the child closed the pty
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main_fd)
+    assert proc.wait(timeout=300) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "signing" in text and "of 1 files" in text and "of 1.1 GB" in text, text[-2000:]
+    assert sidecar(big).is_file()
