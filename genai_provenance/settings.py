@@ -65,6 +65,16 @@ def ocsp_profile(home: Path | None) -> OcspProfile:
     return signing_profile(home).ocsp
 
 
+def current_ledger_flag() -> str | None:
+    """The --ledger value this command was given (worker processes are handed it)."""
+    return _ledger_flag.get()
+
+
+def current_config_flag() -> Path | None:
+    """The --config value this command was given (worker processes are handed it)."""
+    return _config_flag.get()
+
+
 def _workspace(home: Path | None) -> Workspace | None:
     try:
         return open_workspace(home)

@@ -98,7 +98,8 @@ def bad(name: str) -> Callable[[Env], Path]:
 
 SIGN_CASES: dict[str, SignCase] = {
     "missing_input": SignCase(bad("nope.jpg"), ["nope.jpg", "not found"]),
-    "input_is_folder": SignCase(lambda e: e.bad, ["is a directory"], out_suffix=".jpg"),
+    # a folder is a batch (a sidecar per file): -o names its report, never a media file
+    "input_is_folder": SignCase(lambda e: e.bad, ["signed.jpg", "-o/--output is the report"], out_suffix=".jpg"),
     "unsupported_exr": SignCase(media("plate.exr"), ["plate.exr", "EXR cannot carry embedded Content Credentials"]),
     "unsupported_dpx": SignCase(media("plate.dpx"), ["plate.dpx", "DPX cannot carry embedded Content Credentials"]),
     "unsupported_mxf": SignCase(bad("clip.mxf"), ["clip.mxf", "MXF cannot carry embedded Content Credentials"]),

@@ -37,6 +37,7 @@ class RegularFile(click.Path):
 
 
 FileArg = RegularFile(path_type=Path, dir_okay=False)
+FileOrFolderArg = RegularFile(path_type=Path, exists=False)
 workspace_option = click.option(
     "--home",
     type=click.Path(path_type=Path, file_okay=False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,6 +12,8 @@ from genai_provenance.cli import (
     EXIT_FAILED,
     EXIT_OK,
     FileArg,
+    FileOrFolderArg,
+    _cores,
     allow_remote_option,
     cluster_options,
     emit,
@@ -26,9 +29,11 @@ from genai_provenance.cli import (
     workers_option,
     workspace_option,
 )
-from genai_provenance.cli.progress import progress_bar
+from genai_provenance.cli.progress import progress_bar, transfer_bar
+from genai_provenance.cli.sign_batch import run_batch
+from genai_provenance.credentials.batch import BatchOptions, SignerSpec
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
-from genai_provenance.credentials.sign_asset import SignRequest, plan_output, sign_asset
+from genai_provenance.credentials.sign_asset import SignRequest, data_hashed, plan_output, sign_asset
 from genai_provenance.credentials.sign_sequence import sequence_input, sign_sequence
 from genai_provenance.demo import DemoStep, run_demo
 from genai_provenance.gate.cluster import ClusterTarget
@@ -38,7 +43,15 @@ from genai_provenance.gate.results import VerifyResult
 from genai_provenance.reports import text
 from genai_provenance.reports.console import View
 from genai_provenance.reports.renderers import SIGN_RENDERERS, SIGN_SEQUENCE_RENDERERS, verify_renderer
-from genai_provenance.settings import ocsp_profile, open_ledger, resolve_signer, resolve_trust, verify_config
+from genai_provenance.settings import (
+    current_config_flag,
+    current_ledger_flag,
+    ocsp_profile,
+    open_ledger,
+    resolve_signer,
+    resolve_trust,
+    verify_config,
+)
 from genai_provenance.trust.config import TrustFlags
 from genai_provenance.workspace import init_workspace
 
@@ -59,19 +72,39 @@ def init(home: Path | None, org: str, force: bool) -> None:
 
 
 @main.command(short_help="Sign a GenAI disclosure into a file or its .c2pa sidecar.")
-@click.argument("input_path", metavar="INPUT", type=FileArg)
+@click.argument("input_path", metavar="INPUT", type=FileOrFolderArg, required=False)
 @click.option(
     "-o",
     "--output",
     type=FileArg,
-    help="Signed file to write (same format as INPUT); for a sidecar, the .c2pa file (default: INPUT.c2pa).",
+    help="Signed file to write (same format as INPUT); for a sidecar, the .c2pa file (default: INPUT.c2pa); "
+    "for a folder or --batch, the report.",
 )
 @click.option(
     "--sidecar",
     is_flag=True,
     help="Leave INPUT untouched and write its manifest to INPUT.c2pa (always so for EXR, DPX, MXF, other formats).",
 )
-@click.option("--disclosure", type=FileArg, required=True, help="Disclosure file (YAML or JSON).")
+@click.option("--disclosure", type=FileArg, help="Disclosure file (YAML or JSON).")
+@click.option(
+    "--batch",
+    "shotlist",
+    type=FileArg,
+    metavar="SHOTLIST.csv",
+    help="Sign every file of a shot list (columns: file, disclosure, title; paths relative to it), as sidecars.",
+)
+@click.option(
+    "--title",
+    metavar="TEMPLATE",
+    help="The disclosure's asset title, from the file name: {stem}, {name}, {parent} (e.g. '{stem}').",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=_cores,
+    show_default="the machine's cores",
+    help="Files signed in parallel (a folder or --batch).",
+)
 @click.option("--parent", type=FileArg, help="The asset this one was made from; its history is carried forward.")
 @click.option(
     "--ingredient", "ingredients", type=FileArg, multiple=True, help="A component (placed element); repeatable."
@@ -98,7 +131,13 @@ def init(home: Path | None, org: str, force: bool) -> None:
     help="Sign even when a parent or ingredient has tampered or unreadable credentials, recording that in the "
     "manifest (check and package will block the result).",
 )
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option(
+    "--no-thumbnail",
+    "no_thumbnail",
+    is_flag=True,
+    help="Embed no thumbnail (for EXR, DPX and video ffmpeg decodes each file: the slowest part of a sequence).",
+)
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (a batch: replace existing sidecars).")
 @click.option(
     "--frames",
     metavar="RANGE",
@@ -109,10 +148,13 @@ def init(home: Path | None, org: str, force: bool) -> None:
 @format_option
 @handled
 def sign(
-    input_path: Path,
+    input_path: Path | None,
     output: Path | None,
     sidecar: bool,
-    disclosure: Path,
+    disclosure: Path | None,
+    shotlist: Path | None,
+    title: str | None,
+    workers: int,
     parent: Path | None,
     ingredients: tuple[Path, ...],
     cert: Path | None,
@@ -124,6 +166,7 @@ def sign(
     trust: Path | None,
     tsa_url: str | None,
     record_broken_history: bool,
+    no_thumbnail: bool,
     force: bool,
     frames: str | None,
     home: Path | None,
@@ -132,12 +175,25 @@ def sign(
     """Embed a signed GenAI disclosure in INPUT, writing OUTPUT (or INPUT.c2pa beside INPUT: a sidecar).
 
     Approvals and consents the disclosure references are embedded when the ledger has them. An INPUT
-    pattern (name.%04d.exr) signs every frame of an image sequence, each with its sidecar.
+    pattern (name.%04d.exr) signs every frame of an image sequence, each with its sidecar. A FOLDER (every
+    media file under it) or --batch SHOTLIST.csv signs many files, each into its sidecar.
     """
-    pattern = sequence_input(input_path, frames)
-    if pattern is None:
-        plan_output(input_path, output, sidecar)  # a missing or wrong -o is reported before the workspace is opened
     token = token_key(pkcs11_token, pkcs11_key, pkcs11_key_id, pkcs11_module)
+    if shotlist is not None or (input_path is not None and input_path.is_dir()):
+        if parent is not None or ingredients or frames is not None:
+            raise click.UsageError(
+                "--parent, --ingredient and --frames sign one file or sequence; not a folder or --batch"
+            )
+        spec = SignerSpec(home, cert, key, tsa_url, token, trust, current_ledger_flag(), current_config_flag())
+        options = BatchOptions(force, record_broken_history, title, thumbnail=not no_thumbnail)
+        run_batch(input_path, shotlist, disclosure, spec, options, workers, fmt, output)
+        return
+    if input_path is None:
+        raise click.UsageError("give INPUT (a file, a sequence pattern or a folder) or --batch SHOTLIST.csv")
+    if disclosure is None:
+        raise click.UsageError("missing option --disclosure FILE")
+    pattern = sequence_input(input_path, frames)
+    plan = None if pattern is not None else plan_output(input_path, output, sidecar)  # before the workspace opens
     identity = resolve_signer(cert, key, home, tsa_url, token)
     ledger = open_ledger(home)
     request = SignRequest(
@@ -153,12 +209,31 @@ def sign(
         record_broken_history=record_broken_history,
         sidecar=sidecar,
         ocsp=ocsp_profile(home),
+        title=title,
+        thumbnail=not no_thumbnail,
     )
     if pattern is not None:
         emit(SIGN_SEQUENCE_RENDERERS[fmt].render(sign_sequence(request, pattern, frames)))
         return
-    result = sign_asset(request)
+    if plan is not None and data_hashed(plan):
+        with transfer_bar("signing", 1, input_path.stat().st_size) as bar:
+            request.progress = _running_total(bar.bytes_done)
+            result = sign_asset(request)
+            bar.file_done()
+    else:
+        result = sign_asset(request)
     emit(SIGN_RENDERERS[fmt].render(result))
+
+
+def _running_total(report: Callable[[int], None]) -> Callable[[int], None]:
+    done = 0
+
+    def add(count: int) -> None:
+        nonlocal done
+        done += count
+        report(done)
+
+    return add
 
 
 @main.command(short_help="Check the Content Credentials of files and folders.")

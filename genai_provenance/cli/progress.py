@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from rich import filesize
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
@@ -45,3 +46,45 @@ def progress_bar(label: str) -> Iterator[Bar]:
     )
     with Progress(*columns, console=console, transient=True) as progress:
         yield Bar(progress, progress.add_task(label, total=None))
+
+
+class TransferBar:
+    """Two lines: files done of the total, and bytes read of the total."""
+
+    def __init__(
+        self, progress: Progress | None, files: TaskID | None, data: TaskID | None, count: int = 0, size: int = 0
+    ) -> None:
+        self._progress, self._files, self._bytes, self._count, self._size = progress, files, data, count, size
+        self._files_done = 0
+
+    def file_done(self, count: int = 1) -> None:
+        if self._progress is not None and self._files is not None:
+            self._files_done += count
+            detail = f"{self._files_done} of {self._count} files"
+            self._progress.update(self._files, advance=count, detail=detail)
+
+    def bytes_done(self, total: int) -> None:
+        """The running total of bytes read so far."""
+        if self._progress is not None and self._bytes is not None:
+            detail = f"{filesize.decimal(total)} of {filesize.decimal(self._size)}"
+            self._progress.update(self._bytes, completed=total, detail=detail)
+
+
+@contextlib.contextmanager
+def transfer_bar(label: str, files: int, size: int) -> Iterator[TransferBar]:
+    """Files and bytes on stderr when it is a terminal; a silent TransferBar otherwise."""
+    console = Console(stderr=True, force_terminal=None, no_color=None)
+    if not console.is_terminal:
+        yield TransferBar(None, None, None)
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        file_task = progress.add_task(label, total=files, detail=f"0 of {files} files")
+        byte_task = progress.add_task("read", total=size or None, detail=filesize.decimal(size))
+        yield TransferBar(progress, file_task, byte_task, files, size)

@@ -7,6 +7,7 @@ from typing import Any
 
 from genai_provenance.credentials.source_types import classify, generative_terms
 from genai_provenance.credentials.timecodes import timecode_seconds
+from genai_provenance.credentials.title_template import templated
 from genai_provenance.documents import read_document
 from genai_provenance.errors import SchemaError
 from genai_provenance.model.disclosure import Disclosure
@@ -60,3 +61,8 @@ def check(document: Any, source: str) -> dict[str, Any]:
 def load(path: Path) -> Disclosure:
     """Read, validate and parse a disclosure file (YAML or JSON)."""
     return Disclosure.parse(check(read_document(path), str(path)))
+
+
+def load_for(path: Path, asset: Path, title: str | None) -> Disclosure:
+    """A disclosure for one asset of a batch: asset.title (or `title`) templated from the asset's file name."""
+    return Disclosure.parse(check(templated(read_document(path), asset, str(path), title), str(path)))

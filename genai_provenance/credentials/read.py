@@ -87,7 +87,7 @@ def sidecar_for(path: Path) -> Path | None:
     return candidate if regular_file_problem(candidate) is None else None
 
 
-def _failed(report: AssetReport, status: Status, code: str, text: str) -> AssetReport:
+def failed_report(report: AssetReport, status: Status, code: str, text: str) -> AssetReport:
     report.status = status
     report.error = text
     report.failures.append(Failure(code, explain(code, text)))
@@ -118,9 +118,9 @@ def verify_file(
     report = AssetReport(path=display or str(path), format=mime, status=UNREADABLE)
     problem = regular_file_problem(path)
     if problem:  # a FIFO or device is never opened: reading it could hang forever
-        return _failed(report, UNREADABLE, "file.unreadable", problem)
+        return failed_report(report, UNREADABLE, "file.unreadable", problem)
     if mime is None:
-        return _failed(report, UNREADABLE, "format.unsupported", f"unsupported format {path.suffix or '(none)'}")
+        return failed_report(report, UNREADABLE, "format.unsupported", f"unsupported format {path.suffix or '(none)'}")
     external = manifest_data is not None or sidecar is not None
     try:
         with open_regular(path) as stream:
@@ -128,7 +128,7 @@ def verify_file(
             stream.seek(0)
             mismatch = content_problem(path, fmt, head) if fmt else None
             if mismatch:
-                return _failed(report, UNREADABLE, "format.mismatch", mismatch)
+                return failed_report(report, UNREADABLE, "format.mismatch", mismatch)
             cannot = carrier_problem(fmt, head) if fmt else None
             if fmt and (cannot or not fmt.readable) and not external:
                 report.status = NO_CREDENTIALS  # c2pa would say "type is unsupported": the file itself is fine
@@ -149,16 +149,16 @@ def verify_file(
                 except c2pa.C2paError:
                     cr = None
     except InputError as exc:
-        return _failed(report, UNREADABLE, "file.unreadable", _clean(exc))
+        return failed_report(report, UNREADABLE, "file.unreadable", _clean(exc))
     except OSError as exc:
-        return _failed(report, UNREADABLE, "file.unreadable", os_problem(exc))
+        return failed_report(report, UNREADABLE, "file.unreadable", os_problem(exc))
     except c2pa.C2paError.ManifestNotFound:
         marker = c2pa_marker(path) if not external else None
         if marker:  # a store is there but c2pa cannot find it: damaged, never "no credentials"
-            return _failed(report, INVALID, "manifest.damaged", f"credentials present but damaged ({marker})")
+            return failed_report(report, INVALID, "manifest.damaged", f"credentials present but damaged ({marker})")
         problem = media_problem(path, mime)
         if problem:
-            return _failed(report, UNREADABLE, "media.damaged", problem)
+            return failed_report(report, UNREADABLE, "media.damaged", problem)
         report.status = NO_CREDENTIALS
         if fmt and not fmt.embeddable:
             report.notes.append(
@@ -166,15 +166,17 @@ def verify_file(
             )
         return report
     except c2pa.C2paError.RemoteManifest as exc:
-        return _failed(report, UNREADABLE, "manifest.remote", f"{_clean(exc)}; pass --allow-remote to fetch it")
+        return failed_report(report, UNREADABLE, "manifest.remote", f"{_clean(exc)}; pass --allow-remote to fetch it")
     except (c2pa.C2paError.Verify, c2pa.C2paError.Signature) as exc:
-        return _failed(report, INVALID, "manifest.unreadable", _clean(exc))
+        return failed_report(report, INVALID, "manifest.unreadable", _clean(exc))
     except c2pa.C2paError.NotSupported as exc:
-        return _failed(report, UNREADABLE, "format.unsupported", _clean(exc))
+        return failed_report(report, UNREADABLE, "format.unsupported", _clean(exc))
     except c2pa.C2paError as exc:
         if str(exc).startswith("Remote:"):  # c2pa-python 0.38 raises a plain C2paError for a remote-only manifest
-            return _failed(report, UNREADABLE, "manifest.remote", f"{_clean(exc)}; pass --allow-remote to fetch it")
-        return _failed(report, UNREADABLE, "manifest.inaccessible", _clean(exc))
+            return failed_report(
+                report, UNREADABLE, "manifest.remote", f"{_clean(exc)}; pass --allow-remote to fetch it"
+            )
+        return failed_report(report, UNREADABLE, "manifest.inaccessible", _clean(exc))
     if sidecar:
         report.notes.append(f"credentials read from sidecar {sidecar.name}")
     report = report_from_store(report, store, cr, state)

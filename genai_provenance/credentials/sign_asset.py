@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 import c2pa
 
 from genai_provenance.clearances.ledger import Ledger, records_to_embed
+from genai_provenance.credentials.digest import hash_file
 from genai_provenance.credentials.disclosure import load as load_disclosure
+from genai_provenance.credentials.disclosure import load_for
 from genai_provenance.credentials.duration import check_time_ranges
 from genai_provenance.credentials.formats import (
     SIDECAR_ANY_MIME,
@@ -28,8 +31,10 @@ from genai_provenance.credentials.formats import (
 from genai_provenance.credentials.genai_scan import BROKEN_HISTORY_LABEL, CLEARANCES_LABEL
 from genai_provenance.credentials.identity import SigningIdentity
 from genai_provenance.credentials.manifest_definition import PARENT_ID, build_definition, component_id
+from genai_provenance.credentials.native import sign_data_hashed
 from genai_provenance.credentials.ocsp import OcspAnswer, require_good
 from genai_provenance.credentials.read import TrustSettings, verify_file
+from genai_provenance.credentials.readback import verify_store
 from genai_provenance.credentials.thumbnails import make_thumbnail
 from genai_provenance.errors import BrokenHistoryError, InputError, SigningError
 from genai_provenance.files import open_regular, os_problem, require_regular, staged_path
@@ -57,6 +62,9 @@ class SignRequest:
     extra_assertions: list[dict[str, Any]] = field(default_factory=list)  # created assertions (a sequence record)
     thumbnail: bool = True  # embed a thumbnail (a sequence embeds one in its first frame only)
     ocsp: OcspProfile | None = None  # `require`: the signer's OCSP responder must answer `good` before signing
+    templated: bool = False  # fill {stem}, {name}, {parent} in the disclosure's asset.title (batch signing)
+    title: str | None = None  # a template replacing the disclosure's asset.title (implies templated)
+    progress: Callable[[int], None] | None = None  # bytes of the input hashed so far (sidecar signing)
 
 
 @dataclass(frozen=True)
@@ -247,7 +255,8 @@ def sign_asset(req: SignRequest) -> SignResult:
     """Sign `req.input` into its output (a copy or a sidecar); the output appears whole and verified, or not at all."""
     plan = plan_output(req.input, req.output, req.sidecar)
     _check_paths(req, plan)
-    disclosure = load_disclosure(req.disclosure)
+    templated = req.templated or req.title is not None
+    disclosure = load_for(req.disclosure, req.input, req.title) if templated else load_disclosure(req.disclosure)
     signer_status = None
     if req.ocsp is not None and req.ocsp.mode == OcspMode.REQUIRE:  # asked for in the config file: network at sign
         signer_status = require_good(req.identity.chain_pem, req.ocsp.responder_url, req.ocsp.timeout)
@@ -345,18 +354,15 @@ def _sign_and_check(
     """Sign into a staged file beside the output, read it back, and rename it into place only if it verifies."""
     with staged_path(plan.output) as tmp:
         try:
-            with open_regular(req.input) as src, req.identity.signing() as signer:
-                if plan.sidecar:  # c2pa copies the asset to `dest` even when not embedding: throw that copy away
-                    with open(os.devnull, "w+b") as discard:
-                        store = builder.sign(signer, plan.mime, src, discard)
-                    with open(tmp, "wb") as dst:
-                        dst.write(store)
-                        dst.flush()
-                        os.fsync(dst.fileno())
-                else:
-                    with open(tmp, "w+b") as dst:
-                        builder.sign(signer, plan.mime, src, dst)
-        except c2pa.C2paError as exc:
+            data_hash = None
+            if data_hashed(plan):  # one read with hashlib; c2pa signs over that hash
+                data_hash = hash_file(req.input, req.progress)
+                with req.identity.signing() as signer:
+                    store = sign_data_hashed(builder, signer, data_hash)
+                _write_store(tmp, store)
+            else:
+                _sign_with_c2pa(req, plan, builder, tmp)
+        except (c2pa.C2paError, SigningError) as exc:
             tsa = req.identity.tsa_url
             if tsa and tsa in str(exc):
                 raise SigningError(
@@ -365,7 +371,11 @@ def _sign_and_check(
             raise SigningError(f"{req.input}: signing failed ({_clean(exc)})") from None
         except OSError as exc:  # a full disk, a read-only folder: name the output, not a traceback
             raise InputError(f"{plan.output}: cannot write ({os_problem(exc)}); nothing was written") from None
-        if plan.sidecar:  # the untouched input checked against the store just written
+        if data_hash is not None:  # the store just written, against the hash read while signing (no second read)
+            with open_regular(tmp) as fh:
+                store = fh.read()
+            report = verify_store(store, data_hash, plan.mime, context, str(req.input))
+        elif plan.sidecar:  # the untouched input checked against the store just written
             with open_regular(tmp) as fh:
                 store = fh.read()
             report = verify_file(req.input, context, display=str(req.input), mime=plan.mime, manifest_data=store)
@@ -380,6 +390,30 @@ def _sign_and_check(
                 f"{plan.output}: disclosure read back differs from the one declared; nothing was written"
             )
     return report
+
+
+def data_hashed(plan: SignPlan) -> bool:
+    """A sidecar whose hard binding is a whole-file data hash (not BMFF's box hash): we hash it ourselves."""
+    return plan.sidecar and (plan.fmt is None or plan.fmt.family != "BMFF")
+
+
+def _write_store(tmp: Path, store: bytes) -> None:
+    with open(tmp, "wb") as dst:
+        dst.write(store)
+        dst.flush()
+        os.fsync(dst.fileno())
+
+
+def _sign_with_c2pa(req: SignRequest, plan: SignPlan, builder: c2pa.Builder, tmp: Path) -> None:
+    """c2pa reads the input itself: embedded signing, and BMFF sidecars (their box hash is c2pa's to make)."""
+    with open_regular(req.input) as src, req.identity.signing() as signer:
+        if plan.sidecar:  # c2pa copies the asset to `dest` even when not embedding: throw that copy away
+            with open(os.devnull, "w+b") as discard:
+                store = builder.sign(signer, plan.mime, src, discard)
+            _write_store(tmp, store)
+        else:
+            with open(tmp, "w+b") as dst:
+                builder.sign(signer, plan.mime, src, dst)
 
 
 def _only_history(report: AssetReport, broken: list[BrokenStage]) -> bool:

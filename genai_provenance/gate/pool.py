@@ -45,8 +45,8 @@ def _exit_with_parent(sentinel: int) -> None:
     os._exit(1)
 
 
-def _init_pool_worker(config: CheckConfig) -> None:
-    """A pool worker that leaves as soon as its parent dies, even by SIGKILL.
+def _watch_parent() -> None:
+    """Leave as soon as the parent dies, even by SIGKILL.
 
     Spawned ProcessPoolExecutor workers hold both ends of their queues, so on their own they
     would wait forever (with the ledger open) after the parent is killed.
@@ -54,7 +54,33 @@ def _init_pool_worker(config: CheckConfig) -> None:
     parent = multiprocessing.parent_process()
     if parent is not None and parent.sentinel is not None:
         threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
+
+
+def _init_pool_worker(config: CheckConfig) -> None:
+    _watch_parent()
     _init_worker(config)
+
+
+def _init_any_worker(initializer: Callable[..., None], args: tuple[Any, ...]) -> None:
+    _watch_parent()
+    initializer(*args)
+
+
+@contextlib.contextmanager
+def worker_pool(
+    workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]
+) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes for any job (started as check_pool's are, leaving with their parent); on an error or
+    Ctrl-C in the caller, jobs not yet started are cancelled and the running ones waited for."""
+    pool = ProcessPoolExecutor(
+        workers, mp_context=pool_context(), initializer=_init_any_worker, initargs=(initializer, initargs)
+    )
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _check_in_worker(item: tuple[Target, str | None]) -> AssetVerdict:
@@ -75,7 +101,7 @@ def _verify_in_worker(target: Target) -> CheckedAsset:
     return CheckedAsset(report, check_clearances(report, Path(report.path), settings.clearances, found.content_hash))
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def pool_context() -> multiprocessing.context.BaseContext:
     """forkserver with this module preloaded: workers start in ~30 ms instead of a fresh interpreter
     each (spawn), and without forking a process that holds c2pa threads (fork)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
@@ -91,7 +117,9 @@ def check_pool(config: CheckConfig, workers: int) -> Iterator[ProcessPoolExecuto
     if workers <= 1:
         yield None
         return
-    with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_pool_worker, initargs=(config,)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=pool_context(), initializer=_init_pool_worker, initargs=(config,)
+    ) as pool:
         yield pool
 
 

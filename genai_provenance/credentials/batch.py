@@ -1,0 +1,293 @@
+"""Batch signing at export: a folder or a shot list, a sidecar per file, in worker processes.
+
+One failing file does not stop the others; each result says what happened. Every sidecar is
+written as a single sign writes it (staged, verified, renamed), so a killed batch leaves none half-made.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from genai_provenance.clearances.ledger import Ledger
+from genai_provenance.credentials.hsm import TokenKey
+from genai_provenance.credentials.identity import SigningIdentity
+from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.shotlist import BatchItem
+from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
+from genai_provenance.credentials.title_template import check_template
+from genai_provenance.documents import read_document
+from genai_provenance.errors import InputError, ProvenanceError
+from genai_provenance.gate.discovery import SIDECAR_SUFFIX, discover_paths
+from genai_provenance.profile import OcspProfile
+from genai_provenance.safe_text import clip
+
+
+class ItemStatus(StrEnum):
+    SIGNED = "signed"
+    FAILED = "failed"  # signing or the read-back verification failed (exit 1)
+    ERROR = "error"  # an input problem with this file or its disclosure (exit 2)
+    SKIPPED = "skipped"  # nothing to do: its sidecar exists (no --force), or not a media file
+
+
+@dataclass(frozen=True)
+class SignerSpec:
+    """How each worker finds its signer, trust and ledger (the flags, resolved once per process)."""
+
+    home: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    tsa_url: str | None = None
+    token: TokenKey | None = None
+    trust: Path | None = None
+    ledger: str | None = None  # --ledger
+    config: Path | None = None  # --config (the signing profile: signer, TSA, OCSP, organisation identity)
+
+    def resolve(self) -> tuple[SigningIdentity, TrustSettings, Ledger | None, OcspProfile]:
+        from genai_provenance.settings import (
+            ocsp_profile,
+            open_ledger,
+            resolve_signer,
+            resolve_trust,
+            use_config,
+            use_ledger,
+        )
+
+        use_ledger(self.ledger)
+        use_config(self.config)
+        identity = resolve_signer(self.cert, self.key, self.home, self.tsa_url, self.token)
+        return identity, resolve_trust(self.trust, self.home), open_ledger(self.home), ocsp_profile(self.home)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    force: bool = False
+    record_broken_history: bool = False
+    title: str | None = None  # --title: a template for every file (a shot list's title column wins)
+    thumbnail: bool = True
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    input: Path
+    output: Path | None
+    status: ItemStatus
+    error: str | None = None
+    source: str = ""
+    size: int = 0
+    asset_status: str | None = None  # how the written sidecar verified (trusted, valid-untrusted)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class BatchResult:
+    items: list[ItemResult] = field(default_factory=list)
+
+    def count(self, status: ItemStatus) -> int:
+        return sum(1 for i in self.items if i.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all signed (or skipped), 1 a file failed signing or verification, 2 only input errors."""
+        if self.count(ItemStatus.FAILED):
+            return 1
+        return 2 if self.count(ItemStatus.ERROR) else 0
+
+
+def sidecar_of(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def folder_items(
+    folder: Path, disclosure: Path, *, default_ignores: bool = True
+) -> tuple[list[BatchItem], list[ItemResult]]:
+    """Every media file under `folder` (verify's discovery rule), and the files skipped (not media)."""
+    found = discover_paths([folder], default_ignores=default_ignores)
+    items = [BatchItem(p, disclosure, None, str(folder)) for p in found.media]
+    skipped = [ItemResult(Path(s.path), None, ItemStatus.SKIPPED, s.reason, str(folder)) for s in found.skipped]
+    return items, skipped
+
+
+def check_titles(items: list[BatchItem], options: BatchOptions) -> None:
+    """Refuse an unknown placeholder before anything is signed: --title, and each disclosure's asset.title."""
+    if options.title is not None:
+        check_template(options.title, "--title")
+    for disclosure in dict.fromkeys(i.disclosure for i in items if i.title is None and options.title is None):
+        document = read_document(disclosure)
+        asset = document.get("asset") if isinstance(document, dict) else None
+        title = asset.get("title") if isinstance(asset, dict) else None
+        if isinstance(title, str):
+            check_template(title, f"{disclosure}: asset.title")
+
+
+# --------------------------------------------------------------------------- one file, in a worker or not
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
+    identity, trust, ledger, ocsp = spec.resolve()
+    on_bytes = _add_bytes if counter is not None else None
+    _STATE.update(
+        identity=identity,
+        trust=trust,
+        ledger=ledger,
+        ocsp=ocsp,
+        options=options,
+        counter=counter,
+        on_bytes=on_bytes,
+        busy=False,
+    )
+
+
+def _init_worker(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
+    """A worker ignores Ctrl-C between files; during one, it stops that file (its staged output is removed)."""
+    signal.signal(signal.SIGINT, _on_sigint)
+    _init(spec, options, counter)
+
+
+def _on_sigint(_signum: int, _frame: FrameType | None) -> None:
+    if _STATE.get("busy"):
+        raise KeyboardInterrupt
+
+
+def _add_bytes(count: int) -> None:
+    counter = _STATE["counter"]
+    with counter.get_lock():
+        counter.value += count
+
+
+def sign_item(item: BatchItem) -> ItemResult:
+    """Sign one file's sidecar; every error becomes this file's result (Ctrl-C excepted)."""
+    options: BatchOptions = _STATE["options"]
+    output = sidecar_of(item.input)
+    size = file_size(item.input)
+    if not options.force and (output.exists() or output.is_symlink()):
+        return ItemResult(
+            item.input, output, ItemStatus.SKIPPED, "sidecar exists (--force replaces it)", item.source, size
+        )
+    request = SignRequest(
+        item.input,
+        output,
+        item.disclosure,
+        _STATE["identity"],
+        _STATE["trust"],
+        force=options.force,
+        ledger=_STATE["ledger"],
+        record_broken_history=options.record_broken_history,
+        sidecar=True,
+        templated=True,
+        title=item.title if item.title is not None else options.title,
+        progress=_STATE["on_bytes"],
+        thumbnail=options.thumbnail,
+        ocsp=_STATE["ocsp"],
+    )
+    _STATE["busy"] = True
+    try:
+        result = sign_asset(request)
+    except ProvenanceError as exc:
+        status = ItemStatus.FAILED if exc.exit_code == 1 else ItemStatus.ERROR
+        return ItemResult(item.input, None, status, str(exc), item.source, size)
+    except (OSError, ValueError, RuntimeError) as exc:  # fail closed: not signed, and why
+        return ItemResult(item.input, None, ItemStatus.FAILED, f"{item.input}: {clip(str(exc))}", item.source, size)
+    finally:
+        _STATE["busy"] = False
+    return ItemResult(
+        item.input,
+        result.output,
+        ItemStatus.SIGNED,
+        None,
+        item.source,
+        size,
+        str(result.report.status),
+        tuple(result.warnings),
+    )
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the caller shows: files done of total, bytes hashed of total."""
+
+    files: Callable[[int], None]
+    bytes_done: Callable[[int], None]  # the running total of bytes hashed
+
+
+def sign_batch(
+    items: list[BatchItem],
+    spec: SignerSpec,
+    options: BatchOptions,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> list[ItemResult]:
+    """Sign every item (in order of `items` in the result), across `workers` processes."""
+    if workers <= 1 or len(items) < 2:
+        return _in_process(items, spec, options, progress)
+    from genai_provenance.gate.pool import pool_context, worker_pool
+
+    counter = pool_context().Value(ctypes.c_longlong, 0)
+    results: dict[int, ItemResult] = {}
+    with worker_pool(min(workers, len(items)), _init_worker, (spec, options, counter)) as pool:
+        pending: dict[Future[ItemResult], int] = {pool.submit(sign_item, item): i for i, item in enumerate(items)}
+        while pending:
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                results[index] = _outcome(future, items[index])
+                if progress:
+                    progress.files(1)
+            if progress:
+                progress.bytes_done(counter.value)
+    return [results[i] for i in range(len(items))]
+
+
+def _outcome(future: Future[ItemResult], item: BatchItem) -> ItemResult:
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a worker that died (out of memory, killed): this file is not signed
+        why = f"{item.input}: not signed ({exc.__class__.__name__}: {clip(str(exc))})"
+        return ItemResult(item.input, None, ItemStatus.FAILED, why, item.source, file_size(item.input))
+
+
+def _in_process(
+    items: list[BatchItem], spec: SignerSpec, options: BatchOptions, progress: Progress | None
+) -> list[ItemResult]:
+    _init(spec, options, None)
+    done = 0
+
+    def on_bytes(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress:
+            progress.bytes_done(done)
+
+    _STATE["on_bytes"] = on_bytes
+    results = []
+    for item in items:
+        results.append(sign_item(item))
+        if progress:
+            progress.files(1)
+    return results
+
+
+def require_items(items: list[BatchItem], where: str) -> None:
+    if not items:
+        raise InputError(f"{where}: nothing to sign")
