@@ -176,13 +176,13 @@ def sign(
 
     Approvals and consents the disclosure references are embedded when the ledger has them. An INPUT
     pattern (name.%04d.exr) signs every frame of an image sequence, each with its sidecar. A FOLDER (every
-    media file under it) or --batch SHOTLIST.csv signs many files, each into its sidecar.
+    media file under it) or a shot list (--batch FILE.csv) signs many files, each into its sidecar.
     """
     token = token_key(pkcs11_token, pkcs11_key, pkcs11_key_id, pkcs11_module)
     if shotlist is not None or (input_path is not None and input_path.is_dir()):
         if parent is not None or ingredients or frames is not None:
             raise click.UsageError(
-                "--parent, --ingredient and --frames sign one file or sequence; not a folder or --batch"
+                "--parent and --ingredient sign one file, --frames one sequence: not a folder or --batch"
             )
         spec = SignerSpec(home, cert, key, tsa_url, token, trust, current_ledger_flag(), current_config_flag())
         options = BatchOptions(force, record_broken_history, title, thumbnail=not no_thumbnail)
