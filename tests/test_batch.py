@@ -306,3 +306,30 @@ def test_progress_on_a_terminal_shows_files_and_bytes(ws: Workspace, tmp_path: P
     text = seen.decode("utf-8", "replace")
     assert "signing" in text and "of 1 files" in text and "of 1.1 GB" in text, text[-2000:]
     assert sidecar(big).is_file()
+
+
+@needs_ffmpeg()
+def test_a_folder_signs_its_image_sequences_as_sequences(ws: Workspace, tmp_path: Path, cli: Cli) -> None:
+    """An EXR sequence found in a folder gets its signed record of frames, so a deleted frame is caught later."""
+    from test_sequences import NAME, make_frames
+
+    shots = tmp_path / "EP101"
+    make_frames(shots / "SH010", "exr")
+    frames(shots, ["SH020/bg.exr"])
+    res = cli("sign", shots, "--disclosure", PLATE, "--format", "json", "--home", ws.home)
+    assert res.code == 0, res.stdout + res.stderr
+    doc = res.json()
+    validate("sign-batch-report", doc, "sign FOLDER --format json")
+    signed = {Path(f["input"]).name for f in doc["files"] if f["status"] == "signed"}
+    assert signed == {f"{NAME}.[1001-1006].exr", "bg.exr"}
+    assert all(sidecar(p).is_file() for p in (shots / "SH010").glob("*.exr"))
+    verified = cli("verify", shots, "--format", "json", "--home", ws.home)
+    assert verified.code == 0, verified.stdout
+    sequence = next(a for a in verified.json()["assets"] if a.get("sequence"))
+    assert sequence["sequence"]["count"] == 6 and sequence["status"] == "trusted"
+    for path in (shots / "SH010").glob(f"{NAME}.1004.exr*"):
+        path.unlink()
+    broken = cli("verify", shots, "--format", "json", "--home", ws.home)
+    assert broken.code == 1 and f"{NAME}.1004.exr" in broken.stdout
+    again = cli("sign", shots, "--disclosure", PLATE, "--format", "json", "--home", ws.home).json()
+    assert again["summary"]["signed"] == 0, "signed frames are not signed again one by one"

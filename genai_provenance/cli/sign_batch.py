@@ -16,8 +16,8 @@ from genai_provenance.credentials.batch import (
     Progress,
     SignerSpec,
     check_titles,
-    file_size,
     folder_items,
+    item_size,
     sign_batch,
 )
 from genai_provenance.credentials.formats import is_media
@@ -66,4 +66,4 @@ def run_batch(
 
 
 def _total(items: list[BatchItem]) -> int:
-    return sum(file_size(item.input) for item in items)
+    return sum(item_size(item) for item in items)

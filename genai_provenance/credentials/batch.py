@@ -20,8 +20,10 @@ from genai_provenance.clearances.ledger import Ledger
 from genai_provenance.credentials.hsm import TokenKey
 from genai_provenance.credentials.identity import SigningIdentity
 from genai_provenance.credentials.read import TrustSettings
+from genai_provenance.credentials.sequence_pattern import FrameSequence
 from genai_provenance.credentials.shotlist import BatchItem
 from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
+from genai_provenance.credentials.sign_sequence import sign_sequence
 from genai_provenance.credentials.title_template import check_template
 from genai_provenance.documents import read_document
 from genai_provenance.errors import InputError, ProvenanceError
@@ -108,9 +110,17 @@ def sidecar_of(path: Path) -> Path:
 def folder_items(
     folder: Path, disclosure: Path, *, default_ignores: bool = True
 ) -> tuple[list[BatchItem], list[ItemResult]]:
-    """Every media file under `folder` (verify's discovery rule), and the files skipped (not media)."""
+    """Every media file and image sequence under `folder` (verify's discovery rule), and the files skipped.
+
+    Numbered frames that discovery groups into a sequence (unsigned EXR, DPX, ...) are signed as one
+    sequence, with its signed record of frames, as `sign 'name.%04d.exr'` would sign them.
+    """
     found = discover_paths([folder], default_ignores=default_ignores)
-    items = [BatchItem(p, disclosure, None, str(folder)) for p in found.media]
+    items = [
+        BatchItem(t.path, disclosure, None, str(folder), t) if isinstance(t, FrameSequence)
+        else BatchItem(t, disclosure, None, str(folder))
+        for t in found.targets()
+    ]  # fmt: skip
     skipped = [ItemResult(Path(s.path), None, ItemStatus.SKIPPED, s.reason, str(folder)) for s in found.skipped]
     return items, skipped
 
@@ -167,6 +177,8 @@ def _add_bytes(count: int) -> None:
 def sign_item(item: BatchItem) -> ItemResult:
     """Sign one file's sidecar; every error becomes this file's result (Ctrl-C excepted)."""
     options: BatchOptions = _STATE["options"]
+    if item.sequence is not None:
+        return _sign_sequence_item(item, item.sequence, options)
     output = sidecar_of(item.input)
     size = file_size(item.input)
     if not options.force and (output.exists() or output.is_symlink()):
@@ -209,6 +221,52 @@ def sign_item(item: BatchItem) -> ItemResult:
         str(result.report.status),
         tuple(result.warnings),
     )
+
+
+def _sign_sequence_item(item: BatchItem, sequence: FrameSequence, options: BatchOptions) -> ItemResult:
+    """Every frame of a sequence found in the folder, each with its sidecar and the sequence's record."""
+    paths = [p for _, p in sequence.frames]
+    size = item_size(item)
+    first = sidecar_of(paths[0])
+    if not options.force and any(sidecar_of(p).exists() or sidecar_of(p).is_symlink() for p in paths):
+        why = "sidecar exists (--force replaces it)"
+        return ItemResult(item.input, first, ItemStatus.SKIPPED, why, item.source, size)
+    template = SignRequest(
+        paths[0],
+        None,
+        item.disclosure,
+        _STATE["identity"],
+        _STATE["trust"],
+        force=options.force,
+        ledger=_STATE["ledger"],
+        record_broken_history=options.record_broken_history,
+        sidecar=True,
+        templated=True,
+        title=item.title if item.title is not None else options.title,
+        progress=_STATE["on_bytes"],
+        thumbnail=options.thumbnail,
+        ocsp=_STATE["ocsp"],
+    )
+    _STATE["busy"] = True
+    try:  # the frames on disk, which must be contiguous (a gap is this item's input error, named)
+        result = sign_sequence(template, sequence.pattern)
+    except ProvenanceError as exc:
+        status = ItemStatus.FAILED if exc.exit_code == 1 else ItemStatus.ERROR
+        return ItemResult(item.input, None, status, str(exc), item.source, size)
+    except (OSError, ValueError, RuntimeError) as exc:  # fail closed: not signed, and why
+        return ItemResult(item.input, None, ItemStatus.FAILED, f"{item.input}: {clip(str(exc))}", item.source, size)
+    finally:
+        _STATE["busy"] = False
+    statuses = sorted({str(r.report.status) for r in result.frames})
+    warnings = tuple(dict.fromkeys(w for r in result.frames for w in r.warnings))
+    return ItemResult(item.input, first, ItemStatus.SIGNED, None, item.source, size, ", ".join(statuses), warnings)
+
+
+def item_size(item: BatchItem) -> int:
+    """Bytes to hash for an item: a file's size, or all its sequence's frames."""
+    if item.sequence is not None:
+        return sum(file_size(p) for _, p in item.sequence.frames)
+    return file_size(item.input)
 
 
 def file_size(path: Path) -> int:

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from genai_provenance.credentials.sequence_pattern import FrameSequence
 from genai_provenance.credentials.title_template import check_template
 from genai_provenance.errors import InputError
 from genai_provenance.files import read_regular, regular_file_problem
@@ -23,6 +24,7 @@ class BatchItem:
     disclosure: Path
     title: str | None = None  # a template for the disclosure's asset.title ({stem}, {name}, {parent})
     source: str = ""  # where the item came from: "shots.csv:3", or the folder walked
+    sequence: FrameSequence | None = None  # an image sequence found in a folder: signed as one (input: its name)
 
 
 def _path(base: Path, value: str) -> Path:
