@@ -175,19 +175,17 @@ def _add_bytes(count: int) -> None:
 
 
 def sign_item(item: BatchItem) -> ItemResult:
-    """Sign one file's sidecar; every error becomes this file's result (Ctrl-C excepted)."""
+    """Sign one file's sidecar (or every frame of a sequence); every error becomes this item's result (Ctrl-C
+    excepted)."""
     options: BatchOptions = _STATE["options"]
-    if item.sequence is not None:
-        return _sign_sequence_item(item, item.sequence, options)
-    output = sidecar_of(item.input)
-    size = file_size(item.input)
-    if not options.force and (output.exists() or output.is_symlink()):
-        return ItemResult(
-            item.input, output, ItemStatus.SKIPPED, "sidecar exists (--force replaces it)", item.source, size
-        )
+    frames = [p for _, p in item.sequence.frames] if item.sequence is not None else [item.input]
+    first, size = sidecar_of(frames[0]), item_size(item)
+    if not options.force and any(sidecar_of(p).exists() or sidecar_of(p).is_symlink() for p in frames):
+        why = "sidecar exists (--force replaces it)"
+        return ItemResult(item.input, first, ItemStatus.SKIPPED, why, item.source, size)
     request = SignRequest(
-        item.input,
-        output,
+        frames[0],
+        None if item.sequence is not None else first,
         item.disclosure,
         _STATE["identity"],
         _STATE["trust"],
@@ -203,7 +201,10 @@ def sign_item(item: BatchItem) -> ItemResult:
     )
     _STATE["busy"] = True
     try:
-        result = sign_asset(request)
+        if item.sequence is not None:  # the frames on disk, which must be contiguous (a gap: an input error)
+            results = sign_sequence(request, item.sequence.pattern).frames
+        else:
+            results = [sign_asset(request)]
     except ProvenanceError as exc:
         status = ItemStatus.FAILED if exc.exit_code == 1 else ItemStatus.ERROR
         return ItemResult(item.input, None, status, str(exc), item.source, size)
@@ -211,55 +212,9 @@ def sign_item(item: BatchItem) -> ItemResult:
         return ItemResult(item.input, None, ItemStatus.FAILED, f"{item.input}: {clip(str(exc))}", item.source, size)
     finally:
         _STATE["busy"] = False
-    return ItemResult(
-        item.input,
-        result.output,
-        ItemStatus.SIGNED,
-        None,
-        item.source,
-        size,
-        str(result.report.status),
-        tuple(result.warnings),
-    )
-
-
-def _sign_sequence_item(item: BatchItem, sequence: FrameSequence, options: BatchOptions) -> ItemResult:
-    """Every frame of a sequence found in the folder, each with its sidecar and the sequence's record."""
-    paths = [p for _, p in sequence.frames]
-    size = item_size(item)
-    first = sidecar_of(paths[0])
-    if not options.force and any(sidecar_of(p).exists() or sidecar_of(p).is_symlink() for p in paths):
-        why = "sidecar exists (--force replaces it)"
-        return ItemResult(item.input, first, ItemStatus.SKIPPED, why, item.source, size)
-    template = SignRequest(
-        paths[0],
-        None,
-        item.disclosure,
-        _STATE["identity"],
-        _STATE["trust"],
-        force=options.force,
-        ledger=_STATE["ledger"],
-        record_broken_history=options.record_broken_history,
-        sidecar=True,
-        templated=True,
-        title=item.title if item.title is not None else options.title,
-        progress=_STATE["on_bytes"],
-        thumbnail=options.thumbnail,
-        ocsp=_STATE["ocsp"],
-    )
-    _STATE["busy"] = True
-    try:  # the frames on disk, which must be contiguous (a gap is this item's input error, named)
-        result = sign_sequence(template, sequence.pattern)
-    except ProvenanceError as exc:
-        status = ItemStatus.FAILED if exc.exit_code == 1 else ItemStatus.ERROR
-        return ItemResult(item.input, None, status, str(exc), item.source, size)
-    except (OSError, ValueError, RuntimeError) as exc:  # fail closed: not signed, and why
-        return ItemResult(item.input, None, ItemStatus.FAILED, f"{item.input}: {clip(str(exc))}", item.source, size)
-    finally:
-        _STATE["busy"] = False
-    statuses = sorted({str(r.report.status) for r in result.frames})
-    warnings = tuple(dict.fromkeys(w for r in result.frames for w in r.warnings))
-    return ItemResult(item.input, first, ItemStatus.SIGNED, None, item.source, size, ", ".join(statuses), warnings)
+    statuses = ", ".join(sorted({str(r.report.status) for r in results}))
+    warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
+    return ItemResult(item.input, results[0].output, ItemStatus.SIGNED, None, item.source, size, statuses, warnings)
 
 
 def item_size(item: BatchItem) -> int:
