@@ -44,6 +44,8 @@ def open_executor(
         return
     from genai_provenance.gate.pool import LocalPool, check_pool
 
+    if files:  # no more worker processes than files: one file is checked here, with no pool to start
+        workers = min(workers, len(files))
     budget = worker_budget(files, workers)
     with check_pool(config, budget.workers) as pool:
         yield LocalPool(config, budget.workers, pool, budget.reason)
