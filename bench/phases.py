@@ -44,9 +44,8 @@ def main() -> None:
 
         return wrapper
 
-    # verify_file runs twice inside sign_asset: once (via _has_credentials) on the input, once on the output.
-    has_credentials = sign_module._has_credentials
-    sign_module._has_credentials = timed("input: has credentials? (Reader)", has_credentials)
+    # verify_file runs twice inside sign_asset: once (via _input_credentials) on the input, once on the output.
+    sign_module._input_credentials = timed("input: has credentials? (Reader)", sign_module._input_credentials)
     sign_module.make_thumbnail = timed("thumbnail (ffmpeg, first frame)", sign_module.make_thumbnail)
     real_verify = sign_module.verify_file
     sign_module.verify_file = lambda *a, **k: (
