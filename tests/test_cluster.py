@@ -160,13 +160,30 @@ def test_verify_and_check_on_the_cluster_equal_a_local_run(
     assert len(lines) == len(MIXED) and all(line.split(": ", 1)[1] in workers for line in lines), verbose.stdout
 
 
+def insecure(cluster: DaskCluster) -> list[str]:
+    """package on a tcp:// test cluster: the flag that accepts unauthenticated workers."""
+    return ["--cluster", cluster.address, "--insecure-cluster"]
+
+
+def test_package_refuses_unauthenticated_workers_unless_told(
+    studio: Studio, cluster: DaskCluster, tmp_path: Path, cli: Cli
+) -> None:
+    """Attack: a machine on the farm network joins the tcp:// scheduler and answers "trusted" for every asset.
+    The final gate does not take tcp:// answers unless the user says the network is closed."""
+    cleared = studio.source(tmp_path / "cleared", [PLATE, APPROVED])
+    res = cli("package", cleared, "-o", tmp_path / "out", "--home", studio.home, "--cluster", cluster.address)
+    assert res.code == 2 and res.stdout == "" and not (tmp_path / "out").exists()
+    [line] = res.stderr.splitlines()
+    assert "not authenticated" in line and "tls://" in line and "--insecure-cluster" in line, line
+
+
 def test_package_on_the_cluster_equals_a_local_run(
     studio: Studio, cluster: DaskCluster, tmp_path: Path, cli: Cli
 ) -> None:
     home = ["--home", studio.home]
     mixed = studio.source(tmp_path / "mixed")
     local = cli("package", mixed, "-o", tmp_path / "a", *home, "--workers", 1, "--format", "json")
-    remote = cli("package", mixed, "-o", tmp_path / "b", *home, "--cluster", cluster.address, "--format", "json")
+    remote = cli("package", mixed, "-o", tmp_path / "b", *home, *insecure(cluster), "--format", "json")
     assert local.code == remote.code == 1 and remote.stderr == ""
     local_doc, remote_doc = local.json(), remote.json()
     validate("package-report", remote_doc, "package --cluster")
@@ -176,7 +193,7 @@ def test_package_on_the_cluster_equals_a_local_run(
 
     cleared = studio.source(tmp_path / "cleared", [PLATE, APPROVED])
     local = cli("package", cleared, "-o", tmp_path / "c", *home, "--workers", 1, "--format", "json")
-    remote = cli("package", cleared, "-o", tmp_path / "d", *home, "--cluster", cluster.address, "--format", "json")
+    remote = cli("package", cleared, "-o", tmp_path / "d", *home, *insecure(cluster), "--format", "json")
     assert local.code == remote.code == 0, remote.stderr
     local_doc, remote_doc = local.json(), remote.json()
     where(local_doc)
@@ -249,7 +266,7 @@ def test_an_unreachable_scheduler_is_one_line(studio: Studio, tmp_path: Path, cl
         assert line.startswith(ERROR_PREFIX) and address in line and "not reachable" in line, line
     res = run(
         "package", studio.kit, "-o", tmp_path / "p", "--home", studio.home, "--cluster", address,
-        env={"GENAI_PROVENANCE_CLUSTER_TIMEOUT": "1"},
+        "--insecure-cluster", env={"GENAI_PROVENANCE_CLUSTER_TIMEOUT": "1"},
     )  # fmt: skip
     assert res.code == 2 and len(res.stderr.splitlines()) == 1 and "waited 1 s" in res.stderr, res.stderr
     assert not (tmp_path / "p").exists()

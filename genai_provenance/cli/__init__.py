@@ -202,8 +202,9 @@ def cluster_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         from genai_provenance.gate.cluster import ClusterTarget
 
         address, timeout = kwargs.pop("cluster"), kwargs.pop("cluster_timeout")
+        insecure = kwargs.pop("insecure_cluster")
         try:
-            kwargs["cluster"] = ClusterTarget(address, timeout) if address else None
+            kwargs["cluster"] = ClusterTarget(address, timeout, insecure) if address else None
         except ProvenanceError as exc:
             raise click.UsageError(str(exc)) from None
         return fn(*args, **kwargs)
@@ -223,6 +224,12 @@ def cluster_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             envvar="GENAI_PROVENANCE_CLUSTER_TIMEOUT",
             metavar="SECONDS",
             help="How long to wait for the scheduler, a worker, or a cluster that lost every worker.",
+        ),
+        click.option(
+            "--insecure-cluster",
+            "insecure_cluster",
+            is_flag=True,
+            help="Let package check on a tcp:// cluster, whose workers are not authenticated (default: tls:// only).",
         ),
     ]
     for option in reversed(options):

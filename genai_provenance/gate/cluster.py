@@ -56,6 +56,21 @@ class ClusterTarget:
 
     address: str
     timeout: float = DEFAULT_TIMEOUT_S
+    insecure: bool = False  # --insecure-cluster: accept tcp:// (unauthenticated workers) for the final gate
+
+    @property
+    def authenticated(self) -> bool:
+        """tls:// with Dask's mutual certificates: only holders of a node certificate can join as workers."""
+        return self.address.startswith("tls://")
+
+    def require_authenticated(self, command: str) -> None:
+        """The final gate trusts workers' answers: over tcp:// anyone who reaches the scheduler can answer."""
+        if not self.authenticated and not self.insecure:
+            raise InputError(
+                f"{command} --cluster {clip(self.address)}: tcp:// workers are not authenticated (a machine that "
+                "can reach the scheduler could join and report any asset as trusted); use tls:// with Dask's "
+                "mutual certificates, or --insecure-cluster to accept that on a closed render-farm network"
+            )
 
     def __post_init__(self) -> None:
         if not self.address.startswith(SCHEMES) or len(self.address) <= len("tcp://"):

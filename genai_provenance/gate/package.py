@@ -341,6 +341,8 @@ def _write_bag(req: PackageRequest, staging: Path, found: Discovery, verdicts: l
 def run_package(req: PackageRequest) -> PackageResult:
     """Check every file under the source; write the package only when nothing blocks."""
     _check_paths(req)
+    if req.cluster is not None:
+        req.cluster.require_authenticated("package")
     sweep_stale_staging(req.target.resolve().parent)
     sweep_dead_temps(req.target.resolve().parent)
     found = discover(req.source, req.excludes, default_ignores=req.default_ignores)
