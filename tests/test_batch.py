@@ -333,3 +333,8 @@ def test_a_folder_signs_its_image_sequences_as_sequences(ws: Workspace, tmp_path
     assert broken.code == 1 and f"{NAME}.1004.exr" in broken.stdout
     again = cli("sign", shots, "--disclosure", PLATE, "--format", "json", "--home", ws.home).json()
     assert again["summary"]["signed"] == 0, "signed frames are not signed again one by one"
+    # A run killed half way through a sequence leaves some frames with sidecars: not "skipped" as if done.
+    for path in (shots / "SH010").glob(f"{NAME}.1002.exr.c2pa"):
+        path.unlink()
+    partial = cli("sign", shots, "--disclosure", PLATE, "--format", "json", "--home", ws.home)
+    assert partial.code == 2 and "4 of 5 frames already have sidecars" in partial.stdout, partial.stdout

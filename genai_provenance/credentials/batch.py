@@ -180,7 +180,14 @@ def sign_item(item: BatchItem) -> ItemResult:
     options: BatchOptions = _STATE["options"]
     frames = [p for _, p in item.sequence.frames] if item.sequence is not None else [item.input]
     first, size = sidecar_of(frames[0]), item_size(item)
-    if not options.force and any(sidecar_of(p).exists() or sidecar_of(p).is_symlink() for p in frames):
+    existing = [p for p in frames if sidecar_of(p).exists() or sidecar_of(p).is_symlink()]
+    if existing and not options.force:
+        if len(existing) < len(frames):  # a sequence signed in part (a killed run): resuming would leave it so
+            why = (
+                f"{item.input}: {len(existing)} of {len(frames)} frames already have sidecars (an interrupted run?); "
+                "sign it again with --force"
+            )
+            return ItemResult(item.input, None, ItemStatus.ERROR, why, item.source, size)
         why = "sidecar exists (--force replaces it)"
         return ItemResult(item.input, first, ItemStatus.SKIPPED, why, item.source, size)
     request = SignRequest(
