@@ -338,3 +338,25 @@ def test_a_folder_signs_its_image_sequences_as_sequences(ws: Workspace, tmp_path
         path.unlink()
     partial = cli("sign", shots, "--disclosure", PLATE, "--format", "json", "--home", ws.home)
     assert partial.code == 2 and "4 of 5 frames already have sidecars" in partial.stdout, partial.stdout
+
+
+@needs_ffmpeg()
+def test_a_sequence_is_signed_across_workers_whole_or_not_at_all(ws: Workspace, tmp_path: Path, cli: Cli) -> None:
+    """Frames of one sequence are signed by several workers; one bad frame leaves no sidecar on any frame."""
+    from test_sequences import NAME, make_frames
+
+    good = make_frames(tmp_path / "good" / "SH010", "exr")
+    res = cli("sign", good.parent, "--disclosure", PLATE, "--workers", 2, "--format", "json", "--home", ws.home)
+    assert res.code == 0, res.stdout + res.stderr
+    assert sorted(p.name for p in good.glob("*.c2pa")) == [f"{NAME}.{n}.exr.c2pa" for n in range(1001, 1007)]
+    verified = cli("verify", good.parent, "--format", "json", "--home", ws.home)
+    assert verified.code == 0 and verified.json()["assets"][0]["sequence"]["count"] == 6
+
+    bad = make_frames(tmp_path / "bad" / "SH010", "exr")
+    (bad / f"{NAME}.1004.exr").write_bytes((MEDIA / "plate.png").read_bytes())  # not an EXR: refused
+    res = cli("sign", bad.parent, "--disclosure", PLATE, "--workers", 2, "--format", "json", "--home", ws.home)
+    assert res.code == 2, res.stdout + res.stderr
+    [item] = res.json()["files"]
+    assert item["status"] == "error" and f"{NAME}.1004.exr" in item["error"]
+    assert list(bad.glob("*.c2pa")) == [], "no frame keeps a sidecar when one frame could not be signed"
+    assert leftovers(bad) == []

@@ -6,6 +6,7 @@ written as a single sign writes it (staged, verified, renamed), so a killed batc
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import signal
 from collections.abc import Callable
@@ -22,8 +23,8 @@ from genai_provenance.credentials.identity import SigningIdentity
 from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.credentials.sequence_pattern import FrameSequence
 from genai_provenance.credentials.shotlist import BatchItem
-from genai_provenance.credentials.sign_asset import SignRequest, sign_asset
-from genai_provenance.credentials.sign_sequence import sign_sequence
+from genai_provenance.credentials.sign_asset import SignRequest, SignResult, sign_asset
+from genai_provenance.credentials.sign_sequence import SequencePlan, plan_sequence, sign_frame, sign_sequence
 from genai_provenance.credentials.title_template import check_template
 from genai_provenance.documents import read_document
 from genai_provenance.errors import InputError, ProvenanceError
@@ -174,25 +175,28 @@ def _add_bytes(count: int) -> None:
         counter.value += count
 
 
-def sign_item(item: BatchItem) -> ItemResult:
-    """Sign one file's sidecar (or every frame of a sequence); every error becomes this item's result (Ctrl-C
-    excepted)."""
-    options: BatchOptions = _STATE["options"]
+def _precheck(item: BatchItem, options: BatchOptions) -> ItemResult | None:
+    """An item's result without signing: skipped (every sidecar exists), or half signed (an input error)."""
     frames = [p for _, p in item.sequence.frames] if item.sequence is not None else [item.input]
-    first, size = sidecar_of(frames[0]), item_size(item)
     existing = [p for p in frames if sidecar_of(p).exists() or sidecar_of(p).is_symlink()]
-    if existing and not options.force:
-        if len(existing) < len(frames):  # a sequence signed in part (a killed run): resuming would leave it so
-            why = (
-                f"{item.input}: {len(existing)} of {len(frames)} frames already have sidecars (an interrupted run?); "
-                "sign it again with --force"
-            )
-            return ItemResult(item.input, None, ItemStatus.ERROR, why, item.source, size)
-        why = "sidecar exists (--force replaces it)"
-        return ItemResult(item.input, first, ItemStatus.SKIPPED, why, item.source, size)
-    request = SignRequest(
-        frames[0],
-        None if item.sequence is not None else first,
+    if not existing or options.force:
+        return None
+    size = item_size(item)
+    if len(existing) < len(frames):  # a sequence signed in part (a killed run): resuming would leave it so
+        why = (
+            f"{item.input}: {len(existing)} of {len(frames)} frames already have sidecars (an interrupted run?); "
+            "sign it again with --force"
+        )
+        return ItemResult(item.input, None, ItemStatus.ERROR, why, item.source, size)
+    why = "sidecar exists (--force replaces it)"
+    return ItemResult(item.input, sidecar_of(frames[0]), ItemStatus.SKIPPED, why, item.source, size)
+
+
+def _request(item: BatchItem, first: Path, output: Path | None) -> SignRequest:
+    options: BatchOptions = _STATE["options"]
+    return SignRequest(
+        first,
+        output,
         item.disclosure,
         _STATE["identity"],
         _STATE["trust"],
@@ -206,22 +210,64 @@ def sign_item(item: BatchItem) -> ItemResult:
         thumbnail=options.thumbnail,
         ocsp=_STATE["ocsp"],
     )
+
+
+def _failed(item: BatchItem, exc: Exception, size: int) -> ItemResult:
+    """Every error becomes the item's result: an input error (exit 2) or a failure (exit 1), and why."""
+    if isinstance(exc, ProvenanceError):
+        status = ItemStatus.FAILED if exc.exit_code == 1 else ItemStatus.ERROR
+        return ItemResult(item.input, None, status, str(exc), item.source, size)
+    return ItemResult(item.input, None, ItemStatus.FAILED, f"{item.input}: {clip(str(exc))}", item.source, size)
+
+
+def _signed(item: BatchItem, results: list[SignResult], size: int) -> ItemResult:
+    statuses = ", ".join(sorted({str(r.report.status) for r in results}))
+    warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
+    return ItemResult(item.input, results[0].output, ItemStatus.SIGNED, None, item.source, size, statuses, warnings)
+
+
+def sign_item(item: BatchItem) -> ItemResult:
+    """Sign one file's sidecar (or every frame of a sequence, in order); every error becomes this item's result
+    (Ctrl-C excepted)."""
+    options: BatchOptions = _STATE["options"]
+    early = _precheck(item, options)
+    if early is not None:
+        return early
+    size = item_size(item)
+    first = item.sequence.frames[0][1] if item.sequence is not None else item.input
+    request = _request(item, first, None if item.sequence is not None else sidecar_of(first))
     _STATE["busy"] = True
     try:
         if item.sequence is not None:  # the frames on disk, which must be contiguous (a gap: an input error)
             results = sign_sequence(request, item.sequence.pattern).frames
         else:
             results = [sign_asset(request)]
-    except ProvenanceError as exc:
-        status = ItemStatus.FAILED if exc.exit_code == 1 else ItemStatus.ERROR
-        return ItemResult(item.input, None, status, str(exc), item.source, size)
-    except (OSError, ValueError, RuntimeError) as exc:  # fail closed: not signed, and why
-        return ItemResult(item.input, None, ItemStatus.FAILED, f"{item.input}: {clip(str(exc))}", item.source, size)
+    except (ProvenanceError, OSError, ValueError, RuntimeError) as exc:  # fail closed: not signed, and why
+        return _failed(item, exc, size)
     finally:
         _STATE["busy"] = False
-    statuses = ", ".join(sorted({str(r.report.status) for r in results}))
-    warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
-    return ItemResult(item.input, results[0].output, ItemStatus.SIGNED, None, item.source, size, statuses, warnings)
+    return _signed(item, results, size)
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    """One frame of a sequence, signed in a worker against the record the caller built from every frame."""
+
+    item: BatchItem
+    plan: SequencePlan
+    index: int
+
+
+def sign_frame_job(job: FrameJob) -> SignResult | Exception:
+    """A frame's sidecar, or why it has none (the caller then removes the sequence's other sidecars)."""
+    first = job.plan.frames[0][1]
+    _STATE["busy"] = True
+    try:
+        return sign_frame(_request(job.item, first, None), job.plan, job.index)
+    except (ProvenanceError, OSError, ValueError, RuntimeError) as exc:
+        return exc if isinstance(exc, ProvenanceError) else RuntimeError(clip(str(exc)))
+    finally:
+        _STATE["busy"] = False
 
 
 def item_size(item: BatchItem) -> int:
@@ -256,25 +302,107 @@ def sign_batch(
     workers: int = 1,
     progress: Progress | None = None,
 ) -> list[ItemResult]:
-    """Sign every item (in order of `items` in the result), across `workers` processes."""
-    if workers <= 1 or len(items) < 2:
+    """Sign every item (in order of `items` in the result), across `workers` processes.
+
+    A sequence is one item but many jobs: its record is built here from every frame, then each frame is
+    signed by whichever worker is free; if any frame fails, the sequence's other sidecars are removed.
+    """
+    if workers <= 1 or (len(items) < 2 and all(i.sequence is None for i in items)):
         return _in_process(items, spec, options, progress)
     from genai_provenance.gate.pool import pool_context, worker_pool
 
     counter = pool_context().Value(ctypes.c_longlong, 0)
-    results: dict[int, ItemResult] = {}
-    with worker_pool(min(workers, len(items)), _init_worker, (spec, options, counter)) as pool:
-        pending: dict[Future[ItemResult], int] = {pool.submit(sign_item, item): i for i, item in enumerate(items)}
-        while pending:
-            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = pending.pop(future)
-                results[index] = _outcome(future, items[index])
+    run = _Run(items, progress)
+    try:
+        with worker_pool(workers, _init_worker, (spec, options, counter)) as pool:
+            for index, item in enumerate(items):
+                run.submit(pool, index, item, options)
+            while run.pending:
+                done, _ = wait(run.pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    run.collect(future)
                 if progress:
-                    progress.files(1)
-            if progress:
-                progress.bytes_done(counter.value)
-    return [results[i] for i in range(len(items))]
+                    progress.bytes_done(counter.value)
+    except BaseException:
+        run.remove_unfinished_sequences()
+        raise
+    return [run.results[i] for i in range(len(items))]
+
+
+class _Run:
+    """The jobs of one parallel batch: a job per file, a job per frame of each sequence."""
+
+    def __init__(self, items: list[BatchItem], progress: Progress | None) -> None:
+        self.items, self.progress = items, progress
+        self.results: dict[int, ItemResult] = {}
+        self.pending: dict[Future[Any], tuple[int, int | None]] = {}  # future -> (item, frame index or None)
+        self.frames: dict[int, dict[int, SignResult | Exception]] = {}  # item -> frame index -> outcome
+        self.plans: dict[int, SequencePlan] = {}
+
+    def submit(self, pool: Any, index: int, item: BatchItem, options: BatchOptions) -> None:
+        if item.sequence is None:
+            self.pending[pool.submit(sign_item, item)] = (index, None)
+            return
+        early = _precheck(item, options)
+        if early is None:
+            try:
+                plan = plan_sequence(item.sequence.pattern, None, options.force)
+            except (ProvenanceError, OSError) as exc:
+                early = _failed(item, exc, item_size(item))
+        if early is not None:
+            self._done(index, early)
+            return
+        self.plans[index], self.frames[index] = plan, {}
+        for frame in range(len(plan.frames)):
+            self.pending[pool.submit(sign_frame_job, FrameJob(item, plan, frame))] = (index, frame)
+
+    def collect(self, future: Future[Any]) -> None:
+        index, frame = self.pending.pop(future)
+        item = self.items[index]
+        if frame is None:
+            self._done(index, _outcome(future, item))
+            return
+        try:
+            outcome: SignResult | Exception = future.result()
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # a worker that died: this frame is not signed
+            outcome = RuntimeError(f"{item.input}: frame not signed ({exc.__class__.__name__})")
+        self.frames[index][frame] = outcome
+        if len(self.frames[index]) == len(self.plans[index].frames):
+            self._done(index, self._sequence_result(index))
+
+    def _sequence_result(self, index: int) -> ItemResult:
+        item, outcomes = self.items[index], self.frames.pop(index)
+        ordered = [outcomes[i] for i in sorted(outcomes)]
+        failures = [o for o in ordered if isinstance(o, Exception)]
+        signed = [o for o in ordered if not isinstance(o, Exception)]
+        if not failures:
+            return _signed(item, signed, item_size(item))
+        self._remove(signed)  # all or nothing, as `sign 'name.%04d.exr'`
+        return _failed(item, failures[0], item_size(item))
+
+    def _done(self, index: int, result: ItemResult) -> None:
+        self.results[index] = result
+        if self.progress:
+            self.progress.files(1)
+
+    @staticmethod
+    def _remove(results: list[SignResult]) -> None:
+        for result in results:
+            with contextlib.suppress(OSError):
+                result.output.unlink()
+
+    def remove_unfinished_sequences(self) -> None:
+        """Ctrl-C or an error mid-run (the pool has finished its running jobs): a sequence is signed whole or
+        not at all, so every sidecar of an unfinished one goes, collected or not."""
+        for outcomes in self.frames.values():
+            self._remove([o for o in outcomes.values() if not isinstance(o, Exception)])
+        for future, (_, frame) in self.pending.items():
+            if frame is not None and future.done() and not future.cancelled() and future.exception() is None:
+                outcome = future.result()
+                if isinstance(outcome, SignResult):
+                    self._remove([outcome])
 
 
 def _outcome(future: Future[ItemResult], item: BatchItem) -> ItemResult:

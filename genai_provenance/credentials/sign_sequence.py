@@ -82,39 +82,62 @@ def _stat(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
+@dataclass(frozen=True)
+class SequencePlan:
+    """A sequence ready to sign: its frames (checked, none with a sidecar unless forced), their record, and
+    each frame's size and modification time when it was hashed (a frame that changes after is refused)."""
+
+    pattern: FramePattern
+    frames: tuple[tuple[int, Path], ...]
+    record: SequenceRecord
+    before: dict[int, tuple[int, int]]
+
+
+def plan_sequence(pattern: FramePattern, spec: str | None = None, force: bool = False) -> SequencePlan:
+    """Select and check the frames, then hash each once for the record (nothing is written)."""
+    frames = select_frames(pattern, spec)
+    for _, path in frames:
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        if (sidecar.exists() or sidecar.is_symlink()) and not force:
+            raise InputError(f"{sidecar}: already exists (use --force to replace it); nothing was written")
+    before = {n: _stat(p) for n, p in frames}
+    return SequencePlan(pattern, tuple(frames), record_for(pattern.printf, frames), before)
+
+
+def sign_frame(template: SignRequest, plan: SequencePlan, index: int) -> SignResult:
+    """Sign frame `index` of the plan into its sidecar, carrying the record and its own frame number.
+
+    The sidecar is removed again when the frame changed after it was hashed for the record."""
+    number, path = plan.frames[index]
+    request = dataclasses.replace(
+        template,
+        input=path,
+        output=None,
+        sidecar=True,
+        extra_assertions=[*template.extra_assertions, FrameClaim(plan.record, number).assertion()],
+        thumbnail=template.thumbnail and index == 0,
+    )
+    result = sign_asset(request)
+    if _stat(path) != plan.before[number]:
+        with contextlib.suppress(OSError):
+            result.output.unlink()
+        raise SigningError(f"{path}: frame changed while the sequence was being signed; nothing was written")
+    return result
+
+
 def sign_sequence(template: SignRequest, pattern: FramePattern, spec: str | None = None) -> SequenceSignResult:
     """Sign every frame of `pattern` (sidecars), each manifest carrying the sequence record and its frame number."""
     if template.output is not None:
         raise InputError(f"{pattern.folder / pattern.printf}: -o/--output does not apply to a sequence (sidecars)")
-    frames = select_frames(pattern, spec)
-    for _, path in frames:
-        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-        if (sidecar.exists() or sidecar.is_symlink()) and not template.force:
-            raise InputError(f"{sidecar}: already exists (use --force to replace it); nothing was written")
-    before = {n: _stat(p) for n, p in frames}
-    record = record_for(pattern.printf, frames)
-    written: list[Path] = []
+    plan = plan_sequence(pattern, spec, template.force)
     results: list[SignResult] = []
     try:
-        for i, (number, path) in enumerate(frames):
-            claim = FrameClaim(record, number)
-            request = dataclasses.replace(
-                template,
-                input=path,
-                output=None,
-                sidecar=True,
-                extra_assertions=[*template.extra_assertions, claim.assertion()],
-                thumbnail=template.thumbnail and i == 0,
-            )
-            result = sign_asset(request)
-            written.append(result.output)
-            if _stat(path) != before[number]:
-                raise SigningError(f"{path}: frame changed while the sequence was being signed; nothing was written")
-            results.append(result)
+        for index in range(len(plan.frames)):
+            results.append(sign_frame(template, plan, index))
     except (ProvenanceError, KeyboardInterrupt):
-        for sidecar in written:
+        for done in results:
             with contextlib.suppress(OSError):
-                sidecar.unlink()
+                done.output.unlink()
         raise
     warnings = list(dict.fromkeys(w for r in results for w in r.warnings))
-    return SequenceSignResult(pattern, record, results, warnings)
+    return SequenceSignResult(pattern, plan.record, results, warnings)
