@@ -31,7 +31,7 @@ from genai_provenance.credentials.formats import (
 from genai_provenance.credentials.genai_scan import BROKEN_HISTORY_LABEL, CLEARANCES_LABEL
 from genai_provenance.credentials.identity import SigningIdentity
 from genai_provenance.credentials.manifest_definition import PARENT_ID, build_definition, component_id
-from genai_provenance.credentials.native import sign_data_hashed
+from genai_provenance.credentials.native import DataHash, sign_data_hashed
 from genai_provenance.credentials.ocsp import OcspAnswer, require_good
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.credentials.readback import verify_store
@@ -65,6 +65,8 @@ class SignRequest:
     templated: bool = False  # fill {stem}, {name}, {parent} in the disclosure's asset.title (batch signing)
     title: str | None = None  # a template replacing the disclosure's asset.title (implies templated)
     progress: Callable[[int], None] | None = None  # bytes of the input hashed so far (sidecar signing)
+    known_sha256: str | None = None  # the input's whole-file SHA-256 (hex) the caller already read (a sequence's
+    # record); the caller checks that the input did not change after (sign_sequence.sign_frame)
 
 
 @dataclass(frozen=True)
@@ -356,7 +358,7 @@ def _sign_and_check(
         try:
             data_hash = None
             if data_hashed(plan):  # one read with hashlib; c2pa signs over that hash
-                data_hash = hash_file(req.input, req.progress)
+                data_hash = _known(req) or hash_file(req.input, req.progress)
                 with req.identity.signing() as signer:
                     store = sign_data_hashed(builder, signer, data_hash)
                 _write_store(tmp, store)
@@ -390,6 +392,15 @@ def _sign_and_check(
                 f"{plan.output}: disclosure read back differs from the one declared; nothing was written"
             )
     return report
+
+
+def _known(req: SignRequest) -> DataHash | None:
+    """The hash the caller read (each byte is read once), reported as progress as if read now."""
+    if req.known_sha256 is None:
+        return None
+    if req.progress is not None:
+        req.progress(req.input.stat().st_size)
+    return DataHash("sha256", bytes.fromhex(req.known_sha256))
 
 
 def data_hashed(plan: SignPlan) -> bool:

@@ -116,6 +116,7 @@ def sign_frame(template: SignRequest, plan: SequencePlan, index: int) -> SignRes
         sidecar=True,
         extra_assertions=[*template.extra_assertions, FrameClaim(plan.record, number).assertion()],
         thumbnail=template.thumbnail and index == 0,
+        known_sha256=plan.record.hashes()[number],  # read once, for the record; unchanged (checked below)
     )
     result = sign_asset(request)
     if _stat(path) != plan.before[number]:
