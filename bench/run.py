@@ -82,8 +82,8 @@ class Op:
         return statistics.median(self.peaks)
 
 
-def run_child(argv: list[str]) -> tuple[float, float]:
-    """Run one command; return (wall seconds, peak RSS in MB). Fails loudly on a non-zero exit."""
+def run_child(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """Run one command; return (wall seconds, peak RSS in MB). Fails loudly on an exit code not in `ok`."""
     with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak_file:
         wrapped = [str(GNU_TIME), "-f", "%M", "-o", peak_file.name, *argv] if GNU_TIME.exists() else argv
         start = time.perf_counter()
@@ -91,7 +91,7 @@ def run_child(argv: list[str]) -> tuple[float, float]:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        if proc.returncode not in ok:
             err.seek(0)
             sys.exit(f"bench: {' '.join(argv)} exited {proc.returncode}: {err.read().decode(errors='replace')[-800:]}")
         kib = int(peak_file.read().split()[-1]) if GNU_TIME.exists() else usage.ru_maxrss  # KiB on Linux

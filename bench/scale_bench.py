@@ -29,58 +29,24 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from run import run_child
+from sidecar_bench import Op
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "scale"
 STILL = ROOT / "fixtures" / "media" / "plate.jpg"
 DISCLOSURE = ROOT / "fixtures" / "disclosures" / "plate.json"
 PY = sys.executable
-GNU_TIME = Path("/usr/bin/time")
 MB = 1_000_000
 
 
 def ours() -> list[str]:
     script = Path(PY).with_name("genai-provenance")
     return [str(script)] if script.exists() else [PY, "-m", "genai_provenance"]
-
-
-@dataclass
-class Op:
-    name: str
-    argv: list[str]
-    walls: list[float] = field(default_factory=list)
-    peaks: list[float] = field(default_factory=list)
-
-    @property
-    def wall(self) -> float:
-        return statistics.median(self.walls)
-
-    @property
-    def peak(self) -> float:
-        return statistics.median(self.peaks)
-
-
-def run_child(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
-    """Run one command; (wall seconds, peak RSS MB). Exits loudly on an unexpected exit code."""
-    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak_file:
-        wrapped = [str(GNU_TIME), "-f", "%M", "-o", peak_file.name, *argv] if GNU_TIME.exists() else argv
-        start = time.perf_counter()
-        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        if code not in ok:
-            err.seek(0)
-            sys.exit(f"bench: {' '.join(argv)} exited {code}: {err.read().decode(errors='replace')[-800:]}")
-        kib = int(peak_file.read().split()[-1]) if GNU_TIME.exists() else usage.ru_maxrss
-    return wall, kib / 1024
 
 
 def ffmpeg(*args: str) -> None:
