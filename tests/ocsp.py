@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import http.server
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from local_http import LocalResponder
 from tsa import free_port
 
 from genai_provenance.trust.pki import Issued, create_root, issue_leaf
@@ -30,10 +30,13 @@ def _index_time(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%y%m%d%H%M%SZ")
 
 
-class OcspAuthority:
+class OcspAuthority(LocalResponder):
     """A CA plus its OCSP responder process; `url` is what the leaves' AIA names."""
 
+    name, reply_type = "ocsp", "application/ocsp-response"
+
     def __init__(self, workdir: Path | None = None, name: str = "Test Production Root CA") -> None:
+        super().__init__()
         if shutil.which("openssl") is None:
             raise RuntimeError("openssl is not installed")
         self._own_dir = workdir is None
@@ -56,8 +59,6 @@ class OcspAuthority:
         key.write_bytes(self.responder.key_pem())
         self.requests = 0
         self._lock = threading.Lock()
-        self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def root_pem(self) -> bytes:
@@ -101,50 +102,7 @@ class OcspAuthority:
             return reply.read_bytes()
 
     def start(self) -> OcspAuthority:
-        authority = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if not 0 < length <= 64 * 1024:
-                    self.send_error(400, "expected an OCSP request body")
-                    return
-                try:
-                    body = authority.answer(self.rfile.read(length))
-                except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-                    self.send_error(500, str(exc).splitlines()[0])
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/ocsp-response")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:  # quiet
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ocsp", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        if self._own_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> OcspAuthority:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self.serve(self.port)  # the port the leaves' AIA already names
 
 
 @contextlib.contextmanager

@@ -7,7 +7,6 @@ critical). Use `TimeStampAuthority` as a context manager, or the `tsa` pytest fi
 from __future__ import annotations
 
 import contextlib
-import http.server
 import shutil
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from local_http import LocalResponder
 
 from genai_provenance.trust.pki import Issued, create_root, issue_leaf
 
@@ -63,10 +63,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class TimeStampAuthority:
+class TimeStampAuthority(LocalResponder):
     """An RFC 3161 TSA served over HTTP on 127.0.0.1; `url` is what c2pa's `ta_url` wants."""
 
+    name, reply_type, max_body = "tsa", REPLY_TYPE, MAX_QUERY
+
     def __init__(self, workdir: Path | None = None) -> None:
+        super().__init__()
         if shutil.which("openssl") is None:
             raise RuntimeError("openssl is not installed")
         self._own_dir = workdir is None
@@ -84,8 +87,6 @@ class TimeStampAuthority:
         self.config.write_text(OPENSSL_TS_CONFIG.format(dir=self.dir))
         self.requests = 0
         self._lock = threading.Lock()
-        self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def root_pem(self) -> bytes:
@@ -93,9 +94,7 @@ class TimeStampAuthority:
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "TSA not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://127.0.0.1:{self.bound_port}/"
 
     def reply(self, query: bytes) -> bytes:
         """Answer one DER TimeStampReq with a DER TimeStampResp made by `openssl ts -reply`."""
@@ -115,52 +114,10 @@ class TimeStampAuthority:
                 raise RuntimeError(f"openssl ts -reply failed: {done.stderr.decode(errors='replace').strip()}")
             return reply_file.read_bytes()
 
-    def start(self) -> TimeStampAuthority:
-        tsa = self
+    answer = reply
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-                if ctype != QUERY_TYPE or not 0 < length <= MAX_QUERY:
-                    self.send_error(400, "expected an application/timestamp-query body")
-                    return
-                try:
-                    body = tsa.reply(self.rfile.read(length))
-                except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-                    self.send_error(500, str(exc).splitlines()[0])
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", REPLY_TYPE)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:  # quiet
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tsa", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        if self._own_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> TimeStampAuthority:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def accepts(self, content_type: str) -> bool:
+        return content_type == QUERY_TYPE
 
 
 @contextlib.contextmanager
