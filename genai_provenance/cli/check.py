@@ -25,12 +25,11 @@ from genai_provenance.cli import (
     view_options,
     workers_option,
 )
-from genai_provenance.cli.progress import progress_bar
+from genai_provenance.cli.progress import checking
 from genai_provenance.credentials.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError
 from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import discover_paths
-from genai_provenance.gate.executor import open_executor
 from genai_provenance.gate.results import CheckResult
 from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.policy.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
@@ -79,11 +78,7 @@ def check(
     """Verify assets and judge them against the policy: findings, remedies, clearances."""
     config = check_config(None, None, home, policy, intended_use, trust_flags, signers, revocations)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with open_executor(config, workers, cluster, found.files()) as executor, progress_bar("checking") as bar:
-        if executor.note:
-            click.echo(f"note: {executor.note}", err=True)
-        targets = found.targets()
-        bar.total(len(targets))
+    with checking(config, workers, cluster, found) as (executor, targets, bar):
         verdicts = executor.check([(t, None) for t in targets], bar.advance)
     result = CheckResult(verdicts, config.policy(), found)
     emit(check_renderer(fmt, view).render(result), output)

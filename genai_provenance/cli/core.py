@@ -29,7 +29,7 @@ from genai_provenance.cli import (
     workers_option,
     workspace_option,
 )
-from genai_provenance.cli.progress import progress_bar, transfer_bar
+from genai_provenance.cli.progress import checking, transfer_bar
 from genai_provenance.cli.sign_batch import run_batch
 from genai_provenance.credentials.batch import BatchOptions, SignerSpec
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
@@ -38,7 +38,6 @@ from genai_provenance.credentials.sign_sequence import sequence_input, sign_sequ
 from genai_provenance.demo import DemoStep, run_demo
 from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import discover_paths
-from genai_provenance.gate.executor import open_executor
 from genai_provenance.gate.results import VerifyResult
 from genai_provenance.reports import text
 from genai_provenance.reports.console import View
@@ -263,11 +262,7 @@ def verify(
     """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
     config = verify_config(home, allow_remote, trust_flags)
     found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with open_executor(config, workers, cluster, found.files()) as executor, progress_bar("checking") as bar:
-        if executor.note:
-            click.echo(f"note: {executor.note}", err=True)
-        targets = found.targets()
-        bar.total(len(targets))
+    with checking(config, workers, cluster, found) as (executor, targets, bar):
         assets = executor.verify(targets, bar.advance)
     anchors = config.trust is not None and config.trust.anchors_pem is not None
     result = VerifyResult(assets, found, anchors_configured=anchors)

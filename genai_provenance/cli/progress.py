@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+import click
 from rich import filesize
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from genai_provenance.gate.check import CheckConfig
+    from genai_provenance.gate.cluster import ClusterTarget
+    from genai_provenance.gate.discovery import Discovery, Target
+    from genai_provenance.gate.executor import AssetExecutor
 
 
 class Bar:
@@ -88,3 +96,19 @@ def transfer_bar(label: str, files: int, size: int) -> Iterator[TransferBar]:
         file_task = progress.add_task(label, total=files, detail=f"0 of {files} files")
         byte_task = progress.add_task("read", total=size or None, detail=filesize.decimal(size))
         yield TransferBar(progress, file_task, byte_task, files, size)
+
+
+@contextlib.contextmanager
+def checking(
+    config: CheckConfig, workers: int, cluster: ClusterTarget | None, found: Discovery
+) -> Iterator[tuple[AssetExecutor, list[Target], Bar]]:
+    """Where verify and check run (local workers or a cluster), the assets they judge, and their bar;
+    says on stderr when memory lowered the worker count."""
+    from genai_provenance.gate.executor import open_executor
+
+    with open_executor(config, workers, cluster, found.files()) as executor, progress_bar("checking") as bar:
+        if executor.note:
+            click.echo(f"note: {executor.note}", err=True)
+        targets = found.targets()
+        bar.total(len(targets))
+        yield executor, targets, bar
