@@ -163,6 +163,48 @@ def test_replacing_the_ledger_by_an_older_copy_is_detected(setup: Setup, cli: Ru
     assert_fails_closed(setup, cli, "rolled back")
 
 
+def _swap_sqlite_ledger(ws: Workspace, replacement: Path) -> None:
+    ws.ledger_path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{ws.ledger_path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(replacement, ws.ledger_path)
+
+
+@pytest.mark.parametrize("ledger_backend", ["sqlite"], indirect=True)
+def test_a_rollback_that_also_deletes_the_guard_is_caught_on_receipt(setup: Setup, cli: Run) -> None:
+    """The limit of a guard kept on the vendor's own disk, and the defence beyond it.
+
+    Whoever controls a workspace can restore an old ledger *and* delete the guard file: the
+    workspace then has no memory of a newer head, and its own gate judges by the old ledger. The
+    signed package report names the ledger head it was judged by, and the studio's verify-package
+    checks every asset again against its own, current ledger: the revoked approval blocks there.
+    """
+    current = setup.folder / "studio-ledger.sqlite"
+    _copy_db(setup.ws.ledger_path, current)
+    assert isinstance(setup.before_revocation, Path)
+    _swap_sqlite_ledger(setup.ws, setup.before_revocation)
+    Path(f"{setup.ws.ledger_path}.head.json").unlink()
+    code, verdict = _check(setup, cli)
+    assert code == 0, verdict["findings"]  # the vendor's own gate is fooled: this is the documented limit
+    [clearance] = verdict["verification"]["clearances"]
+    assert clearance["status"] == "valid" and "head #2" in str(clearance["revocation_source"]), clearance
+    target = setup.folder / "out" / "pkg"
+    res = cli("package", setup.media.parent, "-o", target, *setup.home, "--format", "json")
+    assert res.code == 0 and res.json()["written"] is True, res.stdout
+    signed = json.loads((target / "genai-provenance" / "package-report.json").read_text())
+    [packaged] = signed["assets"][0]["clearances"]
+    assert packaged["revocation_source"] and "head #2" in packaged["revocation_source"], packaged
+    # At the studio: the same package, checked against the current ledger (head #3, the revocation).
+    _swap_sqlite_ledger(setup.ws, current)
+    res = cli("verify-package", target, *setup.home, "--format", "json")
+    assert res.code == 1, res.stdout
+    doc = res.json()
+    validator("package-verification").validate(doc)
+    [asset] = doc["assets"]
+    assert asset["blocked"] and asset["verification"]["clearances"][0]["status"] == "revoked", asset
+    assert "talent withdrew" in asset["verification"]["clearances"][0]["detail"]
+
+
 # A PostgreSQL ledger that is gone is a connection error, tested in test_ledger_postgres.py.
 @pytest.mark.parametrize("ledger_backend", ["sqlite"], indirect=True)
 def test_deleted_ledger_fails_closed_in_check_and_package(setup: Setup, cli: Run) -> None:
