@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MEDIA, CliResult, IdentityFiles, build_with_c2pa, write_identity
+from conftest import DISCLOSURES, MEDIA, CliResult, IdentityFiles, build_with_c2pa, write_identity
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -569,3 +570,41 @@ def test_expired_record_is_listed_as_expired(matrix: Matrix, studio: Workspace, 
         for r in cli("approvals", "list", "--home", studio.home, "--format", "json").json()["records"]
     }
     assert (states["APR-OK"], states["APR-REVOKED"], states["APR-EXPIRED"]) == ("active", "revoked", "expired")
+
+
+def test_an_approval_limited_to_one_file_does_not_clear_another_declaring_the_same_asset_id(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """Attack: legal approves exactly one delivered file (`--content-hash`); a vendor signs another
+    shot that declares the same asset ID and cites the same approval. The declared ID is a label the
+    vendor chose, so it must not widen an approval legal limited to those bytes."""
+    ws = init_workspace(tmp_path / "ws", "Scope Studio").workspace
+    home = ["--home", ws.home]
+    doc = json.loads((DISCLOSURES / "bg_replace.json").read_text())
+    doc["genai"][0]["approvals"], doc["genai"][0]["consents"] = ["APR-EXACT"], []
+    cites = tmp_path / "disclosure.json"
+    cites.write_text(json.dumps(doc))
+    approved, other = tmp_path / "approved.jpg", tmp_path / "laundered.png"
+    for source, out in ((MEDIA / "plate.jpg", approved), (MEDIA / "plate.png", other)):
+        res = cli("sign", source, "-o", out, "--disclosure", cites, *home)
+        assert res.code == 0, res.stderr
+    digest = "sha256:" + hashlib.sha256(approved.read_bytes()).hexdigest()
+    res = cli(
+        "approvals", "grant", "--id", "APR-EXACT", "--production", doc["asset"]["production"],
+        "--asset", doc["asset"]["asset_id"], "--content-hash", digest,
+        "--covers", "background-element,final-deliverable", *home,
+    )  # fmt: skip
+    assert res.code == 0, res.stderr
+
+    def clearance(path: Path) -> tuple[int, dict[str, Any]]:
+        res = cli("check", path, "--format", "json", *home)
+        assert res.code in (0, 1), res.stderr
+        validator("check-report").validate(res.json())
+        [check] = res.json()["assets"][0]["verification"]["clearances"]
+        return res.code, check
+
+    code, check = clearance(other)
+    assert code == 1 and check["status"] == "out-of-scope", check
+    assert check.get("matched_by") is None
+    code, check = clearance(approved)
+    assert code == 0 and check["status"] == "valid" and check["matched_by"] == "content-hash", check

@@ -136,6 +136,10 @@ def test_explicit_list_without_any_workspace(world: World, cli: Run, tmp_path: P
     assert res.code == 0, res.stdout
     res = cli("explain", world.media, *args, "--revocations", listed)
     assert res.code == 0 and f"not revoked according to list:{listed}" in " ".join(res.stdout.split()), res.stdout
+    # Granted by asset ID only: the lawyer is told the approval rests on the label the file declares.
+    words = " ".join(res.stdout.split())
+    assert "declares asset ID “EP101_SH020”, which the approval names" in words, words
+    assert "the approval does not identify this file's content" in words, words
     res = cli("explain", world.media, *args, "--format", "json")
     assert "revocation not checked: no ledger available" in res.stdout
     assert not (tmp_path / "none").exists()

@@ -27,7 +27,7 @@ from genai_provenance.clearances.timestamps import (
 from genai_provenance.credentials.identity import Identity, name_attr
 from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.model.provenance import ClearanceCheck
-from genai_provenance.model.vocabulary import ClearanceStatus
+from genai_provenance.model.vocabulary import ClearanceStatus, MatchedBy
 from genai_provenance.schemas import validate
 from genai_provenance.trust.detached import BadSignature, chain_problem, sign_bytes, verify_bytes
 
@@ -155,14 +155,21 @@ class UseContext:
     content_hash: Callable[[], str] | None = None  # sha256 of the delivered file, computed on demand
 
 
-def in_scope(record: dict[str, Any], ctx: UseContext) -> bool:
+def scope_match(record: dict[str, Any], ctx: UseContext) -> MatchedBy | None:
+    """How the record's scope covers the asset: by its content, by its declared asset ID, or not at all.
+
+    Content hashes, when the record lists any, limit it to those exact files (`--content-hash`): the
+    asset ID is a label the asset's own signer chose, so it never widens a record limited to bytes.
+    Asset IDs the record lists must match as well. Reports say which kind of match cleared."""
     if record.get("production") != ctx.production:
-        return False
+        return None
     scope = record.get("scope") or {}
-    if any(fnmatch.fnmatchcase(ctx.asset_id, pattern) for pattern in scope.get("asset_ids") or []):
-        return True
-    hashes_in_scope = scope.get("content_hashes") or []
-    return bool(hashes_in_scope and ctx.content_hash and ctx.content_hash() in hashes_in_scope)
+    ids, hashes_in_scope = scope.get("asset_ids") or [], scope.get("content_hashes") or []
+    id_matches = any(fnmatch.fnmatchcase(ctx.asset_id, pattern) for pattern in ids)
+    if hashes_in_scope:
+        hash_matches = ctx.content_hash is not None and ctx.content_hash() in hashes_in_scope
+        return MatchedBy.CONTENT_HASH if hash_matches and (id_matches or not ids) else None
+    return MatchedBy.ASSET_ID if id_matches else None
 
 
 def assess(
@@ -206,7 +213,8 @@ def assess(
     if record.get("expires_at") and parse_time(record["expires_at"]) < moment:
         check.status, check.detail = EXPIRED, f"expired {record['expires_at']}"
         return check
-    if not in_scope(record, ctx):
+    matched_by = scope_match(record, ctx)
+    if matched_by is None:
         check.status = OUT_OF_SCOPE
         check.detail = (
             f"covers production {record.get('production')} assets "
@@ -219,6 +227,11 @@ def assess(
         check.detail = f"covers {', '.join(check.covers)}, not {ctx.category}"
         return check
     check.status, check.detail = VALID, f"issued by {check.issuer}; covers {', '.join(check.covers)}"
+    check.matched_by = matched_by
+    if matched_by == MatchedBy.ASSET_ID:
+        check.detail += f"; applies by the asset ID the asset declares ({ctx.asset_id}), not by its content"
+    else:
+        check.detail += "; applies to this content (its SHA-256 is in the record)"
     if auth.time_stamp:
         check.detail += f"; time-stamped {iso(auth.time_stamp.time)} by {auth.time_stamp.tsa}"
     return check

@@ -22,13 +22,13 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 from genai_provenance.clearances.ledger import Ledger, LedgerError, import_document
 from genai_provenance.clearances.records import VALID, authenticate, iso, now_utc, parse_time, sign_record
 from genai_provenance.errors import InputError
+from genai_provenance.model.vocabulary import MatchedBy
 from genai_provenance.policy.rules import AssetFacts, Evaluation, Finding, Policy, Waived, WaiverNote
 
 if TYPE_CHECKING:
@@ -38,12 +38,6 @@ if TYPE_CHECKING:
 
 KIND: Final = "waiver"
 HASH_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
-
-
-class MatchedBy(StrEnum):
-    CONTENT_HASH = "content-hash"
-    ASSET_ID = "asset-id"
-    FILE_NAME = "file-name"
 
 
 MATCH_WORDS = {

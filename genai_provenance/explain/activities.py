@@ -26,6 +26,7 @@ from genai_provenance.explain.wording import (
 )
 from genai_provenance.model.disclosure import DataHandling, DeclaredUse, Disclosure
 from genai_provenance.model.provenance import ClearanceCheck, EvidenceKind, GenAIUse, ManifestInfo
+from genai_provenance.model.vocabulary import MatchedBy
 
 # Assertions an explanation reads and puts into words; any other label is listed as not interpreted.
 _INTERPRETED = (
@@ -73,10 +74,15 @@ def _clearance_views(
 ) -> list[ClearanceView]:
     views = []
     for ref in ids:
-        status, detail, revocation = UNCHECKED, None, None
+        status, detail, revocation, matched_by = UNCHECKED, None, None, None
         for check in checks:
             if check.id == ref and check.manifest in (info.label, None) and check.use in (use_index, None):
-                status, detail, revocation = check.status, check.detail, check.revocation_source
+                status, detail, revocation, matched_by = (
+                    check.status,
+                    check.detail,
+                    check.revocation_source,
+                    check.matched_by,
+                )
                 break
         noun = "Approval" if kind == "approval" else "Consent"
         if status == UNCHECKED:
@@ -90,6 +96,12 @@ def _clearance_views(
                 text += f" ({detail[detail.index('revocation not checked') :].rstrip(')')})"
             elif status == "valid" and revocation:
                 text += f"; not revoked according to {revocation}"
+            if status == "valid" and matched_by == MatchedBy.ASSET_ID:
+                declared = info.disclosure.asset.asset_id if info.disclosure is not None else "?"
+                text += (
+                    f". It applies because this file declares asset ID {quote(declared)}, which the {kind} names;"
+                    f" the {kind} does not identify this file's content"
+                )
         views.append(ClearanceView(ref, kind, status, sentence(text)))
     return views
 

@@ -235,6 +235,7 @@ def _summary_of(verdict: AssetVerdict, asset: Candidate, hashes: dict[str, str])
                 "covers": c.covers,
                 "revocation_checked": c.revocation_checked,
                 "revocation_source": c.revocation_source,
+                "matched_by": c.matched_by,
             }
             for c in verdict.clearances
         ],

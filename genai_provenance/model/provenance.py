@@ -13,7 +13,7 @@ from typing import Any
 
 from genai_provenance.credentials.sequence_record import FrameClaim
 from genai_provenance.model.disclosure import DeclaredUse, Disclosure
-from genai_provenance.model.vocabulary import Certainty, ClearanceStatus, Status
+from genai_provenance.model.vocabulary import Certainty, ClearanceStatus, MatchedBy, Status
 
 TRUSTED = Status.TRUSTED
 VALID_UNTRUSTED = Status.VALID_UNTRUSTED
@@ -153,6 +153,7 @@ class ClearanceCheck:
     talent: dict[str, str] | None = None
     revocation_checked: bool = False  # a trustworthy ledger or fresh revocation list was consulted
     revocation_source: str | None = None  # which one, and how fresh (None: not checked)
+    matched_by: MatchedBy | None = None  # valid only: by this content's hash, or by its declared asset ID
 
     @property
     def ok(self) -> bool:

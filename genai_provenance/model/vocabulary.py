@@ -43,6 +43,14 @@ class IntendedUseSource(StrEnum):
     ASSUMED = "assumed by policy"
 
 
+class MatchedBy(StrEnum):
+    """How a clearance or waiver names the asset it applies to."""
+
+    CONTENT_HASH = "content-hash"  # the record lists this asset's SHA-256: it names these very bytes
+    ASSET_ID = "asset-id"  # the record names the asset ID the asset's own disclosure declares
+    FILE_NAME = "file-name"  # waivers only, for assets without a trusted asset ID
+
+
 class ClearanceStatus(StrEnum):
     """What checking one referenced approval, consent or waiver found."""
 
