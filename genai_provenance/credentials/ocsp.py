@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from genai_provenance.safe_text import clip
 MAX_RESPONSE = 1024 * 1024
 CLOCK_SKEW = dt.timedelta(minutes=5)
 NO_NEXT_UPDATE_MAX_AGE = dt.timedelta(hours=1)  # a response without nextUpdate or nonce must be this recent
+REUSE_FOR = dt.timedelta(minutes=5)  # how long one process signs under an answer it verified (see require_good)
 
 
 class CertStatus(StrEnum):
@@ -66,6 +68,7 @@ class OcspAnswer:
             "this_update": iso(self.this_update),
             "next_update": iso(self.next_update),
             "nonce_checked": self.nonce_checked,
+            "stapled": bool(self.response_der),  # sign staples every answer it signs under, or signs nothing
         }
 
 
@@ -88,13 +91,24 @@ def responder_url(leaf: x509.Certificate, override: str | None) -> str:
     )
 
 
+_RECENT: dict[tuple[bytes, str], OcspAnswer] = {}  # verified `good` answers this process already holds
+
+
 def require_good(chain_pem: bytes, override_url: str | None, timeout: float) -> OcspAnswer:
-    """Ask the responder about the chain's leaf; return a verified `good` answer, else refuse to sign."""
+    """Ask the responder about the chain's leaf; return a verified `good` answer, else refuse to sign.
+
+    A `good` answer this process verified less than REUSE_FOR ago, and still inside its validity
+    window, is used again: a batch of a thousand frames asks once per worker, not once per frame."""
     chain = x509.load_pem_x509_certificates(chain_pem)
     if len(chain) < 2:
         raise SigningError("OCSP needs the issuer's certificate: put it after the leaf in the signing chain")
     leaf, issuer = chain[0], chain[1]
     url = responder_url(leaf, override_url)
+    key = (leaf.fingerprint(hashes.SHA256()), url)
+    now = dt.datetime.now(dt.UTC)
+    recent = _RECENT.get(key)
+    if recent is not None and now - recent.produced_at < REUSE_FOR and (recent.next_update or now) >= now:
+        return recent
     nonce = os.urandom(16)
     request = (
         ocsp.OCSPRequestBuilder()
@@ -111,7 +125,20 @@ def require_good(chain_pem: bytes, override_url: str | None, timeout: float) -> 
         raise SignerRevokedError(
             f"OCSP responder {url} does not know the signing certificate (status unknown); nothing was written"
         )
+    _RECENT[key] = answer
+    _sign_after_second_of(answer.this_update)
     return answer
+
+
+def _sign_after_second_of(moment: dt.datetime) -> None:
+    """Sign in a later second than the answer's thisUpdate.
+
+    Readers compare the signing time with thisUpdate to the second, and one strict reader
+    (encypher-c2pa) finds an answer dated the very second of the signature unusable
+    (`signingCredential.ocsp.skipped`). Waiting for the next second costs at most one second."""
+    delay = (moment.replace(microsecond=0) + dt.timedelta(seconds=1) - dt.datetime.now(dt.UTC)).total_seconds()
+    if 0 < delay <= 1:
+        time.sleep(delay)
 
 
 def _post(url: str, body: bytes, timeout: float) -> bytes:

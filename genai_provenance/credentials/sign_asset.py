@@ -35,6 +35,7 @@ from genai_provenance.credentials.native import DataHash, sign_data_hashed
 from genai_provenance.credentials.ocsp import OcspAnswer, require_good
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.credentials.readback import verify_store
+from genai_provenance.credentials.staple import StapleError, staple_ocsp
 from genai_provenance.credentials.thumbnails import make_thumbnail
 from genai_provenance.errors import BrokenHistoryError, InputError, SigningError
 from genai_provenance.files import open_regular, os_problem, require_regular, staged_path
@@ -309,7 +310,8 @@ def sign_asset(req: SignRequest) -> SignResult:
             _add_ingredient(builder, path, "componentOf", component_id(i))
         if plan.sidecar:
             builder.set_no_embed()
-        report = _sign_and_check(req, plan, builder, context, broken, disclosure.raw)
+        staple = signer_status.response_der if signer_status is not None else b""
+        report = _sign_and_check(req, plan, builder, context, broken, disclosure.raw, staple)
     if report.status != TRUSTED:
         warnings.append("the signing certificate is not among the trust anchors: verify will report valid-untrusted")
     if thumb is None and req.thumbnail and (plan.fmt is None or plan.fmt.kind != "audio"):
@@ -352,8 +354,11 @@ def _sign_and_check(
     context: c2pa.Context,
     broken: list[BrokenStage],
     declared_raw: object,
+    staple: bytes = b"",
 ) -> AssetReport:
-    """Sign into a staged file beside the output, read it back, and rename it into place only if it verifies."""
+    """Sign into a staged file beside the output, read it back, and rename it into place only if it verifies.
+
+    `staple`: the signer's verified OCSP answer, stapled into the signature before the read-back."""
     with staged_path(plan.output) as tmp:
         try:
             data_hash = None
@@ -364,6 +369,12 @@ def _sign_and_check(
                 _write_store(tmp, store)
             else:
                 _sign_with_c2pa(req, plan, builder, tmp)
+            if staple:
+                staple_ocsp(tmp, staple)
+        except StapleError as exc:
+            raise SigningError(
+                f"{plan.output}: the OCSP answer could not be stapled ({exc}); nothing was written"
+            ) from None
         except (c2pa.C2paError, SigningError) as exc:
             tsa = req.identity.tsa_url
             if tsa and tsa in str(exc):

@@ -40,7 +40,7 @@ def sign_text(result: SignResult) -> str:
     if (answer := result.signer_status) is not None:
         lines.append(
             f"  signing certificate: {answer.status} at OCSP responder {answer.responder_url}"
-            " (checked before signing; not stapled: see README)"
+            " (checked before signing; the answer is stapled into the signature)"
         )
     lines.extend(f"  warning: {warning}" for warning in result.warnings)
     return render(lines)
