@@ -394,3 +394,24 @@ def test_one_process_asks_the_responder_once_for_many_files(studio: Studio, tmp_
     other = studio.ca.issue("Studio Signer (another)")
     signer_ocsp.require_good(other.cert_pem() + studio.ca.root_pem, None, 10)
     assert studio.ca.requests == before + 2  # another certificate is asked about on its own
+
+
+@pytest.mark.parametrize("name", ["plate.mp4", "plate.exr", "plate_prores.mov"])
+def test_the_answer_is_stapled_into_video_and_sidecar_manifests(
+    name: str, studio: Studio, cli_process: Any, tmp_path: Path
+) -> None:
+    """MP4 (BMFF, embedded), EXR (a sidecar hashed by us) and a ProRes master signed as a sidecar."""
+    source = tmp_path / name
+    shutil.copy(MEDIA / name, source)
+    before = sha256(source)
+    args = ["sign", source, "--disclosure", DISCLOSURE, "--format", "json"]
+    out = source.with_name(source.name + ".c2pa") if name != "plate.mp4" else tmp_path / "signed.mp4"
+    args += ["--sidecar"] if name.endswith(".mov") else ["-o", out] if name == "plate.mp4" else []
+    res = cli_process(*args, env=_env(studio))
+    assert res.code == 0 and res.json()["signer_revocation"]["stapled"] is True, res.stderr
+    answer = x509_ocsp.load_der_ocsp_response(_stapled_answer(out))
+    assert answer.certificate_status == x509_ocsp.OCSPCertStatus.GOOD
+    assert answer.serial_number == studio.leaf.cert.serial_number
+    target = out if name == "plate.mp4" else source
+    assert _status(cli_process("verify", target, "--format", "json", env=_env(studio)))[0] == "trusted"
+    assert sha256(source) == before
