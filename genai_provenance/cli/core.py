@@ -222,7 +222,8 @@ def sign(
     else:  # c2pa reads and writes the file itself: its phases, and the input bytes it read
         from genai_provenance.cli.progress import stage_bar
 
-        with stage_bar("signing", input_path.stat().st_size) as stages:
+        size = input_path.stat().st_size if input_path.is_file() else 0  # sign_asset names a missing input
+        with stage_bar("signing", size) as stages:
             request.progress, request.on_stage = stages.bytes_read, stages.stage
             result = sign_asset(request)
     emit(SIGN_RENDERERS[fmt].render(result))

@@ -86,6 +86,9 @@ class SignStage:
 @functools.cache
 def _lib() -> ctypes.CDLL:
     lib = ctypes.CDLL(str(library_path()))
+    missing = [name for name in SYMBOLS if not hasattr(lib, name)]
+    if missing:
+        raise SigningError(f"{library_path()}: lacks {', '.join(missing)} (c2pa-python changed?)")
     lib.c2pa_context_builder_new.argtypes = []
     lib.c2pa_context_builder_new.restype = ctypes.c_void_p
     lib.c2pa_context_builder_set_settings.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
