@@ -15,6 +15,7 @@ import c2pa
 import pytest
 from conftest import DISCLOSURES
 
+from genai_provenance.credentials import native_progress
 from genai_provenance.credentials.digest import hash_file
 from genai_provenance.credentials.formats import SIDECAR_ANY_MIME
 from genai_provenance.credentials.native import SYMBOLS, DataHash, missing_symbols
@@ -30,6 +31,13 @@ def test_pinned_c2pa_python_has_the_data_hashed_symbols() -> None:
     assert version("c2pa-python") == PINNED, "native.py was checked against this version: check it again"
     assert missing_symbols() == []
     assert "c2pa_builder_sign_data_hashed_embeddable" in SYMBOLS
+
+
+def test_pinned_c2pa_python_has_the_progress_callback() -> None:
+    """Embedded signing's progress and Ctrl-C go through c2pa's native progress callback (not in the wrapper)."""
+    assert version("c2pa-python") == PINNED, "native_progress.py was checked against this version: check it again"
+    assert native_progress.missing_symbols() == []
+    assert "c2pa_context_builder_set_progress_callback" in native_progress.SYMBOLS
 
 
 def test_hash_file_reads_in_chunks_and_matches_hashlib(tmp_path: Path) -> None:

@@ -219,8 +219,13 @@ def sign(
             request.progress = _running_total(bar.bytes_done)
             result = sign_asset(request)
             bar.file_done()
-    else:
-        result = sign_asset(request)
+    else:  # c2pa reads and writes the file itself: its phases, and the input bytes it read
+        from genai_provenance.cli.progress import stage_bar
+
+        size = input_path.stat().st_size if input_path.is_file() else 0  # sign_asset names a missing input
+        with stage_bar("signing", size) as stages:
+            request.progress, request.on_stage = stages.bytes_read, stages.stage
+            result = sign_asset(request)
     emit(SIGN_RENDERERS[fmt].render(result))
 
 

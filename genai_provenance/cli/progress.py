@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
+    from genai_provenance.credentials.native_progress import SignStage
     from genai_provenance.gate.check import CheckConfig
     from genai_provenance.gate.cluster import ClusterTarget
     from genai_provenance.gate.discovery import Discovery, Target
@@ -96,6 +97,52 @@ def transfer_bar(label: str, files: int, size: int) -> Iterator[TransferBar]:
         file_task = progress.add_task(label, total=files, detail=f"0 of {files} files")
         byte_task = progress.add_task("read", total=size or None, detail=filesize.decimal(size))
         yield TransferBar(progress, file_task, byte_task, files, size)
+
+
+class StageBar:
+    """c2pa's own signing (embedded, BMFF sidecars): what it is doing, and the input bytes it has read."""
+
+    def __init__(self, progress: Progress | None, stage: TaskID | None, data: TaskID | None, size: int = 0) -> None:
+        self._progress, self._stage, self._bytes, self._size = progress, stage, data, size
+        self._read = 0
+
+    def bytes_read(self, count: int) -> None:
+        """`count` more bytes of the input read."""
+        if self._progress is not None and self._bytes is not None:
+            self._read += count
+            detail = f"{filesize.decimal(self._read)} of {filesize.decimal(self._size)}"
+            self._progress.update(self._bytes, completed=self._read, detail=detail)
+
+    def stage(self, stage: SignStage) -> None:
+        if self._progress is None or self._stage is None:
+            return
+        if stage.unit == "bytes":
+            detail = f"{stage.phase} {filesize.decimal(stage.done)}"
+        elif stage.total > 1 and stage.phase != "copying":  # c2pa's steps (hash ranges, not bytes), as they are
+            detail = f"{stage.phase} (step {stage.done} of {stage.total})"
+        else:
+            detail = str(stage.phase)
+        self._progress.update(self._stage, detail=detail)
+
+
+@contextlib.contextmanager
+def stage_bar(label: str, size: int) -> Iterator[StageBar]:
+    """c2pa's phase and the bytes it read, on stderr when it is a terminal; a silent StageBar otherwise."""
+    console = Console(stderr=True, force_terminal=None, no_color=None)
+    if not console.is_terminal:
+        yield StageBar(None, None, None)
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        stage_task = progress.add_task(label, total=None, detail="preparing")
+        byte_task = progress.add_task("read", total=size or None, detail=f"0 B of {filesize.decimal(size)}")
+        yield StageBar(progress, stage_task, byte_task, size)
 
 
 @contextlib.contextmanager

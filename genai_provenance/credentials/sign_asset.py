@@ -32,6 +32,13 @@ from genai_provenance.credentials.genai_scan import BROKEN_HISTORY_LABEL, CLEARA
 from genai_provenance.credentials.identity import SigningIdentity
 from genai_provenance.credentials.manifest_definition import PARENT_ID, build_definition, component_id
 from genai_provenance.credentials.native import DataHash, sign_data_hashed
+from genai_provenance.credentials.native_progress import (
+    SignStage,
+    Tracker,
+    builder_context,
+    interrupt_after_c2pa,
+    sign_tracked,
+)
 from genai_provenance.credentials.ocsp import OcspAnswer, require_good
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.credentials.readback import verify_store
@@ -65,7 +72,8 @@ class SignRequest:
     ocsp: OcspProfile | None = None  # `require`: the signer's OCSP responder must answer `good` before signing
     templated: bool = False  # fill {stem}, {name}, {parent} in the disclosure's asset.title (batch signing)
     title: str | None = None  # a template replacing the disclosure's asset.title (implies templated)
-    progress: Callable[[int], None] | None = None  # bytes of the input hashed so far (sidecar signing)
+    progress: Callable[[int], None] | None = None  # bytes of the input read since the last call (hashed, or c2pa's)
+    on_stage: Callable[[SignStage], None] | None = None  # what c2pa is doing (its own signing route)
     known_sha256: str | None = None  # the input's whole-file SHA-256 (hex) the caller already read (a sequence's
     # record); the caller checks that the input did not change after (sign_sequence.sign_frame)
 
@@ -244,7 +252,7 @@ def _history_check(
 def _add_ingredient(builder: c2pa.Builder, path: Path, relationship: str, label: str) -> None:
     fmt = embeddable_format(path, check_content=True)
     try:
-        with open_regular(path, relationship) as stream:
+        with open_regular(path, relationship) as stream, interrupt_after_c2pa():
             builder.add_ingredient({"title": path.name, "relationship": relationship, "label": label}, fmt.mime, stream)
     except c2pa.C2paError as exc:
         raise InputError(f"{path}: cannot be used as an ingredient ({_clean(exc)})") from None
@@ -266,8 +274,9 @@ def sign_asset(req: SignRequest) -> SignResult:
     timing = check_time_ranges(disclosure, req.input, req.disclosure) if _timed(plan) else None
     context = req.trust.context()
     parent, parent_was_input = req.parent, False
-    own = _input_credentials(req.input, context, plan)
-    replaced = _refuse_replacing_sidecar_history(req, plan.output, context) if plan.sidecar else []
+    with interrupt_after_c2pa():  # c2pa's readers swallow a Ctrl-C: raise it once they have returned
+        own = _input_credentials(req.input, context, plan)
+        replaced = _refuse_replacing_sidecar_history(req, plan.output, context) if plan.sidecar else []
     if own is not None and parent is not None and not _same_file(parent, req.input):
         raise InputError(
             f"{req.input}: already carries Content Credentials, its own history, which --parent {parent} would "
@@ -275,7 +284,8 @@ def sign_asset(req: SignRequest) -> SignResult:
         )
     if own is not None:
         parent, parent_was_input = req.input, True  # keep the input's own history
-    broken = replaced + _history_check(req, parent, own, context)
+    with interrupt_after_c2pa():
+        broken = replaced + _history_check(req, parent, own, context)
     thumb = make_thumbnail(req.input, plan.fmt) if plan.fmt and req.thumbnail else None
     try:
         definition = build_definition(
@@ -297,21 +307,23 @@ def sign_asset(req: SignRequest) -> SignResult:
             for b in broken
         ]
         definition["assertions"].append({"label": BROKEN_HISTORY_LABEL, "data": {"stages": stages}, "created": True})
-    try:
-        builder = c2pa.Builder(definition, context=context)
-    except c2pa.C2paError as exc:
-        raise SigningError(f"{req.disclosure}: manifest refused by the C2PA library ({_clean(exc)})") from None
-    with builder:
-        if thumb:
-            builder.add_resource(THUMBNAIL_ID, io.BytesIO(thumb))
-        if parent is not None:
-            _add_ingredient(builder, parent, "parentOf", PARENT_ID)
-        for i, path in enumerate(req.ingredients):
-            _add_ingredient(builder, path, "componentOf", component_id(i))
-        if plan.sidecar:
-            builder.set_no_embed()
-        staple = signer_status.response_der if signer_status is not None else b""
-        report = _sign_and_check(req, plan, builder, context, broken, disclosure.raw, staple)
+    tracker = None if data_hashed(plan) else Tracker(req.input.stat().st_size, req.progress, req.on_stage)
+    with builder_context(req.trust.settings(), tracker, context) as provider:
+        try:
+            builder = c2pa.Builder(definition, context=provider)
+        except c2pa.C2paError as exc:
+            raise SigningError(f"{req.disclosure}: manifest refused by the C2PA library ({_clean(exc)})") from None
+        with builder:
+            if thumb:
+                builder.add_resource(THUMBNAIL_ID, io.BytesIO(thumb))
+            if parent is not None:
+                _add_ingredient(builder, parent, "parentOf", PARENT_ID)
+            for i, path in enumerate(req.ingredients):
+                _add_ingredient(builder, path, "componentOf", component_id(i))
+            if plan.sidecar:
+                builder.set_no_embed()
+            staple = signer_status.response_der if signer_status is not None else b""
+            report = _sign_and_check(req, plan, builder, context, broken, disclosure.raw, tracker, staple)
     if report.status != TRUSTED:
         warnings.append("the signing certificate is not among the trust anchors: verify will report valid-untrusted")
     if thumb is None and req.thumbnail and (plan.fmt is None or plan.fmt.kind != "audio"):
@@ -354,6 +366,7 @@ def _sign_and_check(
     context: c2pa.Context,
     broken: list[BrokenStage],
     declared_raw: object,
+    tracker: Tracker | None,
     staple: bytes = b"",
 ) -> AssetReport:
     """Sign into a staged file beside the output, read it back, and rename it into place only if it verifies.
@@ -368,7 +381,8 @@ def _sign_and_check(
                     store = sign_data_hashed(builder, signer, data_hash)
                 _write_store(tmp, store)
             else:
-                _sign_with_c2pa(req, plan, builder, tmp)
+                assert tracker is not None  # c2pa's route always has one (sign_asset)
+                _sign_with_c2pa(req, plan, builder, tmp, tracker)
             if staple:
                 staple_ocsp(tmp, staple)
         except StapleError as exc:
@@ -384,16 +398,8 @@ def _sign_and_check(
             raise SigningError(f"{req.input}: signing failed ({_clean(exc)})") from None
         except OSError as exc:  # a full disk, a read-only folder: name the output, not a traceback
             raise InputError(f"{plan.output}: cannot write ({os_problem(exc)}); nothing was written") from None
-        if data_hash is not None:  # the store just written, against the hash read while signing (no second read)
-            with open_regular(tmp) as fh:
-                store = fh.read()
-            report = verify_store(store, data_hash, plan.mime, context, str(req.input))
-        elif plan.sidecar:  # the untouched input checked against the store just written
-            with open_regular(tmp) as fh:
-                store = fh.read()
-            report = verify_file(req.input, context, display=str(req.input), mime=plan.mime, manifest_data=store)
-        else:
-            report = verify_file(tmp, context, display=str(plan.output), mime=plan.mime)
+        with interrupt_after_c2pa():  # a Ctrl-C while reading back is raised before the rename
+            report = _read_back(req, plan, tmp, data_hash, context)
         if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS) and not _only_history(report, broken):
             why = report.error or "; ".join(f.code for f in report.failures) or report.status
             raise SigningError(f"{plan.output}: written file did not verify ({why}); nothing was written")
@@ -403,6 +409,19 @@ def _sign_and_check(
                 f"{plan.output}: disclosure read back differs from the one declared; nothing was written"
             )
     return report
+
+
+def _read_back(
+    req: SignRequest, plan: SignPlan, tmp: Path, data_hash: DataHash | None, context: c2pa.Context
+) -> AssetReport:
+    if data_hash is not None:  # the store just written, against the hash read while signing (no second read)
+        with open_regular(tmp) as fh:
+            return verify_store(fh.read(), data_hash, plan.mime, context, str(req.input))
+    if plan.sidecar:  # the untouched input checked against the store just written
+        with open_regular(tmp) as fh:
+            store = fh.read()
+        return verify_file(req.input, context, display=str(req.input), mime=plan.mime, manifest_data=store)
+    return verify_file(tmp, context, display=str(plan.output), mime=plan.mime)
 
 
 def _known(req: SignRequest) -> DataHash | None:
@@ -426,16 +445,17 @@ def _write_store(tmp: Path, store: bytes) -> None:
         os.fsync(dst.fileno())
 
 
-def _sign_with_c2pa(req: SignRequest, plan: SignPlan, builder: c2pa.Builder, tmp: Path) -> None:
-    """c2pa reads the input itself: embedded signing, and BMFF sidecars (their box hash is c2pa's to make)."""
+def _sign_with_c2pa(req: SignRequest, plan: SignPlan, builder: c2pa.Builder, tmp: Path, tracker: Tracker) -> None:
+    """c2pa reads the input itself: embedded signing, and BMFF sidecars (their box hash is c2pa's to make);
+    its progress goes to the tracker, and Ctrl-C stops it."""
     with open_regular(req.input) as src, req.identity.signing() as signer:
         if plan.sidecar:  # c2pa copies the asset to `dest` even when not embedding: throw that copy away
             with open(os.devnull, "w+b") as discard:
-                store = builder.sign(signer, plan.mime, src, discard)
+                store = sign_tracked(builder, signer, plan.mime, src, discard, tracker)
             _write_store(tmp, store)
         else:
             with open(tmp, "w+b") as dst:
-                builder.sign(signer, plan.mime, src, dst)
+                sign_tracked(builder, signer, plan.mime, src, dst, tracker)
 
 
 def _only_history(report: AssetReport, broken: list[BrokenStage]) -> bool:
