@@ -7,11 +7,15 @@ policy, rich, jsonschema, PostgreSQL, Dask, the signing code) makes them fail.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from genai_provenance.reports.console import may_be_terminal
 from genai_provenance.workspace import Workspace
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -121,3 +125,31 @@ def test_sidecar_sign_imports_no_batch_policy_or_verify_pool(tmp_path, workspace
         "genai_provenance.gate.package",
     )
     assert _loaded(modules, (*heavy, *other)) == []
+
+
+ENVIRONMENTS = [
+    {},
+    {"FORCE_COLOR": ""},
+    {"FORCE_COLOR": "1"},
+    {"TTY_COMPATIBLE": "0"},
+    {"TTY_COMPATIBLE": "1"},
+    {"NO_COLOR": "1"},
+]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_rich_is_skipped_only_where_rich_would_see_no_terminal(monkeypatch, env):
+    """may_be_terminal decides whether rich is imported at all: it may say yes too often, never no wrongly."""
+    from rich.console import Console
+
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    stream = io.StringIO()  # not a tty
+    rich_says = Console(file=stream, force_terminal=None, no_color=None).is_terminal
+    assert may_be_terminal(stream) or not rich_says
+    if env in ({}, {"NO_COLOR": "1"}):  # a plain pipe: rich is not even imported
+        assert not may_be_terminal(stream)
+    if env in ({"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "1"}):
+        assert rich_says and may_be_terminal(stream)
