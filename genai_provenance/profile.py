@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -120,6 +119,8 @@ def find_config(flag: Path | None, workspace_home: Path | None) -> Path | None:
 
 def load_profile(path: Path) -> SigningProfile:
     """Read and check a config file; one-line errors name the file and the key."""
+    import tomllib  # only when there is a config file
+
     data = read_regular(path, "config file")
     try:
         document = tomllib.loads(data.decode("utf-8"))

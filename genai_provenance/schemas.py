@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from genai_provenance.errors import SchemaError
 from genai_provenance.resources import bundled
 from genai_provenance.safe_text import clip, quote
+
+if TYPE_CHECKING:  # jsonschema is imported when a schema is first applied, not at start-up
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 
 def schemas_dir() -> Path:
@@ -23,6 +24,8 @@ def schemas_dir() -> Path:
 
 @cache
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     resources = []
     for path in sorted(schemas_dir().glob("*.schema.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -40,6 +43,8 @@ def load_schema(name: str) -> dict[str, Any]:
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A validator for `schemas/<name>.schema.json`, or for a `name#/$defs/x` fragment."""
+    from jsonschema import Draft202012Validator
+
     if "#" in name:
         base, fragment = name.split("#", 1)
         return Draft202012Validator({"$ref": f"urn:genai-provenance:{base}#{fragment}"}, registry=_registry())

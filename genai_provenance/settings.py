@@ -13,31 +13,25 @@ import os
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from cryptography import x509
-
-from genai_provenance.clearances.ledger import Ledger
-from genai_provenance.clearances.ledger_store import LedgerLocation
-from genai_provenance.clearances.records import load_anchors
-from genai_provenance.clearances.revocations import (
-    STORED_LIST,
-    RevocationList,
-    RevocationListError,
-    check_not_older,
-    read_list,
-)
-from genai_provenance.credentials.hsm import TokenIdentity, TokenKey, load_token_identity, token_key
-from genai_provenance.credentials.identity import Identity, SigningIdentity, load_identity, load_trust_anchors
-from genai_provenance.credentials.organisation import with_organisation
+from genai_provenance.credentials.identity import load_trust_anchors
 from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.gate.check import CheckConfig, CheckSettings, ClearanceSource
-from genai_provenance.policy.rules import Policy, load_policy
-from genai_provenance.policy.signer_pins import needs_fingerprints
 from genai_provenance.profile import EMPTY, OcspProfile, SignerProfile, SigningProfile, find_config, load_profile
 from genai_provenance.trust.config import TrustConfig, TrustFlags, resolve_trust_config
-from genai_provenance.workspace import Workspace, open_workspace, resolve_home
+from genai_provenance.workspace import REVOCATION_LIST, Workspace, open_workspace, resolve_home
+
+if TYPE_CHECKING:  # imported where used: `verify` needs no ledger, signing key, token or policy
+    from cryptography import x509
+
+    from genai_provenance.clearances.ledger import Ledger
+    from genai_provenance.clearances.ledger_store import LedgerLocation
+    from genai_provenance.clearances.revocations import RevocationList
+    from genai_provenance.credentials.hsm import TokenIdentity, TokenKey
+    from genai_provenance.credentials.identity import Identity, SigningIdentity
+    from genai_provenance.policy.rules import Policy
 
 ENV_LEDGER = "GENAI_PROVENANCE_LEDGER"
 _ledger_flag: ContextVar[str | None] = ContextVar("ledger_flag", default=None)
@@ -108,7 +102,11 @@ def resolve_trust(
     if trust is not None:
         flags = dataclasses.replace(flags, anchors=trust)
     settings = trust_settings(trust_config(flags, home), allow_remote)
-    return dataclasses.replace(settings, read_certificates=needs_fingerprints(policy.signers if policy else None))
+    if policy is None:
+        return settings
+    from genai_provenance.policy.signer_pins import needs_fingerprints
+
+    return dataclasses.replace(settings, read_certificates=needs_fingerprints(policy.signers))
 
 
 def resolve_identity(
@@ -117,6 +115,9 @@ def resolve_identity(
     """--cert/--key, else a key in a PKCS#11 token (--cert + --pkcs11-*), else the config file's signer,
     else the workspace's identity. The TSA: --tsa-url, else $GENAI_PROVENANCE_TSA_URL, else the config
     file's, else the workspace's."""
+    from genai_provenance.credentials.hsm import load_token_identity
+    from genai_provenance.credentials.identity import load_identity
+
     profile = signing_profile(home)
     tsa_url = tsa_url or profile.env_tsa_url()
     if token is None and cert is None and key is None and profile.signer is not None:
@@ -138,6 +139,9 @@ def resolve_signer(
     cert: Path | None, key: Path | None, home: Path | None, tsa_url: str | None, token: TokenKey | None = None
 ) -> SigningIdentity:
     """What signs media: resolve_identity, plus the organisation's CAWG identity when the config file has one."""
+    from genai_provenance.credentials.identity import load_identity
+    from genai_provenance.credentials.organisation import with_organisation
+
     identity = resolve_identity(cert, key, home, tsa_url, token)
     profile = signing_profile(home)
     if profile.identity is None:
@@ -149,6 +153,9 @@ def resolve_signer(
 
 def _profile_identity(signer: SignerProfile, path: Path | None, tsa_url: str | None) -> SigningIdentity:
     """The config file's signer: a PEM key, or a key in a PKCS#11 token (PIN from the environment)."""
+    from genai_provenance.credentials.hsm import load_token_identity, token_key
+    from genai_provenance.credentials.identity import load_identity
+
     if signer.token is None:
         assert signer.key is not None  # the schema requires key or pkcs11
         return load_identity(signer.cert, signer.key, tsa_url)
@@ -176,11 +183,13 @@ class ApproverKeyOptions:
 def resolve_approver(options: ApproverKeyOptions, home: Path | None) -> Identity | TokenIdentity:
     """The identity that signs clearance records and the ledger head: given, in a token, or the
     workspace's; records are time-stamped by --tsa-url, else the workspace's TSA, when there is one."""
+    from genai_provenance.credentials.hsm import token_key
+
     token = token_key(options.token_label, options.key_label, None, options.module)
     tsa_url = options.tsa_url or (ws.tsa_url if (ws := _workspace(home)) else None)
     if token is None and options.cert is None and options.key is None:
         return dataclasses.replace(open_workspace(home).approver_identity(), tsa_url=tsa_url)
-    return cast(Identity | TokenIdentity, resolve_identity(options.cert, options.key, home, tsa_url, token))
+    return cast("Identity | TokenIdentity", resolve_identity(options.cert, options.key, home, tsa_url, token))
 
 
 TSA_ANCHORS = "trust/tsa-anchors.pem"  # optional: roots for the time-stamps on clearance records
@@ -193,6 +202,8 @@ def _tsa_pem(ws: Workspace | None) -> str | None:
 def tsa_anchors(home: Path | None) -> list[x509.Certificate] | None:
     """The workspace's TSA roots (trust/tsa-anchors.pem) when configured; else None (tokens are
     still checked against the data and the TSA's own signature)."""
+    from genai_provenance.clearances.records import load_anchors
+
     pem = _tsa_pem(_workspace(home))
     return load_anchors(pem) if pem else None
 
@@ -200,6 +211,8 @@ def tsa_anchors(home: Path | None) -> list[x509.Certificate] | None:
 def ledger_location(home: Path | None, ws: Workspace | None = None) -> LedgerLocation | None:
     """--ledger, else $GENAI_PROVENANCE_LEDGER, else the config file's, else workspace.json "ledger", else the
     workspace's file."""
+    from genai_provenance.clearances.ledger_store import LedgerLocation
+
     ws = ws or _workspace(home)
     value = _ledger_flag.get() or os.environ.get(ENV_LEDGER) or signing_profile(home).ledger
     value = value or (ws.ledger if ws else None)
@@ -210,6 +223,9 @@ def ledger_location(home: Path | None, ws: Workspace | None = None) -> LedgerLoc
 
 def open_ledger(home: Path | None) -> Ledger | None:
     """The ledger when there is one (an SQLite file is never created here); else None."""
+    from genai_provenance.clearances.ledger import Ledger
+    from genai_provenance.clearances.records import load_anchors
+
     ws = _workspace(home)
     location = ledger_location(home, ws)
     if ws is None or location is None or not location.exists():
@@ -219,6 +235,9 @@ def open_ledger(home: Path | None) -> Ledger | None:
 
 def workspace_ledger(home: Path | None) -> Ledger:
     """The ledger, created on first use; the workspace must exist (it holds the approver roots)."""
+    from genai_provenance.clearances.ledger import Ledger, LedgerLocation
+    from genai_provenance.clearances.records import load_anchors
+
     ws = open_workspace(home)
     location = ledger_location(home, ws) or LedgerLocation.sqlite(ws.ledger_path)
     return Ledger(location, load_anchors(ws.approver_anchors()), tsa_anchors=tsa_anchors(home))
@@ -229,6 +248,11 @@ def _revocation_list(
 ) -> tuple[RevocationList | None, str | None]:
     """--revocations FILE (refused with exit 2 when unusable), else the workspace's imported list
     (when unusable: None and why, so checks fail closed saying so)."""
+    if revocations is None and (ws is None or not ws.path(REVOCATION_LIST).exists()):
+        return None, None  # (the revocation modules are not even imported)
+    from genai_provenance.clearances.records import load_anchors
+    from genai_provenance.clearances.revocations import STORED_LIST, RevocationListError, check_not_older, read_list
+
     anchors = load_anchors(anchors_pem) if anchors_pem else []
     tsa = load_anchors(pem) if (pem := _tsa_pem(ws)) else None
     if revocations is not None:
@@ -236,8 +260,7 @@ def _revocation_list(
         if ws is not None:
             check_not_older(ws.home, listed)
         return listed, None
-    if ws is None or not ws.path(STORED_LIST).exists():
-        return None, None
+    assert ws is not None
     try:
         listed = read_list(ws.path(STORED_LIST), anchors, tsa_anchors=tsa)
         check_not_older(ws.home, listed)
@@ -255,6 +278,9 @@ def resolve_clearances(
 ) -> ClearanceSource:
     """Approver roots (--approver-trust, else $GENAI_PROVENANCE_... / the workspace's), the ledger when there
     is one, and a revocation list (--revocations, else the one imported into the workspace)."""
+    from genai_provenance.clearances.ledger import Ledger
+    from genai_provenance.clearances.records import load_anchors
+
     ws = _workspace(home)
     pem = _approver_pem(approver_trust, home)
     anchors = load_anchors(pem) if pem else []
@@ -275,6 +301,8 @@ def check_settings(
     revocations: Path | None = None,
 ) -> CheckSettings:
     """What `check` runs with: the policy (and --signers list), trust, approver roots, ledger, revocations."""
+    from genai_provenance.policy.rules import load_policy
+
     rules = load_policy(policy or signing_profile(home).env_policy(), signers)
     trust = resolve_trust(None, home, flags=flags, policy=rules)
     return CheckSettings(trust, rules, resolve_clearances(flags.approver, home, revocations), intended_use)
@@ -289,11 +317,17 @@ def check_config(
     flags: TrustFlags | None = None,
     signers: Path | None = None,
     revocations: Path | None = None,
+    *,
+    with_policy: bool = True,
 ) -> CheckConfig:
     """A picklable CheckConfig for parallel checks, resolved like the other settings (the policy: --policy,
-    else $GENAI_PROVENANCE_POLICY, else the config file's, else the built-in one)."""
+    else $GENAI_PROVENANCE_POLICY, else the config file's, else the built-in one). `with_policy=False`
+    (`verify`, which judges nothing by the policy): the policy is neither loaded nor validated."""
     policy = policy or signing_profile(home).env_policy()
-    load_policy(policy, signers)  # validate the policy and signer files once, up front, with a clear error
+    if with_policy:
+        from genai_provenance.policy.rules import load_policy
+
+        load_policy(policy, signers)  # validate the policy and signer files once, up front, with a clear error
     ws = _workspace(home)
     flags = flags or TrustFlags()
     flags = dataclasses.replace(flags, anchors=trust or flags.anchors, approver=approver_trust or flags.approver)
@@ -320,8 +354,9 @@ def check_config(
 def verify_config(home: Path | None, allow_remote: bool, flags: TrustFlags) -> CheckConfig:
     """A picklable description of what `verify` runs with (trust as resolve_trust, clearances as
     resolve_clearances), so worker processes build the same settings."""
-    config = check_config(None, None, home, None, None, flags)
-    return dataclasses.replace(config, trust=resolve_trust(None, home, allow_remote, flags))
+    config = check_config(None, None, home, None, None, flags, with_policy=False)
+    assert config.trust is not None  # check_config resolved it from the same flags: only --allow-remote differs
+    return dataclasses.replace(config, trust=dataclasses.replace(config.trust, allow_remote=allow_remote))
 
 
 def packager_identity(home: Path | None) -> tuple[Identity, str]:
@@ -332,5 +367,7 @@ def packager_identity(home: Path | None) -> tuple[Identity, str]:
 
 def packager_anchors(packager_trust: Path | None, home: Path | None) -> list[x509.Certificate]:
     """Roots that may sign package reports and signed reports (the packager role, never the media role)."""
+    from genai_provenance.clearances.records import load_anchors
+
     config = trust_config(TrustFlags(packager=packager_trust), home)
     return load_anchors(config.packager_pem) if config.packager_pem else []

@@ -13,12 +13,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from genai_provenance import __version__
 from genai_provenance.credentials.identity import Identity, load_identity, load_trust_anchors
 from genai_provenance.errors import WorkspaceError
 from genai_provenance.files import write_bytes, write_text
-from genai_provenance.trust.pki import Issued, create_root, issue_leaf
+
+if TYPE_CHECKING:  # pki (certificate creation) is imported by init only
+    from genai_provenance.trust.pki import Issued
 
 ENV_HOME = "GENAI_PROVENANCE_HOME"
 MARKER = "workspace.json"
@@ -32,6 +35,7 @@ PACKAGER_ROOT_CERT, PACKAGER_ROOT_KEY = "packager-ca/root.pem", "packager-ca/roo
 PACKAGER_CHAIN, PACKAGER_KEY = "packager/chain.pem", "packager/key.pem"
 PACKAGER_ANCHORS = "trust/packager-anchors.pem"
 LEDGER = "ledger.sqlite"
+REVOCATION_LIST = "revocations/current.json"  # the imported revocation list (revocations import)
 
 
 def default_home() -> Path:
@@ -114,6 +118,8 @@ def _write_identity(folder: Path, cert_rel: str, key_rel: str, leaf: Issued, roo
 
 def _write_root(folder: Path, cert_rel: str, key_rel: str, anchors_rel: str, name: str, org: str) -> Issued:
     """A new root CA: its certificate, its key (0600), and a trust-anchor file holding it."""
+    from genai_provenance.trust.pki import create_root
+
     root = create_root(name, org)
     write_bytes(folder / cert_rel, root.cert_pem())
     write_bytes(folder / key_rel, root.key_pem(), mode=0o600)
@@ -123,6 +129,8 @@ def _write_root(folder: Path, cert_rel: str, key_rel: str, anchors_rel: str, nam
 
 def init_workspace(home: Path | None, org: str, *, force: bool = False) -> InitResult:
     """Create a workspace with development credentials; whole or not at all."""
+    from genai_provenance.trust.pki import issue_leaf
+
     root = resolve_home(home)
     existing = root.exists()
     if existing:

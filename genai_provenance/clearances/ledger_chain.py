@@ -105,11 +105,6 @@ class SeenHead:
     head_hash: str
 
 
-def state_path(ledger: Path) -> Path:
-    """The rollback-guard file beside an SQLite ledger."""
-    return ledger.with_name(ledger.name + ".head.json")
-
-
 def read_seen(guard: Path) -> SeenHead | None:
     """The head recorded in the guard file `guard` (see state_path), if any."""
     try:

@@ -20,12 +20,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from genai_provenance.clearances.ledger_chain import state_path
 from genai_provenance.errors import InputError
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 POSTGRES_GUARD = "ledger.postgresql.head.json"  # the rollback guard for a PostgreSQL ledger, in the workspace
 _LOCK_KEY = 0x6770_6C65_6467_6572  # pg_advisory_xact_lock key ("gpledger"): one per database
+
+
+def state_path(ledger: Path) -> Path:
+    """The rollback-guard file beside an SQLite ledger."""
+    return ledger.with_name(ledger.name + ".head.json")
 
 
 class LedgerError(InputError):

@@ -9,7 +9,6 @@ import functools
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -199,14 +198,16 @@ def cluster_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from genai_provenance.gate.cluster import ClusterTarget
-
         address, timeout = kwargs.pop("cluster"), kwargs.pop("cluster_timeout")
         insecure = kwargs.pop("insecure_cluster")
-        try:
-            kwargs["cluster"] = ClusterTarget(address, timeout, insecure) if address else None
-        except ProvenanceError as exc:
-            raise click.UsageError(str(exc)) from None
+        kwargs["cluster"] = None
+        if address:
+            from genai_provenance.gate.cluster import ClusterTarget
+
+            try:
+                kwargs["cluster"] = ClusterTarget(address, timeout, insecure)
+            except ProvenanceError as exc:
+                raise click.UsageError(str(exc)) from None
         return fn(*args, **kwargs)
 
     options = [
@@ -310,6 +311,8 @@ def _show_cause(exc: BaseException) -> None:
     """`genai-provenance --verbose ...`: the underlying exception, for a bug report; hidden otherwise."""
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.find_root().params.get("verbose"):
+        import traceback  # (linecache and tokenize: only for --verbose)
+
         click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
 
 
@@ -362,7 +365,7 @@ class OneLineErrors(click.Group):
 _COMMAND_MODULES = {
     "init": "core",
     "sign": "core",
-    "verify": "core",
+    "verify": "verify",
     "demo": "core",
     "approvals": "clearances",
     "consents": "clearances",

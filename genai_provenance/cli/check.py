@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -28,17 +29,19 @@ from genai_provenance.cli import (
 from genai_provenance.cli.progress import checking
 from genai_provenance.credentials.disclosure import load as load_disclosure
 from genai_provenance.errors import InputError
-from genai_provenance.gate.cluster import ClusterTarget
 from genai_provenance.gate.discovery import discover_paths
 from genai_provenance.gate.results import CheckResult
 from genai_provenance.model.disclosure import Disclosure
 from genai_provenance.policy.preflight import ANSWERS, PRINCIPLES, Answers, check_output, declare, write_declaration
 from genai_provenance.policy.rules import load_policy
-from genai_provenance.reports.console import View
 from genai_provenance.reports.renderers import check_renderer, declaration_renderer
 from genai_provenance.schemas import terms
 from genai_provenance.settings import check_config
-from genai_provenance.trust.config import TrustFlags
+
+if TYPE_CHECKING:
+    from genai_provenance.gate.cluster import ClusterTarget
+    from genai_provenance.reports.console import View
+    from genai_provenance.trust.config import TrustFlags
 
 
 @main.command(short_help="Verify assets and judge them against the policy.")

@@ -1,10 +1,11 @@
-"""init, sign, verify, demo."""
+"""init, sign, demo."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,34 +15,17 @@ from genai_provenance.cli import (
     FileArg,
     FileOrFolderArg,
     _cores,
-    allow_remote_option,
-    cluster_options,
     emit,
     format_option,
     handled,
     home_option,
-    ignores_option,
     main,
-    report_format_option,
-    report_output_option,
-    trust_options,
-    view_options,
-    workers_option,
     workspace_option,
 )
-from genai_provenance.cli.progress import checking, transfer_bar
-from genai_provenance.cli.sign_batch import run_batch
-from genai_provenance.credentials.batch import BatchOptions, SignerSpec
+from genai_provenance.cli.progress import transfer_bar
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
 from genai_provenance.credentials.sign_asset import SignRequest, data_hashed, plan_output, sign_asset
-from genai_provenance.credentials.sign_sequence import sequence_input, sign_sequence
-from genai_provenance.demo import DemoStep, run_demo
-from genai_provenance.gate.cluster import ClusterTarget
-from genai_provenance.gate.discovery import discover_paths
-from genai_provenance.gate.results import VerifyResult
-from genai_provenance.reports import text
-from genai_provenance.reports.console import View
-from genai_provenance.reports.renderers import SIGN_RENDERERS, SIGN_SEQUENCE_RENDERERS, verify_renderer
+from genai_provenance.reports.renderers import SIGN_RENDERERS, SIGN_SEQUENCE_RENDERERS
 from genai_provenance.settings import (
     current_config_flag,
     current_ledger_flag,
@@ -49,10 +33,10 @@ from genai_provenance.settings import (
     open_ledger,
     resolve_signer,
     resolve_trust,
-    verify_config,
 )
-from genai_provenance.trust.config import TrustFlags
-from genai_provenance.workspace import init_workspace
+
+if TYPE_CHECKING:
+    from genai_provenance.demo import DemoStep
 
 
 @main.command(short_help="Create the workspace and its development credentials.")
@@ -62,6 +46,8 @@ from genai_provenance.workspace import init_workspace
 @handled
 def init(home: Path | None, org: str, force: bool) -> None:
     """Create the workspace: development root CA, signing identity, trust anchors."""
+    from genai_provenance.workspace import init_workspace
+
     result = init_workspace(home, org, force=force)
     click.echo(f"{'Replaced' if result.replaced else 'Created'} workspace {result.workspace.home}")
     for label, path in result.files.items():
@@ -183,6 +169,9 @@ def sign(
             raise click.UsageError(
                 "--parent and --ingredient sign one file, --frames one sequence: not a folder or --batch"
             )
+        from genai_provenance.cli.sign_batch import run_batch
+        from genai_provenance.credentials.batch import BatchOptions, SignerSpec
+
         spec = SignerSpec(home, cert, key, tsa_url, token, trust, current_ledger_flag(), current_config_flag())
         options = BatchOptions(force, record_broken_history, title, thumbnail=not no_thumbnail)
         run_batch(input_path, shotlist, disclosure, spec, options, workers, fmt, output)
@@ -191,6 +180,8 @@ def sign(
         raise click.UsageError("give INPUT (a file, a sequence pattern or a folder) or --batch SHOTLIST.csv")
     if disclosure is None:
         raise click.UsageError("missing option --disclosure FILE")
+    from genai_provenance.credentials.sign_sequence import sequence_input, sign_sequence
+
     pattern = sequence_input(input_path, frames)
     plan = None if pattern is not None else plan_output(input_path, output, sidecar)  # before the workspace opens
     identity = resolve_signer(cert, key, home, tsa_url, token)
@@ -240,42 +231,9 @@ def _running_total(report: Callable[[int], None]) -> Callable[[int], None]:
     return add
 
 
-@main.command(short_help="Check the Content Credentials of files and folders.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@trust_options()
-@allow_remote_option
-@ignores_option
-@workers_option
-@cluster_options
-@home_option
-@report_format_option()
-@report_output_option
-@view_options
-@handled
-def verify(
-    paths: tuple[Path, ...],
-    trust_flags: TrustFlags,
-    allow_remote: bool,
-    no_default_ignores: bool,
-    workers: int,
-    cluster: ClusterTarget | None,
-    home: Path | None,
-    fmt: str,
-    output: Path | None,
-    view: View,
-) -> None:
-    """Check the Content Credentials of files and folders (recursive), and the clearances they cite."""
-    config = verify_config(home, allow_remote, trust_flags)
-    found = discover_paths(paths, default_ignores=not no_default_ignores)
-    with checking(config, workers, cluster, found) as (executor, targets, bar):
-        assets = executor.verify(targets, bar.advance)
-    anchors = config.trust is not None and config.trust.anchors_pem is not None
-    result = VerifyResult(assets, found, anchors_configured=anchors)
-    emit(verify_renderer(fmt, view).render(result), output)
-    sys.exit(result.exit_code)
-
-
 def _print_step(step: DemoStep) -> None:
+    from genai_provenance.reports import text
+
     mark = "ok " if step.ok else "FAIL"
     click.echo(f"[{mark}] {step.title}")
     for line in step.lines:
@@ -290,6 +248,9 @@ def _print_step(step: DemoStep) -> None:
 @handled
 def demo() -> None:
     """Run the main job end to end on bundled fixtures in a temporary workspace."""
+    from genai_provenance.demo import run_demo
+    from genai_provenance.reports import text
+
     click.echo("genai-provenance demo: a post house signs a plate and a GenAI sky replacement; QC verifies.\n")
     result = run_demo(on_step=_print_step)
     if result.ok:

@@ -1,17 +1,23 @@
-"""Progress bars on standard error (rich), only when it is a terminal; silent otherwise."""
+"""Progress bars on standard error (rich), only when it is a terminal; silent otherwise.
+
+rich is imported only when standard error could be a terminal, so a run under a pipe starts without it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
-from rich import filesize
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from genai_provenance.reports.console import may_be_terminal
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
     from genai_provenance.credentials.native_progress import SignStage
     from genai_provenance.gate.check import CheckConfig
     from genai_provenance.gate.cluster import ClusterTarget
@@ -39,13 +45,26 @@ class Bar:
             self._progress.advance(self._task, count)
 
 
+def _stderr_console() -> Console | None:
+    """rich's console on stderr when it is a terminal (as rich decides), else None; rich is not even
+    imported when stderr is no tty and neither TTY_COMPATIBLE nor FORCE_COLOR is set."""
+    if not may_be_terminal(sys.stderr):
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True, force_terminal=None, no_color=None)
+    return console if console.is_terminal else None
+
+
 @contextlib.contextmanager
 def progress_bar(label: str) -> Iterator[Bar]:
     """A transient bar on stderr when it is a terminal (NO_COLOR respected); a silent Bar otherwise."""
-    console = Console(stderr=True, force_terminal=None, no_color=None)
-    if not console.is_terminal:
+    console = _stderr_console()
+    if console is None:
         yield Bar(None, None)
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -75,6 +94,8 @@ class TransferBar:
     def bytes_done(self, total: int) -> None:
         """The running total of bytes read so far."""
         if self._progress is not None and self._bytes is not None:
+            from rich import filesize
+
             detail = f"{filesize.decimal(total)} of {filesize.decimal(self._size)}"
             self._progress.update(self._bytes, completed=total, detail=detail)
 
@@ -82,10 +103,13 @@ class TransferBar:
 @contextlib.contextmanager
 def transfer_bar(label: str, files: int, size: int) -> Iterator[TransferBar]:
     """Files and bytes on stderr when it is a terminal; a silent TransferBar otherwise."""
-    console = Console(stderr=True, force_terminal=None, no_color=None)
-    if not console.is_terminal:
+    console = _stderr_console()
+    if console is None:
         yield TransferBar(None, None, None)
         return
+    from rich import filesize
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -109,6 +133,8 @@ class StageBar:
     def bytes_read(self, count: int) -> None:
         """`count` more bytes of the input read."""
         if self._progress is not None and self._bytes is not None:
+            from rich import filesize
+
             self._read += count
             detail = f"{filesize.decimal(self._read)} of {filesize.decimal(self._size)}"
             self._progress.update(self._bytes, completed=self._read, detail=detail)
@@ -116,6 +142,8 @@ class StageBar:
     def stage(self, stage: SignStage) -> None:
         if self._progress is None or self._stage is None:
             return
+        from rich import filesize
+
         if stage.unit == "bytes":
             detail = f"{stage.phase} {filesize.decimal(stage.done)}"
         elif stage.total > 1 and stage.phase != "copying":  # c2pa's steps (hash ranges, not bytes), as they are
@@ -128,10 +156,13 @@ class StageBar:
 @contextlib.contextmanager
 def stage_bar(label: str, size: int) -> Iterator[StageBar]:
     """c2pa's phase and the bytes it read, on stderr when it is a terminal; a silent StageBar otherwise."""
-    console = Console(stderr=True, force_terminal=None, no_color=None)
-    if not console.is_terminal:
+    console = _stderr_console()
+    if console is None:
         yield StageBar(None, None, None)
         return
+    from rich import filesize
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import c2pa
-from PIL import Image
 
 from genai_provenance.credentials.bmff import structure_problem
 from genai_provenance.credentials.failure_codes import explain
@@ -193,6 +192,8 @@ def media_problem(path: Path, mime: str) -> str | None:
     if mime in _BMFF_MOOV:
         return structure_problem(path)
     if mime == "image/jpeg":
+        from PIL import Image  # only for a JPEG without credentials
+
         try:
             with Image.open(path) as img:
                 img.load()

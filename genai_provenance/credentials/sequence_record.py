@@ -12,7 +12,6 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,6 +137,8 @@ def hash_frames(frames: Iterable[tuple[int, Path]]) -> dict[int, str]:
     """Every frame's SHA-256, in parallel threads (hashlib releases the GIL)."""
     items = list(frames)
     workers = max(1, min(8, len(items), os.cpu_count() or 1))
+    from concurrent.futures import ThreadPoolExecutor  # a sequence only: not at start-up
+
     with ThreadPoolExecutor(workers) as pool:
         digests = list(pool.map(hash_file, [p for _, p in items]))
     return {n: d for (n, _), d in zip(items, digests, strict=True)}

@@ -6,21 +6,21 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-
-from genai_provenance.clearances.ledger import Ledger, LedgerLocation
-from genai_provenance.clearances.records import UseContext, assess, load_anchors
-from genai_provenance.clearances.revocations import RevocationList, RevocationStatus, read_list, record_root
-from genai_provenance.clearances.waivers import apply_waivers
 from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.gate.discovery import Discovery, as_discovery
 from genai_provenance.gate.sequences import file_hash, verify_target
 from genai_provenance.model.provenance import CHECKED_LOCALLY, AssetReport, CheckedAsset, ClearanceCheck, ManifestInfo
 from genai_provenance.model.vocabulary import IntendedUseSource
-from genai_provenance.policy.rules import AssetFacts, Evaluation, Policy, UseFacts, evaluate, load_policy
-from genai_provenance.policy.signer_pins import listed, needs_fingerprints
+
+if TYPE_CHECKING:  # the ledger, clearance records and the policy are imported when used: `verify` of an asset
+    # that cites no clearance needs none of them
+    from cryptography import x509
+
+    from genai_provenance.clearances.ledger import Ledger, LedgerLocation
+    from genai_provenance.clearances.revocations import RevocationList, RevocationStatus
+    from genai_provenance.policy.rules import AssetFacts, Evaluation, Policy
 
 INTENDED_DECLARED = IntendedUseSource.DECLARED
 INTENDED_OVERRIDE = IntendedUseSource.OVERRIDE
@@ -42,6 +42,8 @@ class ClearanceSource:
 
         A ledger or revocation list speaks only for records issued under the approver root that its
         signer is under (a QC desk's own ledger says nothing about a studio's revocations)."""
+        from genai_provenance.clearances.revocations import RevocationStatus, record_root
+
         sources: list[str] = []
         problems: list[str] = []
         revocation: dict[str, Any] | None = None
@@ -99,6 +101,10 @@ def check_clearances(
             continue
         asset = info.disclosure.asset
         for use in info.disclosure.uses:
+            if not use.approvals and not use.consents:
+                continue
+            from genai_provenance.clearances.records import UseContext, assess  # only for an asset that cites one
+
             ctx = UseContext(asset.production, asset.asset_id, use.category, content_hash)
             for kind, refs in (("approval", use.approvals), ("consent", use.consents)):
                 for ref in refs:
@@ -132,6 +138,9 @@ def asset_facts(
     report: AssetReport, clearances: Sequence[ClearanceCheck], policy: Policy, intended_use: str | None
 ) -> tuple[AssetFacts, str]:
     """The facts the policy judges: every GenAI use at every stage, with its clearance checks."""
+    from genai_provenance.policy.rules import AssetFacts, UseFacts
+    from genai_provenance.policy.signer_pins import listed
+
     active = report.manifest(report.active_manifest)
     top = active.disclosure.asset if active is not None and active.disclosure is not None else None
     if intended_use:
@@ -209,6 +218,9 @@ class CheckSettings:
 def verdict_for(
     report: AssetReport, path: Path, settings: CheckSettings, content_hash: Callable[[], str] | None = None
 ) -> AssetVerdict:
+    from genai_provenance.clearances.waivers import apply_waivers
+    from genai_provenance.policy.rules import evaluate
+
     content_hash = content_hash or file_hash(path)
     clearances = check_clearances(report, path, settings.clearances, content_hash)
     facts, why = asset_facts(report, clearances, settings.policy, settings.intended_use)
@@ -260,6 +272,8 @@ class CheckConfig:
     ledger_guard: str | None = None  # the ledger's rollback-guard file (else beside an SQLite ledger)
 
     def _ledger_location(self) -> LedgerLocation:
+        from genai_provenance.clearances.ledger_store import LedgerLocation
+
         location = LedgerLocation.sqlite(Path(self.ledger_path or ""))
         if self.ledger_guard:
             location = LedgerLocation(self.ledger_path or "", Path(self.ledger_guard))
@@ -267,22 +281,43 @@ class CheckConfig:
 
     def policy(self) -> Policy:
         """The policy (with its --signers list) these settings judge by."""
+        from genai_provenance.policy.rules import load_policy
+
         return load_policy(
             Path(self.policy_path) if self.policy_path else None, Path(self.signers_path) if self.signers_path else None
         )
 
-    def build(self) -> CheckSettings:
-        anchors = load_anchors(self.approver_pem) if self.approver_pem else []
-        tsa = load_anchors(self.tsa_pem) if self.tsa_pem else None
-        ledger = Ledger(self._ledger_location(), anchors, tsa_anchors=tsa) if self.ledger_path else None
-        listed = read_list(Path(self.revocations_path), anchors, tsa_anchors=tsa) if self.revocations_path else None
-        policy = load_policy(
-            Path(self.policy_path) if self.policy_path else None, Path(self.signers_path) if self.signers_path else None
-        )
-        trust = self.trust or TrustSettings(self.trust_pem, self.allow_remote)
+    def clearance_source(self) -> ClearanceSource:
+        """Approver roots, the ledger (opened here), the revocation list and TSA roots: what `verify` needs."""
+        from cryptography import x509
+
+        anchors = x509.load_pem_x509_certificates(self.approver_pem.encode()) if self.approver_pem else []
+        tsa = x509.load_pem_x509_certificates(self.tsa_pem.encode()) if self.tsa_pem else None
+        ledger = None
+        if self.ledger_path:
+            from genai_provenance.clearances.ledger import Ledger
+
+            ledger = Ledger(self._ledger_location(), anchors, tsa_anchors=tsa)
+        listed = None
+        if self.revocations_path:
+            from genai_provenance.clearances.revocations import read_list
+
+            listed = read_list(Path(self.revocations_path), anchors, tsa_anchors=tsa)
+        return ClearanceSource(anchors, ledger, listed, self.list_problem, tsa)
+
+    def media_trust(self) -> TrustSettings:
+        """The media trust settings as given (the policy's signer pins aside)."""
+        return self.trust or TrustSettings(self.trust_pem, self.allow_remote)
+
+    def build(self, clearances: ClearanceSource | None = None) -> CheckSettings:
+        """The full settings of `check`: the policy too (`clearances`: an already opened source, else opened)."""
+        from genai_provenance.policy.signer_pins import needs_fingerprints
+
+        clearances = clearances or self.clearance_source()
+        policy = self.policy()
         return CheckSettings(
-            dataclasses.replace(trust, read_certificates=needs_fingerprints(policy.signers)),
+            dataclasses.replace(self.media_trust(), read_certificates=needs_fingerprints(policy.signers)),
             policy,
-            ClearanceSource(anchors, ledger, listed, self.list_problem, tsa),
+            clearances,
             self.intended_use,
         )

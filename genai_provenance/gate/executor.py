@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from genai_provenance.gate.check import AssetVerdict, CheckConfig
-from genai_provenance.gate.cluster import ClusterTarget
-from genai_provenance.gate.discovery import Target
 from genai_provenance.gate.memory_budget import worker_budget
-from genai_provenance.model.provenance import CheckedAsset
+
+if TYPE_CHECKING:
+    from genai_provenance.gate.check import AssetVerdict, CheckConfig
+    from genai_provenance.gate.cluster import ClusterTarget
+    from genai_provenance.gate.discovery import Target
+    from genai_provenance.model.provenance import CheckedAsset
 
 Progress = Callable[[int], None]
 

@@ -10,10 +10,6 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
-
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 
 from genai_provenance.errors import InputError
 from genai_provenance.files import open_regular
@@ -51,6 +47,11 @@ def imf_document(path: Path) -> ImfDocument | None:
         return None
     if len(data) > MAX_XML_BYTES:
         return None
+    from xml.etree.ElementTree import ParseError  # an .xml file only: not at start-up
+
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
     try:
         root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError):

@@ -4,22 +4,47 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import multiprocessing.connection
 import os
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from genai_provenance.gate.check import AssetVerdict, CheckConfig, CheckSettings, check_clearances, verdict_for
+from genai_provenance.gate.check import (
+    AssetVerdict,
+    CheckConfig,
+    CheckSettings,
+    ClearanceSource,
+    check_clearances,
+    verdict_for,
+)
 from genai_provenance.gate.discovery import Target
 from genai_provenance.gate.sequences import verify_target
 from genai_provenance.model.provenance import CheckedAsset
 
+if TYPE_CHECKING:  # concurrent.futures is imported when a pool starts: one file is checked in-process
+    from concurrent.futures import ProcessPoolExecutor
+
 T = TypeVar("T")
-_WORKER: tuple[CheckSettings, Any, CheckConfig] | None = None
 MAX_WORKERS = 64
+
+
+class _Worker:
+    """What one worker (or the caller, for one file) checks with: the c2pa context and clearance source at
+    once; the policy only when a `check` job first needs it (`verify` judges nothing by it)."""
+
+    def __init__(self, config: CheckConfig) -> None:
+        self.config = config
+        self.context = config.media_trust().context()
+        self.clearances: ClearanceSource = config.clearance_source()
+        self._settings: CheckSettings | None = None
+
+    def settings(self) -> CheckSettings:
+        if self._settings is None:
+            self._settings = self.config.build(self.clearances)
+        return self._settings
+
+
+_WORKER: _Worker | None = None
 
 
 def default_workers() -> int:
@@ -36,11 +61,12 @@ def default_workers() -> int:
 
 def _init_worker(config: CheckConfig) -> None:
     global _WORKER
-    settings = config.build()
-    _WORKER = (settings, settings.trust.context(), config)
+    _WORKER = _Worker(config)
 
 
 def _exit_with_parent(sentinel: int) -> None:
+    import multiprocessing.connection
+
     multiprocessing.connection.wait([sentinel])
     os._exit(1)
 
@@ -51,6 +77,8 @@ def _watch_parent() -> None:
     Spawned ProcessPoolExecutor workers hold both ends of their queues, so on their own they
     would wait forever (with the ledger open) after the parent is killed.
     """
+    import threading
+
     parent = multiprocessing.parent_process()
     if parent is not None and parent.sentinel is not None:
         threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
@@ -72,6 +100,8 @@ def worker_pool(
 ) -> Iterator[ProcessPoolExecutor]:
     """Worker processes for any job (started as check_pool's are, leaving with their parent); on an error or
     Ctrl-C in the caller, jobs not yet started are cancelled and the running ones waited for."""
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(
         workers, mp_context=pool_context(), initializer=_init_any_worker, initargs=(initializer, initargs)
     )
@@ -85,9 +115,9 @@ def worker_pool(
 
 def _check_in_worker(item: tuple[Target, str | None]) -> AssetVerdict:
     assert _WORKER is not None, "worker not initialised"
-    settings, context, _config = _WORKER
+    settings = _WORKER.settings()
     target, display = item
-    found = verify_target(target, context, settings.trust, display)
+    found = verify_target(target, _WORKER.context, settings.trust, display)
     return verdict_for(found.report, Path(found.report.path), settings, found.content_hash)
 
 
@@ -95,10 +125,10 @@ def _verify_in_worker(target: Target) -> CheckedAsset:
     """`verify` of one file or sequence: its credentials as read with the caller's own trust settings, and its
     clearances."""
     assert _WORKER is not None, "worker not initialised"
-    settings, context, config = _WORKER
-    found = verify_target(target, context, config.trust or settings.trust)
+    trust = _WORKER.config.trust or _WORKER.settings().trust
+    found = verify_target(target, _WORKER.context, trust)
     report = found.report
-    return CheckedAsset(report, check_clearances(report, Path(report.path), settings.clearances, found.content_hash))
+    return CheckedAsset(report, check_clearances(report, Path(report.path), _WORKER.clearances, found.content_hash))
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
@@ -117,6 +147,8 @@ def check_pool(config: CheckConfig, workers: int) -> Iterator[ProcessPoolExecuto
     if workers <= 1:
         yield None
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(
         workers, mp_context=pool_context(), initializer=_init_pool_worker, initargs=(config,)
     ) as pool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from genai_provenance.gate.check import AssetVerdict
-from genai_provenance.gate.discovery import Discovery
-from genai_provenance.model.provenance import CheckedAsset
-from genai_provenance.policy.rules import Policy
+if TYPE_CHECKING:
+    from genai_provenance.gate.check import AssetVerdict
+    from genai_provenance.gate.discovery import Discovery
+    from genai_provenance.model.provenance import CheckedAsset
+    from genai_provenance.policy.rules import Policy
 
 PASSED, FAILED = 0, 1  # exit codes: 2 (usage or input error) is raised as an error, never a result
 

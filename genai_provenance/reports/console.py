@@ -8,13 +8,11 @@ and handed to rich as plain Text, never as markup, so a file name cannot style o
 from __future__ import annotations
 
 import io
+import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TextIO
 
 from genai_provenance.model.provenance import INVALID, NO_CREDENTIALS, STATUSES, TRUSTED, UNREADABLE, VALID_UNTRUSTED
 from genai_provenance.safe_text import one_line
@@ -58,15 +56,38 @@ class Row:
 
 
 def terminal_view(*, verbose: bool, only_failures: bool, quiet: bool, to_file: bool) -> View:
-    """The view for standard output: rich reads the terminal, NO_COLOR, FORCE_COLOR and COLUMNS."""
+    """The view for standard output: rich reads the terminal, NO_COLOR, FORCE_COLOR and COLUMNS.
+
+    rich is imported only when stdout could be a terminal (it is not unless it is a tty or the
+    environment says so), so a report to a pipe or file starts without it."""
+    if to_file or not may_be_terminal(sys.stdout):
+        return View(verbose, only_failures, quiet)
+    from rich.console import Console
+
     probe = Console(force_terminal=None, no_color=None)
     terminal = probe.is_terminal and not to_file
     colour = terminal and not probe.no_color and probe.color_system is not None
     return View(verbose, only_failures, quiet, terminal, colour, probe.width)
 
 
+def may_be_terminal(stream: TextIO | None) -> bool:
+    """False only where rich's Console.is_terminal is False too (no tty, no TTY_COMPATIBLE or FORCE_COLOR),
+    so callers can skip importing rich."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return True
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # a closed stream
+        return False
+
+
 def table(rows: Iterable[Row], view: View) -> list[str]:
     """The one-line-per-asset table, as lines (with ANSI styles only when the view is coloured)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     console = Console(
         file=io.StringIO(),
         force_terminal=view.colour,

@@ -9,9 +9,8 @@ from genai_provenance import __version__
 from genai_provenance.explain.model import ExplainResult
 from genai_provenance.explain.signed_report import ReportCheck
 from genai_provenance.reports.explain_text import explain_text
+from genai_provenance.reports.text import NO_ANCHORS
 from genai_provenance.safe_text import one_line
-
-NO_ANCHORS = "note: no trust anchors (no --trust and no workspace): no signer can be trusted\n"
 
 
 def explain_document(result: ExplainResult, html: Path | None = None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from genai_provenance.model.provenance import (
 from genai_provenance.reports.console import Row, View, by_status, one_liner, table
 from genai_provenance.safe_text import one_line
 
+NO_ANCHORS = "note: no trust anchors (no --trust and no workspace): no signer can be trusted\n"
 SIGNATURE_LIMITS = (
     "A valid signature shows who signed and that the bytes are unchanged; it does not prove the declaration is true."
 )
