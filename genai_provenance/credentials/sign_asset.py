@@ -42,9 +42,16 @@ from genai_provenance.credentials.native_progress import (
 from genai_provenance.credentials.ocsp import OcspAnswer, require_good
 from genai_provenance.credentials.read import TrustSettings, verify_file
 from genai_provenance.credentials.readback import verify_store
+from genai_provenance.credentials.sign_history import (
+    BrokenStage,
+    history_check,
+    input_credentials,
+    only_history,
+    refuse_replacing_sidecar_history,
+)
 from genai_provenance.credentials.staple import StapleError, staple_ocsp
 from genai_provenance.credentials.thumbnails import make_thumbnail
-from genai_provenance.errors import BrokenHistoryError, InputError, SigningError
+from genai_provenance.errors import InputError, SigningError
 from genai_provenance.files import open_regular, os_problem, require_regular, staged_path
 from genai_provenance.gate.discovery import SIDECAR_SUFFIX
 from genai_provenance.model.provenance import INVALID, NO_CREDENTIALS, TRUSTED, UNREADABLE, AssetReport
@@ -86,16 +93,6 @@ class SignPlan:
     mime: str
     fmt: MediaFormat | None  # None: a format we do not know (a sidecar still works)
     sidecar: bool
-
-
-@dataclass(frozen=True)
-class BrokenStage:
-    """A parent or ingredient whose credentials (or whose own history) are tampered or unreadable."""
-
-    path: Path
-    relationship: str  # parentOf | componentOf
-    status: str
-    problems: tuple[str, ...]
 
 
 @dataclass
@@ -173,82 +170,6 @@ def _check_paths(req: SignRequest, plan: SignPlan) -> None:
         raise InputError(f"{out}: output extension must match the input format ({in_fmt.mime})")
 
 
-def _input_credentials(path: Path, context: c2pa.Context, plan: SignPlan) -> AssetReport | None:
-    """The input's own (embedded) credentials as read now, or None when it has none.
-
-    A sidecar beside the input is checked apart (_refuse_replacing_sidecar_history).
-    """
-    if plan.sidecar and (plan.fmt is None or not plan.fmt.readable):
-        return None
-    report = verify_file(path, context, embedded_only=plan.sidecar)
-    if report.status == UNREADABLE and report.error and not report.failures[0].code.startswith("manifest."):
-        raise InputError(f"{path}: cannot read media ({report.error})")
-    return None if report.status == NO_CREDENTIALS else report
-
-
-def _refuse_replacing_sidecar_history(req: SignRequest, output: Path, context: c2pa.Context) -> list[BrokenStage]:
-    """A sidecar that already holds credentials for the input is never replaced, even with --force: the new
-    manifest would not carry its history (its GenAI uses, its clearances), and the gate would see only the new
-    declaration. One that is broken is refused as a broken history is, or recorded as one when asked."""
-    asset, broken = req.input, []
-    for sidecar in dict.fromkeys(p for p in (asset.with_name(asset.name + SIDECAR_SUFFIX), output) if p.is_file()):
-        try:
-            data = sidecar.read_bytes()
-        except OSError:
-            continue
-        report = verify_file(asset, context, manifest_data=data)
-        if report.status == NO_CREDENTIALS:
-            continue
-        if report.status in (INVALID, UNREADABLE):
-            codes = ", ".join(dict.fromkeys(f.code for f in report.failures)) or report.status
-            if req.record_broken_history and req.force:
-                broken.append(BrokenStage(sidecar, "parentOf", report.status, (f"{report.status} ({codes})",)))
-                continue
-            raise BrokenHistoryError(
-                f"{sidecar}: holds credentials for {asset.name} that are {report.status} ({codes}); replacing it "
-                "would launder a broken history; nothing was written (re-export from an intact source, or pass "
-                "--force --record-broken-history to replace it and record that: the gate will block the result)"
-            )
-        raise InputError(
-            f"{sidecar}: already holds Content Credentials for {asset.name}; re-signing would drop that history "
-            "(its GenAI uses and clearances), which is refused even with --force; nothing was written"
-        )
-    return broken
-
-
-def _broken(path: Path, relationship: str, report: AssetReport) -> BrokenStage | None:
-    problems = list(report.history_problems)
-    if report.status in (INVALID, UNREADABLE):
-        codes = ", ".join(dict.fromkeys(f.code for f in report.failures)) or report.status
-        problems.insert(0, f"{report.status} ({codes})")
-    return BrokenStage(path, relationship, report.status, tuple(problems)) if problems else None
-
-
-def _history_check(
-    req: SignRequest, parent: Path | None, parent_report: AssetReport | None, context: c2pa.Context
-) -> list[BrokenStage]:
-    """Refuse to carry tampered or unreadable credentials forward unless asked to record them."""
-    stages: list[tuple[Path, str, AssetReport]] = []
-    if parent is not None:
-        stages.append((parent, "parentOf", parent_report or verify_file(parent, context)))
-    stages += [(path, "componentOf", verify_file(path, context)) for path in req.ingredients]
-    for path, _, report in stages:
-        if report.status == UNREADABLE and report.failures and not report.failures[0].code.startswith("manifest."):
-            raise InputError(f"{path}: cannot be used as an ingredient ({report.error or report.status})")
-    broken = [b for path, rel, report in stages if (b := _broken(path, rel, report))]
-    if broken and not req.record_broken_history:
-        first = broken[0]
-        what = (
-            "the input's own credentials" if parent_report is not None and first.path == parent else first.relationship
-        )
-        raise BrokenHistoryError(
-            f"{first.path}: {what} are {first.problems[0]}; signing over a broken history is refused and nothing "
-            "was written (re-export from an intact source, or pass --record-broken-history to sign anyway and "
-            "record it in the manifest: the gate will block the result)"
-        )
-    return broken
-
-
 def _add_ingredient(builder: c2pa.Builder, path: Path, relationship: str, label: str) -> None:
     fmt = embeddable_format(path, check_content=True)
     try:
@@ -275,8 +196,14 @@ def sign_asset(req: SignRequest) -> SignResult:
     context = req.trust.context()
     parent, parent_was_input = req.parent, False
     with interrupt_after_c2pa():  # c2pa's readers swallow a Ctrl-C: raise it once they have returned
-        own = _input_credentials(req.input, context, plan)
-        replaced = _refuse_replacing_sidecar_history(req, plan.output, context) if plan.sidecar else []
+        own = input_credentials(req.input, context, plan.sidecar, plan.fmt)
+        replaced = (
+            refuse_replacing_sidecar_history(
+                req.input, plan.output, context, record=req.record_broken_history and req.force
+            )
+            if plan.sidecar
+            else []
+        )
     if own is not None and parent is not None and not _same_file(parent, req.input):
         raise InputError(
             f"{req.input}: already carries Content Credentials, its own history, which --parent {parent} would "
@@ -285,7 +212,7 @@ def sign_asset(req: SignRequest) -> SignResult:
     if own is not None:
         parent, parent_was_input = req.input, True  # keep the input's own history
     with interrupt_after_c2pa():
-        broken = replaced + _history_check(req, parent, own, context)
+        broken = replaced + history_check(parent, own, req.ingredients, context, record=req.record_broken_history)
     thumb = make_thumbnail(req.input, plan.fmt) if plan.fmt and req.thumbnail else None
     try:
         definition = build_definition(
@@ -400,7 +327,7 @@ def _sign_and_check(
             raise InputError(f"{plan.output}: cannot write ({os_problem(exc)}); nothing was written") from None
         with interrupt_after_c2pa():  # a Ctrl-C while reading back is raised before the rename
             report = _read_back(req, plan, tmp, data_hash, context)
-        if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS) and not _only_history(report, broken):
+        if report.status in (INVALID, UNREADABLE, NO_CREDENTIALS) and not only_history(report, broken):
             why = report.error or "; ".join(f.code for f in report.failures) or report.status
             raise SigningError(f"{plan.output}: written file did not verify ({why}); nothing was written")
         declared = next((d["disclosure"] for d in report.disclosures if d["manifest"] == report.active_manifest), None)
@@ -456,10 +383,3 @@ def _sign_with_c2pa(req: SignRequest, plan: SignPlan, builder: c2pa.Builder, tmp
         else:
             with open(tmp, "w+b") as dst:
                 sign_tracked(builder, signer, plan.mime, src, dst, tracker)
-
-
-def _only_history(report: AssetReport, broken: list[BrokenStage]) -> bool:
-    """The written file fails only through the broken ingredients the signer chose to record."""
-    if not broken or report.status != INVALID:
-        return False
-    return all(f.where != "active manifest" for f in report.failures)
