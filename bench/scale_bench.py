@@ -1,6 +1,11 @@
 """Benchmark for studio scale: workers, verify against openssl, and peak memory by file size.
 
     .venv/bin/python bench/scale_bench.py [--runs 3] [--stills 1000] [--large 8] [--sizes 250,1000,2000,4000]
+        [--only workers|sizes] [--baseline DIR]
+
+--baseline DIR adds the workers rows run with the code in DIR (for example
+`git archive REV genai_provenance | tar -x -C DIR`) first on PYTHONPATH, interleaved with this tree's,
+so a before/after ratio comes from one run on the same machine load.
 
 All media is generated under bench/out/scale/ (git-ignored, never committed):
 - a lossless 1080p H.264 MP4 of about 250 MB made by ffmpeg, then longer files made from it by
@@ -97,12 +102,23 @@ def folder_of_copies(name: str, source: Path, count: int, per_folder: int) -> Pa
     return folder
 
 
+def _baseline(folder: Path | None) -> list[tuple[str, list[str]]]:
+    """(row suffix, argv prefix) running the CLI with the code in `folder` first on PYTHONPATH."""
+    if folder is None:
+        return []
+    if not (folder / "genai_provenance" / "__init__.py").exists():
+        sys.exit(f"bench: {folder} holds no genai_provenance package")
+    return [(" (baseline)", ["env", f"PYTHONPATH={folder.resolve()}"])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--stills", type=int, default=1000)
     parser.add_argument("--large", type=int, default=8, help="copies of the signed 250 MB file")
     parser.add_argument("--sizes", default="250,1000,2000,4000", help="file sizes in MB for the size rows")
+    parser.add_argument("--only", choices=("workers", "sizes"), help="run only the workers rows or the size rows")
+    parser.add_argument("--baseline", type=Path, help="also run the workers rows with the code in this folder")
     args = parser.parse_args()
     if shutil.which("ffmpeg") is None or shutil.which("openssl") is None:
         sys.exit("bench: ffmpeg and openssl are needed")
@@ -113,7 +129,7 @@ def main() -> None:
     ws = OUT / "ws"
     if not (ws / TRUST_ANCHORS).exists():
         init_workspace(ws, "Bench Studio", force=True)
-    sizes = sorted({int(s) for s in args.sizes.split(",")} | {250})
+    sizes = [250] if args.only == "workers" else sorted({int(s) for s in args.sizes.split(",")} | {250})
     base = make_base(ws)
     signed = {size: _signed(size, base, ws) for size in sizes}
     still = OUT / "signed_still.jpg"
@@ -128,13 +144,15 @@ def main() -> None:
 
     home = ["--home", str(ws)]
     ops: list[Op] = []
+    trees = [("", [])] if args.only == "sizes" else [("", []), *_baseline(args.baseline)]
     for label, folder in ((f"{args.stills} stills", stills), (f"{args.large} x 250 MB", large)):
         for command in ("verify", "check"):
-            for workers in (1, 2):
-                argv = [*ours(), command, str(folder), "--workers", str(workers), "--format", "json", *home]
-                ops.append(Op(f"{command} {label}, --workers {workers}", argv))
+            for tag, env in trees if args.only != "sizes" else ():
+                for workers in (1, 2):
+                    argv = [*env, *ours(), command, str(folder), "--workers", str(workers), "--format", "json", *home]
+                    ops.append(Op(f"{command} {label}, --workers {workers}{tag}", argv))
     anchors = str(ws / TRUST_ANCHORS)
-    for size, path in signed.items():
+    for size, path in signed.items() if args.only != "workers" else ():
         ops.append(Op(f"openssl dgst -sha256, {size} MB", ["openssl", "dgst", "-sha256", str(path)]))
         ops.append(Op(f"ours: verify, {size} MB", [*ours(), "verify", str(path), "--format", "json", *home]))
         bare = [PY, str(ROOT / "bench" / "bare_c2pa.py"), "verify", str(path), "--trust", anchors]
@@ -154,10 +172,11 @@ def main() -> None:
     worker_rows = []
     for label in (f"{args.stills} stills", f"{args.large} x 250 MB"):
         for command in ("verify", "check"):
-            one, two = by[f"{command} {label}, --workers 1"], by[f"{command} {label}, --workers 2"]
-            worker_rows.append((f"{command} {label}", one.wall, two.wall, round(one.wall / two.wall, 2)))
+            for tag, _env in trees if args.only != "sizes" else ():
+                one, two = by[f"{command} {label}, --workers 1{tag}"], by[f"{command} {label}, --workers 2{tag}"]
+                worker_rows.append((f"{command} {label}{tag}", one.wall, two.wall, round(one.wall / two.wall, 2)))
     size_rows = []
-    for size, path in signed.items():
+    for size, path in signed.items() if args.only != "workers" else ():
         o, v = by[f"openssl dgst -sha256, {size} MB"], by[f"ours: verify, {size} MB"]
         b = by[f"bare c2pa Reader, {size} MB"]
         size_rows.append(
