@@ -70,11 +70,17 @@ def _init_any_worker(initializer: Callable[..., None], args: tuple[Any, ...]) ->
 
 @contextlib.contextmanager
 def worker_pool(
-    workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]
+    workers: int,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+    context: multiprocessing.context.BaseContext | None = None,
 ) -> Iterator[ProcessPoolExecutor]:
     """Worker processes for any job (started as check_pool's are, leaving with their parent); on an error or
-    Ctrl-C in the caller, jobs not yet started are cancelled and the running ones waited for."""
-    pool = _executor(workers, _init_any_worker, (initializer, initargs))
+    Ctrl-C in the caller, jobs not yet started are cancelled and the running ones waited for.
+
+    `context`: the pool_context() that made any lock or shared value in `initargs` (a fork one cannot be handed
+    to a forkserver worker)."""
+    pool = _executor(workers, _init_any_worker, (initializer, initargs), context)
     try:
         yield pool
     except BaseException:
@@ -123,10 +129,15 @@ def _single_threaded() -> bool:
         return False
 
 
-def _executor(workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
+def _executor(
+    workers: int,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+    context: multiprocessing.context.BaseContext | None = None,
+) -> ProcessPoolExecutor:
     """A pool whose forked workers start now, while this process still runs a single thread (a ProcessPoolExecutor
     forks them at its first job, by when a progress bar's thread may be running)."""
-    context = pool_context()
+    context = context or pool_context()
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
     if context.get_start_method() == "fork":
         pool.submit(os.getpid)
