@@ -147,9 +147,10 @@ def main() -> None:
         large = folder_of_copies("large", signed[250], args.large, 4)
         for label, folder in ((f"{args.stills} stills", stills), (f"{args.large} x 250 MB", large)):
             for command in ("verify", "check"):
-                for workers in (1, 2):
-                    argv = [*ours(), command, str(folder), "--workers", str(workers), "--format", "json", *home]
-                    ops.append(Op(f"{command} {label}, --workers {workers}", argv))
+                for tag, cli in (("", ours()), *((f" ({b})", with_path(src)) for b, src in baselines.items())):
+                    for workers in (1, 2):
+                        argv = [*cli, command, str(folder), "--workers", str(workers), "--format", "json", *home]
+                        ops.append(Op(f"{command} {label}, --workers {workers}{tag}", argv))
     anchors = str(ws / TRUST_ANCHORS)
     bare_verify = [PY, str(ROOT / "bench" / "bare_c2pa.py"), "verify"]
     if "size" in groups:
@@ -183,8 +184,9 @@ def main() -> None:
     if "workers" in groups:
         for label in (f"{args.stills} stills", f"{args.large} x 250 MB"):
             for command in ("verify", "check"):
-                one, two = by[f"{command} {label}, --workers 1"], by[f"{command} {label}, --workers 2"]
-                worker_rows.append((f"{command} {label}", one.wall, two.wall, round(one.wall / two.wall, 2)))
+                for tag in ("", *(f" ({b})" for b in baselines)):
+                    one, two = by[f"{command} {label}, --workers 1{tag}"], by[f"{command} {label}, --workers 2{tag}"]
+                    worker_rows.append((f"{command} {label}{tag}", one.wall, two.wall, round(one.wall / two.wall, 2)))
     size_rows = []
     for size, path in signed.items() if "size" in groups else ():
         o, v = by[f"openssl dgst -sha256, {size} MB"], by[f"ours: verify, {size} MB"]

@@ -37,3 +37,7 @@ class BrokenHistoryError(ProvenanceError):
     """A parent or ingredient's credentials are tampered or unreadable: signing over them is refused (exit 1)."""
 
     exit_code = 1
+
+
+class WorkerDiedError(ProvenanceError):
+    """A worker process died mid-run (killed, out of memory): the run judges nothing (exit 2)."""

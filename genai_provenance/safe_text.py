@@ -63,6 +63,11 @@ def json_text(text: str) -> str:
     return _LONE_SURROGATE.sub(_escape, text)
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """Does `text` hold a character json_text would change?"""
+    return _LONE_SURROGATE.search(text) is not None
+
+
 def json_safe(document: Any) -> Any:
     """`document` with every string (keys too) passed through json_text."""
     if isinstance(document, str):

@@ -311,10 +311,11 @@ def sign_batch(
         return _in_process(items, spec, options, progress)
     from genai_provenance.gate.pool import pool_context, worker_pool
 
-    counter = pool_context().Value(ctypes.c_longlong, 0)
+    context = pool_context()
+    counter = context.Value(ctypes.c_longlong, 0)
     run = _Run(items, progress)
     try:
-        with worker_pool(workers, _init_worker, (spec, options, counter)) as pool:
+        with worker_pool(workers, _init_worker, (spec, options, counter), context) as pool:
             for index, item in enumerate(items):
                 run.submit(pool, index, item, options)
             while run.pending:

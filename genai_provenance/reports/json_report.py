@@ -8,7 +8,7 @@ from typing import Any
 from genai_provenance import __version__
 from genai_provenance.gate.discovery import Discovery
 from genai_provenance.model.provenance import CheckedAsset, summarise
-from genai_provenance.safe_text import json_safe
+from genai_provenance.safe_text import has_lone_surrogate, json_safe
 
 
 def verify_document(assets: list[CheckedAsset], found: Discovery | None = None) -> dict[str, Any]:
@@ -24,4 +24,7 @@ def verify_document(assets: list[CheckedAsset], found: Discovery | None = None) 
 
 def dumps(document: dict[str, Any]) -> str:
     """JSON any UTF-8 writer accepts: undecodable bytes of file names (lone surrogates) become `\\xNN`."""
-    return json.dumps(json_safe(document), indent=2, ensure_ascii=False, sort_keys=False)
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+    if has_lone_surrogate(text):  # rare: pass every string through json_safe (walking 1,000 assets costs)
+        text = json.dumps(json_safe(document), indent=2, ensure_ascii=False, sort_keys=False)
+    return text
