@@ -158,3 +158,23 @@ def test_interrupted_pattern_leaves_no_sidecar_on_any_frame(
     assert err.decode().splitlines() == [f"{ERROR_PREFIX}interrupted; nothing partial was left behind"]
     assert sidecars(folder) == [], "a sequence is signed whole or not at all"
     assert leftovers(folder) == []
+
+
+def test_a_zombie_is_not_a_running_writer(tmp_path: Path) -> None:
+    """A worker that died mid-write but was not reaped (its forkserver died first) still has a pid: its staged
+    file is swept all the same."""
+    from genai_provenance.files import pid_alive, sweep_dead_temps, temp_name
+
+    child = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{child.pid}/stat").read_text().split(") ")[-1][0] != "Z":  # exited, not reaped
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not pid_alive(child.pid)
+        staged = tmp_path / temp_name("a.exr.c2pa").replace(f"-{os.getpid()}-", f"-{child.pid}-")
+        staged.write_bytes(b"half")
+        assert sweep_dead_temps(tmp_path) == [staged] and not staged.exists()
+    finally:
+        child.wait()
+    assert pid_alive(os.getpid())

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -159,11 +161,18 @@ def init_state(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
     )
 
 
-def init_worker(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
+def init_worker(spec: SignerSpec, options: BatchOptions, counter: Any, pids: Any = None) -> None:
     """A worker ignores Ctrl-C between files; during one, it stops that file (its staged output is removed).
-    SIGTERM stops the file too, and ends an idle worker (the caller then counts its jobs as not signed)."""
+    SIGTERM ends an idle worker at once, a busy one when its file is done (never mid-write: no staged output
+    is left); the caller counts its jobs as not signed and removes every sidecar of an unfinished sequence."""
     signal.signal(signal.SIGINT, _on_sigint)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.unraisablehook = _unraisable
+    if pids is not None:  # where the caller looks for workers still running before it sweeps their staged files
+        with pids.get_lock():
+            slot = next((i for i, pid in enumerate(pids) if pid == 0), None)
+            if slot is not None:
+                pids[slot] = os.getpid()
     init_state(spec, options, counter)
 
 
@@ -172,10 +181,28 @@ def _on_sigint(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
 
+def _unraisable(info: Any) -> None:
+    """Ctrl-C that landed in a destructor or a c2pa callback (where Python prints and drops it) is sent again,
+    quietly, once this hook has returned (from another thread), so the file still stops."""
+    if isinstance(info.exc_value, KeyboardInterrupt):
+        if _STATE.get("busy"):
+            threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT), daemon=True).start()
+        return
+    sys.__unraisablehook__(info)
+
+
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    if _STATE.get("busy"):
-        raise KeyboardInterrupt
+    if _STATE.get("busy"):  # not interrupted at an arbitrary point (c2pa calls back into Python): see _idle
+        _STATE["stopping"] = 128 + signum
+        return
     os._exit(128 + signum)
+
+
+def _idle() -> None:
+    """A job is over (its staged output renamed or removed): a worker told to stop by SIGTERM now ends."""
+    _STATE["busy"] = False
+    if _STATE.get("stopping"):
+        os._exit(_STATE["stopping"])
 
 
 def report_bytes(callback: Callable[[int], None] | None) -> None:
@@ -261,7 +288,7 @@ def sign_item(item: BatchItem) -> ItemResult:
     except (ProvenanceError, OSError, ValueError, RuntimeError) as exc:  # fail closed: not signed, and why
         return failed_result(item, exc, size)
     finally:
-        _STATE["busy"] = False
+        _idle()
     return signed_result(item, results, size)
 
 
@@ -287,7 +314,7 @@ def sign_frame_job(job: FrameJob) -> SignResult | Exception:
             else RuntimeError(f"{job.plan.frames[job.index][1]}: {clip(str(exc))}")
         )
     finally:
-        _STATE["busy"] = False
+        _idle()
 
 
 def item_size(item: BatchItem) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
@@ -44,7 +45,10 @@ from genai_provenance.credentials.sign_sequence import (
     sign_plan,
 )
 from genai_provenance.errors import ProvenanceError, SigningError
+from genai_provenance.files import pid_alive, sweep_dead_temps
 from genai_provenance.safe_text import clip
+
+WORKER_EXIT_WAIT = 30.0  # seconds to wait for stopped workers to exit before sweeping (the next run sweeps too)
 
 
 def sign_batch(
@@ -124,8 +128,9 @@ class _Run:
         from genai_provenance.gate.pool import pool_context, worker_pool
 
         counter = pool_context().Value(ctypes.c_longlong, 0)
+        pids = pool_context().Array(ctypes.c_int, workers)
         try:
-            with worker_pool(workers, init_worker, (spec, self.options, counter)) as pool:
+            with worker_pool(workers, init_worker, (spec, self.options, counter, pids)) as pool:
                 submit(pool)
                 while self.pending:
                     done, _ = wait(self.pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -134,7 +139,9 @@ class _Run:
                     if self.progress:
                         self.progress.bytes_done(counter.value)
         except BaseException:
+            _wait_gone([pid for pid in pids[:] if pid])  # the pool cannot tell once its forkserver is gone
             self.remove_unfinished_sequences()
+            self.sweep_dead_workers_temps()
             raise
 
     def submit(self, pool: Any, index: int, item: BatchItem) -> None:
@@ -225,6 +232,21 @@ class _Run:
                     unfinished.setdefault(index, []).append(outcome)
         for index, results in unfinished.items():
             self._remove(index, results)
+
+    def sweep_dead_workers_temps(self) -> None:
+        """A worker ended mid-write (SIGTERM to the process group also ends the forkserver, and its children
+        leave with it: gate/pool._watch_parent) leaves its staged file: remove dead processes' staged files
+        beside each output."""
+        folders = {i.sequence.pattern.folder if i.sequence is not None else i.input.parent for i in self.items}
+        for folder in folders:
+            sweep_dead_temps(folder)
+
+
+def _wait_gone(workers: list[int]) -> None:
+    """Until the workers have exited (a bounded wait: the next run sweeps what a late one leaves)."""
+    deadline = time.monotonic() + WORKER_EXIT_WAIT
+    while any(pid_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _outcome(future: Future[ItemResult], item: BatchItem) -> ItemResult:
