@@ -135,6 +135,8 @@ class TempFile:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs; a zombie (exited, not yet reaped: a worker whose forkserver died) does
+    not, and never writes again."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -143,7 +145,15 @@ def pid_alive(pid: int) -> bool:
         return True
     except OverflowError:
         return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:  # no /proc (macOS), or it just went
+        return False
+    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "Z"  # the state follows "(comm) "
 
 
 def temp_owner(name: str) -> int | None:

@@ -25,7 +25,7 @@ from genai_provenance.cli import (
 from genai_provenance.cli.progress import transfer_bar
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
 from genai_provenance.credentials.sign_asset import SignRequest, data_hashed, plan_output, sign_asset
-from genai_provenance.reports.renderers import SIGN_RENDERERS, SIGN_SEQUENCE_RENDERERS
+from genai_provenance.reports.renderers import SIGN_RENDERERS
 from genai_provenance.settings import (
     current_config_flag,
     current_ledger_flag,
@@ -88,7 +88,7 @@ def init(home: Path | None, org: str, force: bool) -> None:
     type=click.IntRange(1, 64),
     default=_cores,
     show_default="the machine's cores",
-    help="Files signed in parallel (a folder or --batch).",
+    help="Files (and frames of a sequence) signed in parallel: a folder, --batch or a sequence PATTERN.",
 )
 @click.option("--parent", type=FileArg, help="The asset this one was made from; its history is carried forward.")
 @click.option(
@@ -180,10 +180,26 @@ def sign(
         raise click.UsageError("give INPUT (a file, a sequence pattern or a folder) or --batch SHOTLIST.csv")
     if disclosure is None:
         raise click.UsageError("missing option --disclosure FILE")
-    from genai_provenance.credentials.sign_sequence import sequence_input, sign_sequence
+    from genai_provenance.credentials.sign_sequence import sequence_input
 
     pattern = sequence_input(input_path, frames)
-    plan = None if pattern is not None else plan_output(input_path, output, sidecar)  # before the workspace opens
+    if pattern is not None:
+        from genai_provenance.cli.sign_batch import run_pattern
+        from genai_provenance.credentials.batch import BatchOptions, SignerSpec
+
+        spec = SignerSpec(home, cert, key, tsa_url, token, trust, current_ledger_flag(), current_config_flag())
+        options = BatchOptions(
+            force,
+            record_broken_history,
+            title,
+            thumbnail=not no_thumbnail,
+            templated=False,
+            parent=parent,
+            ingredients=ingredients,
+        )
+        run_pattern(pattern, frames, disclosure, spec, options, workers, fmt, output)
+        return
+    plan = plan_output(input_path, output, sidecar)  # before the workspace opens
     identity = resolve_signer(cert, key, home, tsa_url, token)
     ledger = open_ledger(home)
     request = SignRequest(
@@ -202,9 +218,6 @@ def sign(
         title=title,
         thumbnail=not no_thumbnail,
     )
-    if pattern is not None:
-        emit(SIGN_SEQUENCE_RENDERERS[fmt].render(sign_sequence(request, pattern, frames)))
-        return
     if plan is not None and data_hashed(plan):
         with transfer_bar("signing", 1, input_path.stat().st_size) as bar:
             request.progress = _running_total(bar.bytes_done)

@@ -38,8 +38,8 @@ from genai_provenance.settings import packager_anchors, packager_identity, resol
 from genai_provenance.trust.config import TrustFlags
 
 
-@main.command(name="explain", short_help="Tell in plain words how a file was made.")
-@click.argument("file", type=click.Path(path_type=Path))
+@main.command(name="explain", short_help="Tell in plain words how a file (or an image sequence) was made.")
+@click.argument("file", metavar="FILE|PATTERN", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", type=FileArg, help="Also write a self-contained HTML report to this file.")
 @policy_option
 @click.option("--no-policy", is_flag=True, help="Explain the credentials only; apply no policy.")
@@ -67,7 +67,11 @@ def explain_command(
     home: Path | None,
     fmt: str,
 ) -> None:
-    """Explain how FILE was made: who signed each stage, when, what was done, and what is not proven."""
+    """Explain how FILE was made: who signed each stage, when, what was done, and what is not proven.
+
+    An image sequence pattern (name.%04d.exr, name.####.exr), or one frame of a signed sequence, is explained
+    as the whole sequence: its signed record against the frames on disk, each frame problem named.
+    """
     if no_policy and policy:
         raise click.UsageError("--policy and --no-policy exclude each other")
     if sign_report_ and fmt != "json":
@@ -78,7 +82,8 @@ def explain_command(
     clearances = resolve_clearances(trust_flags.approver, home, revocations)
     result = explain_file(file, settings, clearances, rules)
     if html_out:
-        write_html(html_out, explain_html(result.explanation, collect_thumbnails(file, settings)), file)
+        pictures = collect_thumbnails(result.media or file, settings)
+        write_html(html_out, explain_html(result.explanation, pictures), [file, *result.files])
     emit(explain_renderer(fmt, html_out, packager).render(result))
     sys.exit(result.exit_code)
 

@@ -1,9 +1,13 @@
-"""`sign FOLDER` and `sign --batch SHOTLIST.csv`: gather the files, sign them, report, exit."""
+"""`sign FOLDER`, `sign --batch SHOTLIST.csv` and `sign PATTERN`: gather the files, sign them in workers, report."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -18,13 +22,17 @@ from genai_provenance.credentials.batch import (
     check_titles,
     folder_items,
     item_size,
-    sign_batch,
 )
+from genai_provenance.credentials.batch_run import sign_batch, sign_pattern
 from genai_provenance.credentials.formats import is_media
+from genai_provenance.credentials.sequence_pattern import FramePattern
 from genai_provenance.credentials.shotlist import BatchItem, read_shotlist
+from genai_provenance.credentials.sign_sequence import plan_sequence
+from genai_provenance.errors import InputError
 from genai_provenance.gate.discovery import SIDECAR_SUFFIX
 from genai_provenance.reports import json_report
 from genai_provenance.reports.batch_report import batch_document, batch_text
+from genai_provenance.reports.renderers import SIGN_SEQUENCE_RENDERERS
 
 
 def run_batch(
@@ -55,7 +63,7 @@ def run_batch(
         items, skipped = folder_items(folder, disclosure)
     check_titles(items, options)
     spec.resolve()  # a missing workspace or a bad key is one error now, not one per file
-    with transfer_bar("signing", len(items), _total(items)) as bar:
+    with _sigterm_as_interrupt(), transfer_bar("signing", len(items), _total(items)) as bar:
         signed = sign_batch(items, spec, options, workers, Progress(bar.file_done, bar.bytes_done))
     result = BatchResult(signed + skipped)
     text = (
@@ -67,3 +75,43 @@ def run_batch(
 
 def _total(items: list[BatchItem]) -> int:
     return sum(item_size(item) for item in items)
+
+
+def run_pattern(
+    pattern: FramePattern,
+    frames: str | None,
+    disclosure: Path,
+    spec: SignerSpec,
+    options: BatchOptions,
+    workers: int,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """`sign PATTERN`: the sequence's frames across workers, one report for the sequence."""
+    if output is not None:
+        raise InputError(f"{pattern.folder / pattern.printf}: -o/--output does not apply to a sequence (sidecars)")
+    spec.resolve()  # a missing workspace or a bad key is one error now, not one per frame
+    plan = plan_sequence(pattern, frames, options.force)  # every frame checked and hashed: nothing written yet
+    with _sigterm_as_interrupt(), transfer_bar("signing", len(plan.frames), plan.size) as bar:
+        result = sign_pattern(
+            plan, disclosure, spec, options, workers, Progress(_no_count, bar.bytes_done, bar.file_done)
+        )
+    emit(SIGN_SEQUENCE_RENDERERS[fmt].render(result))
+
+
+def _no_count(_count: int) -> None:
+    """The sequence as one item: the bar counts its frames instead."""
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops signing as Ctrl-C does: no sequence is left signed in part."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -6,11 +6,11 @@ written as a single sign writes it (staged, verified, renamed), so a killed batc
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
+import os
 import signal
+import sys
+import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -24,7 +24,7 @@ from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.credentials.sequence_pattern import FrameSequence
 from genai_provenance.credentials.shotlist import BatchItem
 from genai_provenance.credentials.sign_asset import SignRequest, SignResult, sign_asset
-from genai_provenance.credentials.sign_sequence import SequencePlan, plan_sequence, sign_frame, sign_sequence
+from genai_provenance.credentials.sign_sequence import SequencePlan, sign_frame, sign_sequence
 from genai_provenance.credentials.title_template import check_template
 from genai_provenance.documents import read_document
 from genai_provenance.errors import InputError, ProvenanceError
@@ -75,6 +75,9 @@ class BatchOptions:
     record_broken_history: bool = False
     title: str | None = None  # --title: a template for every file (a shot list's title column wins)
     thumbnail: bool = True
+    templated: bool = True  # fill {stem}, {name}, {parent} in a disclosure's asset.title (`sign PATTERN`: no)
+    parent: Path | None = None  # `sign PATTERN --parent`: the asset every frame was made from
+    ingredients: tuple[Path, ...] = ()  # `sign PATTERN --ingredient`
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def check_titles(items: list[BatchItem], options: BatchOptions) -> None:
 _STATE: dict[str, Any] = {}
 
 
-def _init(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
+def init_state(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
     identity, trust, ledger, ocsp = spec.resolve()
     on_bytes = _add_bytes if counter is not None else None
     _STATE.update(
@@ -158,15 +161,53 @@ def _init(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
     )
 
 
-def _init_worker(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
-    """A worker ignores Ctrl-C between files; during one, it stops that file (its staged output is removed)."""
+def init_worker(spec: SignerSpec, options: BatchOptions, counter: Any, pids: Any = None) -> None:
+    """A worker ignores Ctrl-C between files; during one, it stops that file (its staged output is removed).
+    SIGTERM ends an idle worker at once, a busy one when its file is done (never mid-write: no staged output
+    is left); the caller counts its jobs as not signed and removes every sidecar of an unfinished sequence."""
     signal.signal(signal.SIGINT, _on_sigint)
-    _init(spec, options, counter)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.unraisablehook = _unraisable
+    if pids is not None:  # where the caller looks for workers still running before it sweeps their staged files
+        with pids.get_lock():
+            slot = next((i for i, pid in enumerate(pids) if pid == 0), None)
+            if slot is not None:
+                pids[slot] = os.getpid()
+    init_state(spec, options, counter)
 
 
 def _on_sigint(_signum: int, _frame: FrameType | None) -> None:
     if _STATE.get("busy"):
         raise KeyboardInterrupt
+
+
+def _unraisable(info: Any) -> None:
+    """Ctrl-C that landed in a destructor or a c2pa callback (where Python prints and drops it) is sent again,
+    quietly, once this hook has returned (from another thread), so the file still stops."""
+    if isinstance(info.exc_value, KeyboardInterrupt):
+        if _STATE.get("busy"):
+            threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT), daemon=True).start()
+        return
+    sys.__unraisablehook__(info)
+
+
+def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    if _STATE.get("busy"):  # not interrupted at an arbitrary point (c2pa calls back into Python): see _idle
+        _STATE["stopping"] = 128 + signum
+        return
+    os._exit(128 + signum)
+
+
+def _idle() -> None:
+    """A job is over (its staged output renamed or removed): a worker told to stop by SIGTERM now ends."""
+    _STATE["busy"] = False
+    if _STATE.get("stopping"):
+        os._exit(_STATE["stopping"])
+
+
+def report_bytes(callback: Callable[[int], None] | None) -> None:
+    """In this process (no workers): where each file's hashed bytes go."""
+    _STATE["on_bytes"] = callback
 
 
 def _add_bytes(count: int) -> None:
@@ -175,7 +216,7 @@ def _add_bytes(count: int) -> None:
         counter.value += count
 
 
-def _precheck(item: BatchItem, options: BatchOptions) -> ItemResult | None:
+def precheck(item: BatchItem, options: BatchOptions) -> ItemResult | None:
     """An item's result without signing: skipped (every sidecar exists), or half signed (an input error)."""
     frames = [p for _, p in item.sequence.frames] if item.sequence is not None else [item.input]
     existing = [p for p in frames if sidecar_of(p).exists() or sidecar_of(p).is_symlink()]
@@ -192,7 +233,7 @@ def _precheck(item: BatchItem, options: BatchOptions) -> ItemResult | None:
     return ItemResult(item.input, sidecar_of(frames[0]), ItemStatus.SKIPPED, why, item.source, size)
 
 
-def _request(item: BatchItem, first: Path, output: Path | None) -> SignRequest:
+def frame_request(item: BatchItem, first: Path, output: Path | None) -> SignRequest:
     options: BatchOptions = _STATE["options"]
     return SignRequest(
         first,
@@ -200,11 +241,13 @@ def _request(item: BatchItem, first: Path, output: Path | None) -> SignRequest:
         item.disclosure,
         _STATE["identity"],
         _STATE["trust"],
+        parent=options.parent,
+        ingredients=list(options.ingredients),
         force=options.force,
         ledger=_STATE["ledger"],
         record_broken_history=options.record_broken_history,
         sidecar=True,
-        templated=True,
+        templated=options.templated,
         title=item.title if item.title is not None else options.title,
         progress=_STATE["on_bytes"],
         thumbnail=options.thumbnail,
@@ -212,7 +255,7 @@ def _request(item: BatchItem, first: Path, output: Path | None) -> SignRequest:
     )
 
 
-def _failed(item: BatchItem, exc: Exception, size: int) -> ItemResult:
+def failed_result(item: BatchItem, exc: Exception, size: int) -> ItemResult:
     """Every error becomes the item's result: an input error (exit 2) or a failure (exit 1), and why."""
     if isinstance(exc, ProvenanceError):
         status = ItemStatus.FAILED if exc.exit_code == 1 else ItemStatus.ERROR
@@ -220,7 +263,7 @@ def _failed(item: BatchItem, exc: Exception, size: int) -> ItemResult:
     return ItemResult(item.input, None, ItemStatus.FAILED, f"{item.input}: {clip(str(exc))}", item.source, size)
 
 
-def _signed(item: BatchItem, results: list[SignResult], size: int) -> ItemResult:
+def signed_result(item: BatchItem, results: list[SignResult], size: int) -> ItemResult:
     statuses = ", ".join(sorted({str(r.report.status) for r in results}))
     warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
     return ItemResult(item.input, results[0].output, ItemStatus.SIGNED, None, item.source, size, statuses, warnings)
@@ -230,12 +273,12 @@ def sign_item(item: BatchItem) -> ItemResult:
     """Sign one file's sidecar (or every frame of a sequence, in order); every error becomes this item's result
     (Ctrl-C excepted)."""
     options: BatchOptions = _STATE["options"]
-    early = _precheck(item, options)
+    early = precheck(item, options)
     if early is not None:
         return early
     size = item_size(item)
     first = item.sequence.frames[0][1] if item.sequence is not None else item.input
-    request = _request(item, first, None if item.sequence is not None else sidecar_of(first))
+    request = frame_request(item, first, None if item.sequence is not None else sidecar_of(first))
     _STATE["busy"] = True
     try:
         if item.sequence is not None:  # the frames on disk, which must be contiguous (a gap: an input error)
@@ -243,10 +286,10 @@ def sign_item(item: BatchItem) -> ItemResult:
         else:
             results = [sign_asset(request)]
     except (ProvenanceError, OSError, ValueError, RuntimeError) as exc:  # fail closed: not signed, and why
-        return _failed(item, exc, size)
+        return failed_result(item, exc, size)
     finally:
-        _STATE["busy"] = False
-    return _signed(item, results, size)
+        _idle()
+    return signed_result(item, results, size)
 
 
 @dataclass(frozen=True)
@@ -263,11 +306,15 @@ def sign_frame_job(job: FrameJob) -> SignResult | Exception:
     first = job.plan.frames[0][1]
     _STATE["busy"] = True
     try:
-        return sign_frame(_request(job.item, first, None), job.plan, job.index)
-    except (ProvenanceError, OSError, ValueError, RuntimeError) as exc:
-        return exc if isinstance(exc, ProvenanceError) else RuntimeError(clip(str(exc)))
+        return sign_frame(frame_request(job.item, first, None), job.plan, job.index)
+    except (ProvenanceError, OSError, ValueError, RuntimeError) as exc:  # sent back whole: no live handles
+        return (
+            exc
+            if isinstance(exc, ProvenanceError)
+            else RuntimeError(f"{job.plan.frames[job.index][1]}: {clip(str(exc))}")
+        )
     finally:
-        _STATE["busy"] = False
+        _idle()
 
 
 def item_size(item: BatchItem) -> int:
@@ -284,157 +331,16 @@ def file_size(path: Path) -> int:
         return 0
 
 
-# --------------------------------------------------------------------------- the batch
+# --------------------------------------------------------------------------- what the caller sees
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What the caller shows: files done of total, bytes hashed of total."""
+    """What the caller shows: files done of total, bytes hashed of total (and, for `sign PATTERN`, frames)."""
 
     files: Callable[[int], None]
     bytes_done: Callable[[int], None]  # the running total of bytes hashed
-
-
-def sign_batch(
-    items: list[BatchItem],
-    spec: SignerSpec,
-    options: BatchOptions,
-    workers: int = 1,
-    progress: Progress | None = None,
-) -> list[ItemResult]:
-    """Sign every item (in order of `items` in the result), across `workers` processes.
-
-    A sequence is one item but many jobs: its record is built here from every frame, then each frame is
-    signed by whichever worker is free; if any frame fails, the sequence's other sidecars are removed.
-    """
-    if workers <= 1 or (len(items) < 2 and all(i.sequence is None for i in items)):
-        return _in_process(items, spec, options, progress)
-    from genai_provenance.gate.pool import pool_context, worker_pool
-
-    context = pool_context()
-    counter = context.Value(ctypes.c_longlong, 0)
-    run = _Run(items, progress)
-    try:
-        with worker_pool(workers, _init_worker, (spec, options, counter), context) as pool:
-            for index, item in enumerate(items):
-                run.submit(pool, index, item, options)
-            while run.pending:
-                done, _ = wait(run.pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    run.collect(future)
-                if progress:
-                    progress.bytes_done(counter.value)
-    except BaseException:
-        run.remove_unfinished_sequences()
-        raise
-    return [run.results[i] for i in range(len(items))]
-
-
-class _Run:
-    """The jobs of one parallel batch: a job per file, a job per frame of each sequence."""
-
-    def __init__(self, items: list[BatchItem], progress: Progress | None) -> None:
-        self.items, self.progress = items, progress
-        self.results: dict[int, ItemResult] = {}
-        self.pending: dict[Future[Any], tuple[int, int | None]] = {}  # future -> (item, frame index or None)
-        self.frames: dict[int, dict[int, SignResult | Exception]] = {}  # item -> frame index -> outcome
-        self.plans: dict[int, SequencePlan] = {}
-
-    def submit(self, pool: Any, index: int, item: BatchItem, options: BatchOptions) -> None:
-        if item.sequence is None:
-            self.pending[pool.submit(sign_item, item)] = (index, None)
-            return
-        early = _precheck(item, options)
-        if early is None:
-            try:
-                plan = plan_sequence(item.sequence.pattern, None, options.force)
-            except (ProvenanceError, OSError) as exc:
-                early = _failed(item, exc, item_size(item))
-        if early is not None:
-            self._done(index, early)
-            return
-        self.plans[index], self.frames[index] = plan, {}
-        for frame in range(len(plan.frames)):
-            self.pending[pool.submit(sign_frame_job, FrameJob(item, plan, frame))] = (index, frame)
-
-    def collect(self, future: Future[Any]) -> None:
-        index, frame = self.pending.pop(future)
-        item = self.items[index]
-        if frame is None:
-            self._done(index, _outcome(future, item))
-            return
-        try:
-            outcome: SignResult | Exception = future.result()
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # a worker that died: this frame is not signed
-            outcome = RuntimeError(f"{item.input}: frame not signed ({exc.__class__.__name__})")
-        self.frames[index][frame] = outcome
-        if len(self.frames[index]) == len(self.plans[index].frames):
-            self._done(index, self._sequence_result(index))
-
-    def _sequence_result(self, index: int) -> ItemResult:
-        item, outcomes = self.items[index], self.frames.pop(index)
-        ordered = [outcomes[i] for i in sorted(outcomes)]
-        failures = [o for o in ordered if isinstance(o, Exception)]
-        signed = [o for o in ordered if not isinstance(o, Exception)]
-        if not failures:
-            return _signed(item, signed, item_size(item))
-        self._remove(signed)  # all or nothing, as `sign 'name.%04d.exr'`
-        return _failed(item, failures[0], item_size(item))
-
-    def _done(self, index: int, result: ItemResult) -> None:
-        self.results[index] = result
-        if self.progress:
-            self.progress.files(1)
-
-    @staticmethod
-    def _remove(results: list[SignResult]) -> None:
-        for result in results:
-            with contextlib.suppress(OSError):
-                result.output.unlink()
-
-    def remove_unfinished_sequences(self) -> None:
-        """Ctrl-C or an error mid-run (the pool has finished its running jobs): a sequence is signed whole or
-        not at all, so every sidecar of an unfinished one goes, collected or not."""
-        for outcomes in self.frames.values():
-            self._remove([o for o in outcomes.values() if not isinstance(o, Exception)])
-        for future, (_, frame) in self.pending.items():
-            if frame is not None and future.done() and not future.cancelled() and future.exception() is None:
-                outcome = future.result()
-                if isinstance(outcome, SignResult):
-                    self._remove([outcome])
-
-
-def _outcome(future: Future[ItemResult], item: BatchItem) -> ItemResult:
-    try:
-        return future.result()
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # a worker that died (out of memory, killed): this file is not signed
-        why = f"{item.input}: not signed ({exc.__class__.__name__}: {clip(str(exc))})"
-        return ItemResult(item.input, None, ItemStatus.FAILED, why, item.source, file_size(item.input))
-
-
-def _in_process(
-    items: list[BatchItem], spec: SignerSpec, options: BatchOptions, progress: Progress | None
-) -> list[ItemResult]:
-    _init(spec, options, None)
-    done = 0
-
-    def on_bytes(count: int) -> None:
-        nonlocal done
-        done += count
-        if progress:
-            progress.bytes_done(done)
-
-    _STATE["on_bytes"] = on_bytes
-    results = []
-    for item in items:
-        results.append(sign_item(item))
-        if progress:
-            progress.files(1)
-    return results
+    frames: Callable[[int], None] | None = None  # frames signed, as each is done
 
 
 def require_items(items: list[BatchItem], where: str) -> None:

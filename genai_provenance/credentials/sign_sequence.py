@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from genai_provenance.credentials.sequence_pattern import (
 )
 from genai_provenance.credentials.sequence_record import FrameClaim, SequenceRecord, record_for
 from genai_provenance.credentials.sign_asset import SignRequest, SignResult, sign_asset
-from genai_provenance.errors import InputError, ProvenanceError, SigningError
+from genai_provenance.errors import InputError, SigningError
 from genai_provenance.gate.discovery import SIDECAR_SUFFIX
 
 SHOWN = 10  # frame numbers quoted in one message at most
@@ -92,6 +93,11 @@ class SequencePlan:
     record: SequenceRecord
     before: dict[int, tuple[int, int]]
 
+    @property
+    def size(self) -> int:
+        """Bytes of all its frames."""
+        return sum(size for size, _ in self.before.values())
+
 
 def plan_sequence(pattern: FramePattern, spec: str | None = None, force: bool = False) -> SequencePlan:
     """Select and check the frames, then hash each once for the record (nothing is written)."""
@@ -130,15 +136,28 @@ def sign_sequence(template: SignRequest, pattern: FramePattern, spec: str | None
     """Sign every frame of `pattern` (sidecars), each manifest carrying the sequence record and its frame number."""
     if template.output is not None:
         raise InputError(f"{pattern.folder / pattern.printf}: -o/--output does not apply to a sequence (sidecars)")
-    plan = plan_sequence(pattern, spec, template.force)
+    return sign_plan(template, plan_sequence(pattern, spec, template.force))
+
+
+def sign_plan(
+    template: SignRequest, plan: SequencePlan, on_frame: Callable[[int], None] | None = None
+) -> SequenceSignResult:
+    """Sign the plan's frames in order, in this process; any failure or interrupt removes the sidecars written."""
     results: list[SignResult] = []
     try:
         for index in range(len(plan.frames)):
             results.append(sign_frame(template, plan, index))
-    except (ProvenanceError, KeyboardInterrupt):
+            if on_frame is not None:
+                on_frame(1)
+    except BaseException:
         for done in results:
             with contextlib.suppress(OSError):
                 done.output.unlink()
         raise
+    return sequence_result(plan, results)
+
+
+def sequence_result(plan: SequencePlan, results: list[SignResult]) -> SequenceSignResult:
+    """The signed sequence as reports show it: its record, each frame's sidecar (in frame order), the warnings."""
     warnings = list(dict.fromkeys(w for r in results for w in r.warnings))
-    return SequenceSignResult(pattern, plan.record, results, warnings)
+    return SequenceSignResult(plan.pattern, plan.record, results, warnings)

@@ -7,6 +7,7 @@ whole document is built in reports/explain_report.py).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from genai_provenance.model.provenance import TRUSTED, AssetReport
@@ -113,7 +114,7 @@ class ProblemView:
 
     kind: (
         str  # policy-block | policy-waived | no-credentials | unreadable | invalid | broken-stage | gap | clearance
-        # | untrusted-signer
+        # | untrusted-signer | sequence (a frame of an image sequence: missing, extra, changed, swapped, ...)
     )
     sentence: str
     rule: str | None = None
@@ -142,6 +143,25 @@ class EvidenceView:
 
 
 @dataclass
+class SequenceView:
+    """An image sequence explained as one asset: its signed record held against the frames on disk."""
+
+    name: str  # name.[first-last].exr, as verify names it
+    pattern: str  # printf form (name.%04d.exr): the signed record's, else the one on disk
+    first: int
+    last: int
+    count: int  # frames in the signed record (else on disk)
+    present: int  # frames on disk
+    missing: list[int]
+    extra: list[int]
+    gaps: list[int]
+    record: str | None  # sha256: of the record every frame agrees on (None: no agreed record)
+    frame_given: str | None  # `explain FRAME`: the frame named, explained as its sequence
+    problems: list[str]  # each names its frame (missing, extra, changed, swapped, unsigned, invalid, ...)
+    sentence: str
+
+
+@dataclass
 class Explanation:
     file: str
     file_name: str
@@ -164,6 +184,7 @@ class Explanation:
     verdict_sentence: str = ""
     problems: list[ProblemView] = field(default_factory=list)
     evidence: EvidenceView | None = None
+    sequence: SequenceView | None = None  # set when the asset is an image sequence
 
     @property
     def passed(self) -> bool:
@@ -179,6 +200,8 @@ class ExplainResult:
     explanation: Explanation
     blocked: bool | None = None  # None when no policy was applied
     anchors_configured: bool = True  # False: no media trust anchors, so no signer can be trusted
+    media: Path | None = None  # the file pictures come from (a sequence: the frame given, else its first)
+    files: tuple[Path, ...] = ()  # every file explained (a sequence: each frame and its sidecar)
 
     @property
     def passed(self) -> bool:

@@ -17,17 +17,18 @@ from pathlib import Path
 
 from cryptography import x509
 
-from genai_provenance.credentials.read import TrustSettings, verify_file
-from genai_provenance.errors import InputError
+from genai_provenance.credentials.read import TrustSettings
 from genai_provenance.explain.limits import cannot_know, does_not_prove
 from genai_provenance.explain.model import (
     UNCHECKED,
     EvidenceView,
     ExplainResult,
     Explanation,
+    SequenceView,
     Stage,
 )
 from genai_provenance.explain.policy_items import PolicyResult, policy_items
+from genai_provenance.explain.sequence import explain_target, read_asset, sequence_view
 from genai_provenance.explain.stages import BYTES_CHANGED, build_stages
 from genai_provenance.explain.verdict import evidence_for, problems_of, verdict_of
 from genai_provenance.explain.wording import (
@@ -38,6 +39,7 @@ from genai_provenance.explain.wording import (
     sentence,
 )
 from genai_provenance.gate.check import CheckSettings, ClearanceSource, check_clearances, verdict_for
+from genai_provenance.grammar import plural
 from genai_provenance.model.provenance import (
     INVALID,
     NO_CREDENTIALS,
@@ -49,13 +51,21 @@ from genai_provenance.model.provenance import (
 )
 from genai_provenance.policy.rules import Policy
 
+__all__ = ["explain", "explain_file", "read_asset", "revocation_words"]
+
 # ---------------------------------------------------------------------------------------------
 # the whole explanation
 
 
-def _headline(report: AssetReport, name: str, stages: list[Stage]) -> str:
+def _headline(report: AssetReport, name: str, stages: list[Stage], sequence: SequenceView | None) -> str:
     signed = [s for s in stages if s.kind == "signed"]
     recorded = f"{count(len(signed))} signed stage{'s' if len(signed) != 1 else ''}"
+    if sequence is not None and sequence.problems and report.status != NO_CREDENTIALS:
+        more = f" (and {plural(len(sequence.problems) - 1, 'more problem')})" if len(sequence.problems) > 1 else ""
+        return (
+            f"{name} is an image sequence whose frames do not all check out against its signed record: "
+            f"{sequence.problems[0]}{more}."
+        )
     if report.status == NO_CREDENTIALS:
         return (
             f"{name} carries no Content Credentials, so the file itself says nothing about how it was made, "
@@ -131,6 +141,8 @@ def _credentials_sentence(report: AssetReport, name: str) -> str:
     if report.status == UNREADABLE:
         return f"{name} could not be read as media, so its credentials could not be looked for."
     where = "embedded in the file" if report.embedded is not False else "in a sidecar file beside it"
+    if report.sequence is not None:
+        where = "in a sidecar beside each frame, every one carrying the signed record of the whole sequence"
     return f"{name} carries Content Credentials (C2PA) {where}."
 
 
@@ -139,16 +151,19 @@ def explain(
     findings: Sequence[PolicyResult] | None = None,
     evidence: EvidenceView | None = None,
     checks: Sequence[ClearanceCheck] = (),
+    frame_given: Path | None = None,
 ) -> Explanation:
     """Put a verified asset's provenance into words.
 
     `findings` are the policy's results (shown as given; None: no policy applied); `checks` are the
     clearance checks made for this report (gate.check.check_clearances). Without them, IDs found in
-    disclosures are said to be declared but unchecked.
+    disclosures are said to be declared but unchecked. A sequence's report (gate/sequences.py) is explained as
+    one asset, each of its frame problems named; `frame_given` is the frame `explain` was given, if any.
     """
     name = Path(report.path).name or report.path
     stages = build_stages(report, checks) if report.status not in (NO_CREDENTIALS, UNREADABLE) else []
     genai, genai_sentence = _genai_summary(report, stages)
+    sequence = sequence_view(report, frame_given)
     views = [v for s in stages for a in s.activities for v in a.approvals + a.consents]
     unchecked = any(v.status == UNCHECKED for v in views)
     policy, policy_sentence = policy_items(findings, stages)
@@ -161,7 +176,7 @@ def explain(
         format_words=format_words(report.format),
         status=report.status,
         status_words=STATUS_WORDS.get(report.status, report.status),
-        headline=_headline(report, name, stages),
+        headline=_headline(report, name, stages, sequence),
         credentials=_credentials_sentence(report, name),
         genai=genai,
         genai_sentence=genai_sentence,
@@ -175,6 +190,7 @@ def explain(
         verdict_sentence=verdict_sentence,
         problems=problems,
         evidence=evidence,
+        sequence=sequence,
     )
 
 
@@ -182,32 +198,25 @@ def explain(
 # reading and explaining a file
 
 
-def read_asset(path: Path, trust: TrustSettings) -> AssetReport:
-    """Verify one file for explaining; a missing path or a folder is an input error."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if not path.is_file():
-        raise InputError(f"{path}: is not a file (explain takes one file)")
-    return verify_file(path, trust.context(), trust=trust)
-
-
 def explain_file(
     path: Path, trust: TrustSettings, source: ClearanceSource | None = None, policy: Policy | None = None
 ) -> ExplainResult:
-    """Verify `path`, check the approvals and consents it cites (when `source` is given), apply
-    `policy` (when given) and explain the lot."""
-    report = read_asset(path, trust)
+    """Verify `path` (a file, or an image sequence: see explain.sequence.explain_target), check the approvals
+    and consents it cites (when `source` is given), apply `policy` (when given) and explain the lot."""
+    target = explain_target(path, trust)
+    report, content_hash = target.found.report, target.found.content_hash
+    asset = Path(report.path) if report.sequence is not None else path
     anchors = trust.anchors_pem is not None
     given = source or ClearanceSource()
     evidence = evidence_for(
-        path,
+        target.frame_given or path,
         x509.load_pem_x509_certificates(trust.anchors_pem.encode()) if trust.anchors_pem else [],
         list(given.approver_anchors),
         (policy.name, policy.sha256) if policy is not None else None,
         revocation_words(given),
     )
     if policy is not None:
-        verdict = verdict_for(report, path, CheckSettings(trust, policy, given))
+        verdict = verdict_for(report, asset, CheckSettings(trust, policy, given), content_hash)
         evaluation = verdict.evaluation
         findings: list[PolicyResult] = [
             *evaluation.findings,
@@ -215,10 +224,11 @@ def explain_file(
             *evaluation.waived,
             *evaluation.waiver_notes,
         ]
-        explanation = explain(report, findings, evidence=evidence, checks=verdict.clearances)
-        return ExplainResult(report, explanation, verdict.blocked, anchors)
-    checks = check_clearances(report, path, source) if source is not None else ()
-    return ExplainResult(report, explain(report, evidence=evidence, checks=checks), anchors_configured=anchors)
+        explanation = explain(report, findings, evidence, verdict.clearances, target.frame_given)
+        return ExplainResult(report, explanation, verdict.blocked, anchors, target.media, target.files)
+    checks = check_clearances(report, asset, source, content_hash) if source is not None else ()
+    explanation = explain(report, evidence=evidence, checks=checks, frame_given=target.frame_given)
+    return ExplainResult(report, explanation, anchors_configured=anchors, media=target.media, files=target.files)
 
 
 def revocation_words(source: ClearanceSource) -> str:

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from genai_provenance import __version__
 from genai_provenance.explain.model import AnchorView, EvidenceView, PolicyItem, ProblemView, Stage
 from genai_provenance.explain.wording import join, sentence
+from genai_provenance.gate.sequences import WHERE as SEQUENCE
 from genai_provenance.grammar import plural
 from genai_provenance.model.provenance import INVALID, NO_CREDENTIALS, UNREADABLE, AssetReport
 
@@ -81,6 +82,11 @@ def problems_of(report: AssetReport, stages: list[Stage], policy: list[PolicyIte
         )
     elif report.status == UNREADABLE:
         out.append(ProblemView("unreadable", sentence(f"{name} could not be read ({report.error or 'unknown error'})")))
+    frames = [f.explanation for f in report.failures if f.where == SEQUENCE] if report.sequence is not None else []
+    if report.status in (NO_CREDENTIALS, UNREADABLE):
+        pass
+    elif frames:  # an image sequence: each frame problem, naming its frame
+        out += [ProblemView("sequence", sentence(_cap(f"Image sequence: {text}"))) for text in frames]
     elif report.status == INVALID and not any(s.status == INVALID for s in stages):
         out.append(ProblemView("invalid", sentence(f"The credentials of {name} do not check out")))
     out += _clearance_problems(stages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from genai_provenance.explain.model import Activity, AnchorView, EvidenceView, Explanation, Stage
+from genai_provenance.explain.model import Activity, AnchorView, EvidenceView, Explanation, SequenceView, Stage
 from genai_provenance.explain.wording import input_sentence
 from genai_provenance.reports.text import render
 
@@ -77,7 +77,21 @@ def _stage(stage: Stage, total: int) -> list[str]:
     return lines
 
 
-def evidence_rows(evidence: EvidenceView) -> list[tuple[str, str]]:
+def _sequence(view: SequenceView) -> list[str]:
+    lines = _heading(f"Image sequence: {view.name}")
+    lines += _para(view.sentence)
+    facts = [("missing", view.missing), ("extra", view.extra), ("gaps on disk", view.gaps)]
+    said = "; ".join(f"{label}: {', '.join(map(str, numbers))}" for label, numbers in facts if numbers)
+    recorded = f"{view.count} in the signed record" if view.record is not None else "no signed record"
+    lines += _para(
+        f"Frames {view.first}-{view.last}, {recorded}, {view.present} on disk" + (f"; {said}." if said else ".")
+    )
+    for text in view.problems:
+        lines += _para(text, "", "- ")
+    return lines
+
+
+def evidence_rows(evidence: EvidenceView, sequence: SequenceView | None = None) -> list[tuple[str, str]]:
     """What the report rests on, as label and value pairs (text and HTML share them)."""
 
     def anchors(items: list[AnchorView]) -> str:
@@ -85,9 +99,13 @@ def evidence_rows(evidence: EvidenceView) -> list[tuple[str, str]]:
 
     size = f"{evidence.file_size:,} bytes" if evidence.file_size is not None else "unknown"
     policy = f"{evidence.policy} (SHA-256 {evidence.policy_sha256})" if evidence.policy else "none applied"
+    files = [("File SHA-256", evidence.file_sha256 or "could not be read"), ("File size", size)]
+    if sequence is not None:
+        record = sequence.record or "none agreed by the frames"
+        given = [(f"Frame given: {label}", value) for label, value in files] if sequence.frame_given else []
+        files = [("Sequence record", record), *given]
     return [
-        ("File SHA-256", evidence.file_sha256 or "could not be read"),
-        ("File size", size),
+        *files,
         ("Report made", f"{evidence.made_at} by {evidence.tool}"),
         ("Media trust anchors", anchors(evidence.trust_anchors)),
         ("Approver roots", anchors(evidence.approver_anchors)),
@@ -109,6 +127,8 @@ def explain_text(explanation: Explanation) -> str:
     lines += _para(f"What the file is: {e.file}, {e.format_words}.")
     lines += _para(f"Credentials: {e.credentials} Status: {e.status} ({e.status_words}).")
     lines += _para(f"Generative AI: {e.genai_sentence}")
+    if e.sequence is not None:
+        lines += _sequence(e.sequence)
     if e.stages:
         lines += _heading(f"History, oldest first ({len(e.stages)} stage{'s' if len(e.stages) != 1 else ''})")
         for stage in e.stages:
@@ -132,6 +152,6 @@ def explain_text(explanation: Explanation) -> str:
             lines += _para(text, "", "- ")
     if e.evidence:
         lines += _heading("What this report rests on")
-        for label, value in evidence_rows(e.evidence):
+        for label, value in evidence_rows(e.evidence, e.sequence):
             lines += _para(f"{label}: {value}", "", "- ")
     return render(lines) + "\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
@@ -308,6 +309,11 @@ def explain_html(explanation: Explanation, thumbnails: dict[str, bytes] | None =
         f"{_flow(e.stages) if e.stages else ''}</div></section>"
     )
     body = [_verdict(e), summary]
+    if e.sequence is not None:
+        body.append(
+            f'<section class="sequence" aria-label="Image sequence"><h2>Image sequence: {_e(e.sequence.name)}</h2>'
+            f"<p>{_e(e.sequence.sentence)}</p>{_list(e.sequence.problems) if e.sequence.problems else ''}</section>"
+        )
     if e.stages:
         n = len(e.stages)
         body.append(
@@ -335,7 +341,7 @@ def explain_html(explanation: Explanation, thumbnails: dict[str, bytes] | None =
     if e.notes:
         body.append(f'<section class="limits notes"><h2>Notes</h2>{_list(e.notes)}</section>')
     if e.evidence:
-        rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in evidence_rows(e.evidence))
+        rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in evidence_rows(e.evidence, e.sequence))
         body.append(
             f'<section class="limits evidence"><h2>What this report rests on</h2><dl class="facts-list">{rows}</dl>'
             "</section>"
@@ -359,15 +365,19 @@ def explain_html(explanation: Explanation, thumbnails: dict[str, bytes] | None =
     )
 
 
-def write_html(out: Path, html: str, source: Path) -> None:
-    """Write the report whole or not at all; never over the file being explained."""
+def _same(out: Path, source: Path) -> bool:
+    try:
+        return out.resolve() == source.resolve() or (out.exists() and os.path.samefile(out, source))
+    except OSError:
+        return False
+
+
+def write_html(out: Path, html: str, sources: Sequence[Path]) -> None:
+    """Write the report whole or not at all; never over a file being explained (a sequence: any frame or its
+    sidecar)."""
     if out.is_dir():
         raise InputError(f"{out}: is a folder, expected a file path for the HTML report")
-    try:
-        same = out.resolve() == source.resolve() or (out.exists() and os.path.samefile(out, source))
-    except OSError:
-        same = False
-    if same:
+    if any(_same(out, source) for source in sources):
         raise InputError(f"{out}: is the file being explained; choose another path for the HTML report")
     try:
         write_text(out, html)
