@@ -201,3 +201,20 @@ def test_two_workers_give_the_same_results_in_the_same_order(
     two = cli(command, root, "--home", workspace.home, "--format", "json", "--workers", "2")
     assert one.code == two.code == 1
     assert one.json() == two.json()
+
+
+def test_json_reports_are_the_standard_librarys_text_whichever_encoder_writes_them() -> None:
+    """orjson writes large reports; its text must be exactly json.dumps(indent=2, ensure_ascii=False)'s,
+    and what it refuses (lone surrogates of undecodable file names, huge integers) takes the old path."""
+    import json
+
+    from genai_provenance.reports.json_report import dumps
+
+    doc = {
+        "assets": [{"path": "shots/É\u001b[31m\u2028x.jpg", "size": 12, "ok": True, "gap": None, "ratio": 1.5}],
+        "summary": {"by_status": {"trusted": 1}, "nested": [[], {}]},
+    }
+    assert dumps(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+    serial = {"serial": 1 << 80}
+    assert dumps(serial) == json.dumps(serial, indent=2, ensure_ascii=False)
+    assert json.loads(dumps({"path": "bad-\udcff.jpg"})) == {"path": "bad-\\xff.jpg"}

@@ -23,7 +23,17 @@ def verify_document(assets: list[CheckedAsset], found: Discovery | None = None) 
 
 
 def dumps(document: dict[str, Any]) -> str:
-    """JSON any UTF-8 writer accepts: undecodable bytes of file names (lone surrogates) become `\\xNN`."""
+    """JSON any UTF-8 writer accepts: undecodable bytes of file names (lone surrogates) become `\\xNN`.
+
+    orjson writes the same text as `json.dumps(indent=2, ensure_ascii=False)` about ten times faster
+    (the standard library's C encoder does not indent); whatever it refuses (a lone surrogate, an
+    integer beyond 64 bits, a key that is not a string) goes the standard library's way."""
+    import orjson
+
+    try:
+        return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        pass
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
     if has_lone_surrogate(text):  # rare: pass every string through json_safe (walking 1,000 assets costs)
         text = json.dumps(json_safe(document), indent=2, ensure_ascii=False, sort_keys=False)
