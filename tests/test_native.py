@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 from importlib.metadata import version
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import c2pa
 import pytest
 from conftest import DISCLOSURES
 
-from genai_provenance.credentials import native_progress
+from genai_provenance.credentials import digest, native_progress
 from genai_provenance.credentials.digest import hash_file
 from genai_provenance.credentials.formats import SIDECAR_ANY_MIME
 from genai_provenance.credentials.native import SYMBOLS, DataHash, missing_symbols
@@ -48,6 +49,30 @@ def test_hash_file_reads_in_chunks_and_matches_hashlib(tmp_path: Path) -> None:
     result = hash_file(path, seen.append, chunk=1024)
     assert result.digest == hashlib.sha256(data).digest()
     assert seen == [1024, 1024, 1024, 17]
+
+
+def test_large_files_are_read_by_a_second_thread_and_hashed_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipelined path (files from PIPELINE_FROM up; lowered here) gives hashlib's digest, reports every
+    byte once, and leaves no reader thread behind, also when the caller's progress display raises."""
+    monkeypatch.setattr(digest, "PIPELINE_FROM", 0)
+    path = tmp_path / "master.bin"
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    path.write_bytes(data)
+    seen: list[int] = []
+    threads = threading.active_count()
+    result = hash_file(path, seen.append, chunk=64 * 1024)
+    assert result.digest == hashlib.sha256(data).digest()
+    assert sum(seen) == len(data) and len(seen) == len(data) // (64 * 1024) + 1
+    assert threading.active_count() == threads
+
+    def interrupted(size: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        hash_file(path, interrupted, chunk=64 * 1024)
+    assert threading.active_count() == threads
 
 
 def _hard_binding(store: bytes, asset: bytes, context: c2pa.Context) -> tuple[str, dict[str, object]]:
