@@ -44,8 +44,8 @@ def main() -> None:
 
         return wrapper
 
-    # verify_file runs twice inside sign_asset: once (via _input_credentials) on the input, once on the output.
-    sign_module._input_credentials = timed("input: has credentials? (Reader)", sign_module._input_credentials)
+    # verify_file runs twice inside sign_asset: once (via input_credentials) on the input, once on the output.
+    sign_module.input_credentials = timed("input: has credentials? (Reader)", sign_module.input_credentials)
     sign_module.make_thumbnail = timed("thumbnail (ffmpeg, first frame)", sign_module.make_thumbnail)
     real_verify = sign_module.verify_file
     sign_module.verify_file = lambda *a, **k: (
