@@ -100,14 +100,8 @@ class TransferBar:
             self._progress.update(self._bytes, completed=total, detail=detail)
 
 
-@contextlib.contextmanager
-def transfer_bar(label: str, files: int, size: int) -> Iterator[TransferBar]:
-    """Files and bytes on stderr when it is a terminal; a silent TransferBar otherwise."""
-    console = _stderr_console()
-    if console is None:
-        yield TransferBar(None, None, None)
-        return
-    from rich import filesize
+def _detailed_progress(console: Console) -> Progress:
+    """A transient two-task display: spinner, label, bar, a free-text detail, elapsed time."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (
@@ -117,7 +111,19 @@ def transfer_bar(label: str, files: int, size: int) -> Iterator[TransferBar]:
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    return Progress(*columns, console=console, transient=True)
+
+
+@contextlib.contextmanager
+def transfer_bar(label: str, files: int, size: int) -> Iterator[TransferBar]:
+    """Files and bytes on stderr when it is a terminal; a silent TransferBar otherwise."""
+    console = _stderr_console()
+    if console is None:
+        yield TransferBar(None, None, None)
+        return
+    from rich import filesize
+
+    with _detailed_progress(console) as progress:
         file_task = progress.add_task(label, total=files, detail=f"0 of {files} files")
         byte_task = progress.add_task("read", total=size or None, detail=filesize.decimal(size))
         yield TransferBar(progress, file_task, byte_task, files, size)
@@ -161,16 +167,8 @@ def stage_bar(label: str, size: int) -> Iterator[StageBar]:
         yield StageBar(None, None, None)
         return
     from rich import filesize
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _detailed_progress(console) as progress:
         stage_task = progress.add_task(label, total=None, detail="preparing")
         byte_task = progress.add_task("read", total=size or None, detail=f"0 B of {filesize.decimal(size)}")
         yield StageBar(progress, stage_task, byte_task, size)

@@ -72,10 +72,10 @@ def _lib() -> ctypes.CDLL:
     return lib
 
 
-def missing_symbols() -> list[str]:
-    """The SYMBOLS the bundled library lacks (empty for the pinned c2pa-python)."""
+def missing_symbols(symbols: tuple[str, ...] = SYMBOLS) -> list[str]:
+    """The `symbols` the bundled library lacks (empty for the pinned c2pa-python)."""
     lib = ctypes.CDLL(str(library_path()))
-    return [name for name in SYMBOLS if not hasattr(lib, name)]
+    return [name for name in symbols if not hasattr(lib, name)]
 
 
 def _last_error(lib: ctypes.CDLL) -> str:

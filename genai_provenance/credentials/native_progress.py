@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Literal
 
 import c2pa
 
+from genai_provenance.credentials import native
 from genai_provenance.credentials.native import library_path
 from genai_provenance.errors import SigningError
 
@@ -104,8 +105,7 @@ def _lib() -> ctypes.CDLL:
 
 def missing_symbols() -> list[str]:
     """The SYMBOLS the bundled library lacks (empty for the pinned c2pa-python)."""
-    lib = ctypes.CDLL(str(library_path()))
-    return [name for name in SYMBOLS if not hasattr(lib, name)]
+    return native.missing_symbols(SYMBOLS)
 
 
 class Tracker:
