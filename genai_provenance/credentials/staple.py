@@ -73,14 +73,18 @@ def restapled(encoded: bytes, ocsp_der: bytes) -> bytes:
         raise StapleError("the signature already carries revocation information")
     headers = {k: v for k, v in unprotected.items() if k != "pad"}
     headers["rVals"] = {"ocspVals": [ocsp_der]}
-    for pad in range(len(unprotected["pad"]), -1, -1):
-        candidate = cbor2.dumps(
+
+    def encoded_with(pad: int) -> bytes:
+        return cbor2.dumps(
             cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {**headers, "pad": bytes(pad)}, payload, signature])
         )
+
+    reserved = len(unprotected["pad"])
+    estimate = reserved - (len(encoded_with(reserved)) - len(encoded))  # off by the pad's length header at most
+    for pad in range(min(reserved, estimate + 4), max(-1, estimate - 5), -1):
+        candidate = encoded_with(pad)
         if len(candidate) == len(encoded):
             return candidate
-        if len(candidate) < len(encoded):
-            break
     raise StapleError(
         f"the OCSP answer ({len(ocsp_der)} bytes) does not fit the {len(unprotected['pad'])} bytes "
         "the signature reserves"
