@@ -359,7 +359,7 @@ def postgres() -> Iterator[Any]:
         server = pg.start(folder)
     except pg.Unavailable as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"PostgreSQL could not be started on 127.0.0.1 for the ledger tests: {exc}")
+        pytest.skip(reason=f"PostgreSQL could not be started on 127.0.0.1 for the ledger tests: {exc}")
     try:
         yield server
     finally:

@@ -482,7 +482,8 @@ def test_full_disk_is_a_clear_error(workspace: Workspace, tmp_path: Path) -> Non
     tiny.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(tiny)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here")
+        why = mounted.stderr.decode(errors="replace").strip()
+        pytest.skip(reason=f"a 64 KiB tmpfs to fill could not be mounted (needs root or CAP_SYS_ADMIN): {why}")
     try:
         with open(tiny / "fill", "wb", buffering=0) as fh, contextlib.suppress(OSError):
             while True:
@@ -615,7 +616,7 @@ def test_formats_c2pa_reads_are_no_credentials_not_unreadable(
     key: str, other_formats: dict[str, Path], workspace: Workspace, cli: Cli
 ) -> None:
     if key not in other_formats:
-        pytest.skip(f"ffmpeg here cannot make {key}")
+        pytest.skip(reason=f"this ffmpeg build has no encoder for {key}, so there is no such file to verify")
     res = cli("verify", other_formats[key], "--format", "json", *home(workspace))
     [asset] = res.json()["assets"]
     assert asset["status"] == "no-credentials", asset

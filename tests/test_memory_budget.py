@@ -67,7 +67,7 @@ def test_available_memory_takes_the_smaller_of_system_and_cgroup(tmp_path: Path)
 
 def test_this_machine_reports_its_available_memory() -> None:
     if not Path("/proc/meminfo").exists():
-        pytest.skip("no /proc/meminfo on this system: the budget then keeps the requested workers")
+        pytest.skip(reason="no /proc/meminfo on this system: the budget then keeps the requested workers")
     available = available_memory()
     assert available is not None and 0 < available <= _meminfo_total()
 

@@ -358,7 +358,7 @@ def test_trust_config_limits_the_signer_ekus(signed: Signed, cli: Cli, tmp_path:
 @pytest.fixture(scope="module")
 def stamped(home: Workspace, cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, Path]]:
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+        pytest.skip(reason="openssl is not installed (needed to run the local time-stamp authority)")
     base = tmp_path_factory.mktemp("stamped")
     with running_tsa(base / "tsa") as tsa:
         tsa_root = base / "tsa-root.pem"
