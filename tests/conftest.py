@@ -38,6 +38,38 @@ DISCLOSURES = ROOT / "fixtures" / "disclosures"
 _VENV_CLI = ROOT / ".venv" / "bin" / "genai-provenance"
 CLI_COMMAND = [str(_VENV_CLI)] if _VENV_CLI.exists() else [sys.executable, "-m", "genai_provenance"]
 
+
+@dataclass(frozen=True)
+class TerminalRun:
+    code: int
+    stdout: str
+    terminal: str  # everything written to stderr, a real pty (progress bars draw there)
+
+
+def run_on_terminal(argv: list[str], timeout: float = 300) -> TerminalRun:
+    """Run `argv` with stderr (and stdin) on a real pty and stdout to a file; what each received."""
+    import pty
+    import tempfile
+
+    primary, secondary = pty.openpty()
+    with tempfile.TemporaryFile() as out, subprocess.Popen(argv, stdin=secondary, stdout=out, stderr=secondary) as proc:
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other end closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = proc.wait(timeout=timeout)
+        out.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+    os.close(primary)
+    return TerminalRun(code, stdout, b"".join(chunks).decode("utf-8", "replace"))
+
+
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 ERROR_PREFIX = "genai-provenance: error: "
 PRIVATE_KEY_MARK = "PRIVATE KEY"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import c2pa
 import pytest
-from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, leftovers, needs_ffmpeg
+from conftest import CLI_COMMAND, DISCLOSURES, ERROR_PREFIX, MEDIA, CliResult, leftovers, needs_ffmpeg, run_on_terminal
 
 from genai_provenance.credentials.formats import SIDECAR_ANY_MIME
 from genai_provenance.files import TEMP_MARK
@@ -289,21 +288,9 @@ def test_progress_on_a_terminal_shows_files_and_bytes(ws: Workspace, tmp_path: P
     """On a terminal (a real pty), signing a large file shows a bar with files and bytes; piped, nothing."""
     [big] = _sparse(tmp_path, ["master.exr"], 1 << 30)
     cmd = [*CLI_COMMAND, "sign", str(big), "--disclosure", str(PLATE), "--home", str(ws.home)]
-    main_fd, child_fd = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=child_fd, stdout=subprocess.DEVNULL, stderr=child_fd)
-    os.close(child_fd)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(main_fd, 65536)
-        except OSError:  # the child closed the pty
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(main_fd)
-    assert proc.wait(timeout=300) == 0
-    text = seen.decode("utf-8", "replace")
+    run = run_on_terminal(cmd)
+    assert run.code == 0
+    text = run.terminal
     assert "signing" in text and "of 1 files" in text and "of 1.1 GB" in text, text[-2000:]
     assert sidecar(big).is_file()
 

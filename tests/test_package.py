@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pty
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -27,6 +26,7 @@ from conftest import (
     PRIVATE_KEY_MARK,
     CliResult,
     build_with_c2pa,
+    run_on_terminal,
     write_identity,
 )
 from payload import flipped_copy
@@ -740,22 +740,8 @@ def test_progress_bar_only_on_a_terminal(studio: Studio, tmp_path: Path) -> None
     assert plain.stderr == "", "no progress bar when stderr is not a terminal"
     assert "checking" not in plain.stdout and "%" not in plain.stdout
 
-    primary, secondary = pty.openpty()
-    with subprocess.Popen(
-        [*command, "-o", str(run.parent / "b")], stdout=subprocess.PIPE, stderr=secondary, stdin=subprocess.DEVNULL
-    ) as proc:
-        os.close(secondary)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # EIO: the terminal's other end closed
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert proc.wait(timeout=120) == 0
-    os.close(primary)
-    terminal = b"".join(chunks).decode("utf-8", "replace")
+    on_terminal = run_on_terminal([*command, "-o", str(run.parent / "b")], timeout=120)
+    assert on_terminal.code == 0
+    terminal = on_terminal.terminal
     assert "checking" in terminal and "2/2" in terminal, terminal  # rich: assets checked of the total
     assert "bagging and hashing" in terminal, terminal

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import pty
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 
 import c2pa
 import pytest
-from conftest import CLI_COMMAND, DISCLOSURES, leftovers, needs_ffmpeg, sha256
+from conftest import CLI_COMMAND, DISCLOSURES, leftovers, needs_ffmpeg, run_on_terminal, sha256
 
 from genai_provenance.credentials.identity import Identity
 from genai_provenance.credentials.native_progress import REPORT_EVERY, SignPhase, SignStage, interrupt_after_c2pa
@@ -142,23 +141,9 @@ def test_embedded_sign_on_a_terminal_shows_c2pas_phase_and_bytes(
     """On a terminal (a real pty) the embedded sign shows a stage line and the bytes read of the input's size."""
     out = tmp_path / "signed.mp4"
     cmd = [*CLI_COMMAND, "sign", str(big_mp4), "-o", str(out), "--disclosure", str(DISCLOSURES / "plate.json")]
-    main_fd, child_fd = pty.openpty()
-    proc = subprocess.Popen(
-        [*cmd, "--home", str(workspace.home)], stdin=child_fd, stdout=subprocess.DEVNULL, stderr=child_fd
-    )
-    os.close(child_fd)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(main_fd, 65536)
-        except OSError:  # the child closed the pty
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(main_fd)
-    assert proc.wait(timeout=300) == 0
-    text = seen.decode("utf-8", "replace")
+    run = run_on_terminal([*cmd, "--home", str(workspace.home)])
+    assert run.code == 0
+    text = run.terminal
     size = big_mp4.stat().st_size
     from rich import filesize
 
