@@ -214,6 +214,7 @@ def explain_file(
         list(given.approver_anchors),
         (policy.name, policy.sha256) if policy is not None else None,
         revocation_words(given),
+        content_hash=content_hash if report.sequence is None else None,  # one read of the file for both
     )
     if policy is not None:
         verdict = verdict_for(report, asset, CheckSettings(trust, policy, given), content_hash)

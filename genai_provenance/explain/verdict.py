@@ -3,8 +3,10 @@ the report rests on (file hash, tool, anchors, policy, revocation source)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -139,7 +141,14 @@ def _anchor_views(certs: list[x509.Certificate]) -> list[AnchorView]:
     return [AnchorView(c.subject.rfc4514_string(), c.fingerprint(hashes.SHA256()).hex()) for c in certs]
 
 
-def _file_facts(path: Path) -> tuple[str | None, int | None]:
+def _file_facts(path: Path, content_hash: Callable[[], str] | None) -> tuple[str | None, int | None]:
+    """The file's SHA-256 and size; `content_hash` (a cached `sha256:<hex>`, as clearances use) saves a second read."""
+    if content_hash is not None:
+        value = content_hash()
+        known = value.removeprefix("sha256:") if value.startswith("sha256:") and value != "sha256:unreadable" else None
+        with contextlib.suppress(OSError):
+            return known, path.stat().st_size
+        return known, None
     try:
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
@@ -157,9 +166,10 @@ def evidence_for(
     policy: tuple[str, str] | None,
     revocation: str,
     now: dt.datetime | None = None,
+    content_hash: Callable[[], str] | None = None,
 ) -> EvidenceView:
-    """`policy` is (name, sha256 of its file) when one was applied."""
-    sha, size = _file_facts(path)
+    """`policy` is (name, sha256 of its file) when one was applied; `content_hash`, the file's own cached hash."""
+    sha, size = _file_facts(path, content_hash)
     made = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
     return EvidenceView(
         file_sha256=sha,
