@@ -39,14 +39,14 @@ class Stapled:
     ocsp_bytes: int
 
 
-def _signature_offset(view: bytes) -> int:
-    """Offset (in `view`) of the CBOR of the last `c2pa.signature` box's content."""
-    label = view.rfind(SIGNATURE_LABEL)
+def _signature_offset(store: mmap.mmap, start: int, end: int) -> int | None:
+    """Offset of the CBOR of the last `c2pa.signature` box's content in store[start:end]; None if none."""
+    label = store.rfind(SIGNATURE_LABEL, start, end)
     if label < 0:
-        raise StapleError("no C2PA signature found in the manifest store")
-    start = label + len(SIGNATURE_LABEL)
-    box = view.find(b"cbor", start, start + 64)  # the content box right after the description box
-    if box < 4:
+        return None
+    after = label + len(SIGNATURE_LABEL)
+    box = store.find(b"cbor", after, after + 64)  # the content box right after the description box
+    if box < 0:
         raise StapleError("the C2PA signature box is not where the JUMBF layout puts it")
     return box + 4
 
@@ -96,10 +96,9 @@ def staple_ocsp(path: Path, ocsp_der: bytes) -> Stapled:
     size = path.stat().st_size
     with open(path, "r+b") as fh, mmap.mmap(fh.fileno(), 0) as whole:
         for start, length in _regions(size):
-            view = whole[start : start + length]
-            if view.rfind(SIGNATURE_LABEL) < 0:
+            offset = _signature_offset(whole, start, start + length)  # searched in place: no copy of the media
+            if offset is None:
                 continue
-            offset = start + _signature_offset(view)
             decoder = cbor2.CBORDecoder(io.BytesIO(whole[offset : offset + (1 << 20)]))
             try:
                 decoder.decode()
@@ -107,10 +106,9 @@ def staple_ocsp(path: Path, ocsp_der: bytes) -> Stapled:
                 raise StapleError(
                     f"the C2PA signature is not contiguous CBOR here ({exc.__class__.__name__})"
                 ) from None
-            length = decoder.fp.tell()
-            patched = restapled(whole[offset : offset + length], ocsp_der)
-            whole[offset : offset + length] = patched
+            encoded = decoder.fp.tell()
+            whole[offset : offset + encoded] = restapled(whole[offset : offset + encoded], ocsp_der)
             whole.flush()
             os.fsync(fh.fileno())
-            return Stapled(offset, length, len(ocsp_der))
+            return Stapled(offset, encoded, len(ocsp_der))
     raise StapleError("no C2PA signature found in the manifest store")
