@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from genai_provenance.cli import (
     workspace_option,
 )
 from genai_provenance.cli.progress import transfer_bar
+from genai_provenance.credentials.digest import running_total
 from genai_provenance.credentials.hsm import DEFAULT_MODULE, token_key
 from genai_provenance.credentials.sign_asset import SignRequest, data_hashed, plan_output, sign_asset
 from genai_provenance.reports.renderers import SIGN_RENDERERS
@@ -220,7 +220,7 @@ def sign(
     )
     if plan is not None and data_hashed(plan):
         with transfer_bar("signing", 1, input_path.stat().st_size) as bar:
-            request.progress = _running_total(bar.bytes_done)
+            request.progress = running_total(bar.bytes_done)
             result = sign_asset(request)
             bar.file_done()
     else:  # c2pa reads and writes the file itself: its phases, and the input bytes it read
@@ -231,17 +231,6 @@ def sign(
             request.progress, request.on_stage = stages.bytes_read, stages.stage
             result = sign_asset(request)
     emit(SIGN_RENDERERS[fmt].render(result))
-
-
-def _running_total(report: Callable[[int], None]) -> Callable[[int], None]:
-    done = 0
-
-    def add(count: int) -> None:
-        nonlocal done
-        done += count
-        report(done)
-
-    return add
 
 
 def _print_step(step: DemoStep) -> None:

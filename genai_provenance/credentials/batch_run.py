@@ -34,6 +34,7 @@ from genai_provenance.credentials.batch import (
     sign_item,
     signed_result,
 )
+from genai_provenance.credentials.digest import running_total
 from genai_provenance.credentials.sequence_pattern import FrameSequence
 from genai_provenance.credentials.shotlist import BatchItem
 from genai_provenance.credentials.sign_asset import SignResult
@@ -90,24 +91,11 @@ def sign_pattern(
     item = BatchItem(sequence.path, disclosure, None, "", sequence)
     if workers <= 1 or len(plan.frames) < 2:
         init_state(spec, options, None)
-        report_bytes(_running_total(progress))
+        report_bytes(running_total(progress.bytes_done) if progress else None)
         return sign_plan(frame_request(item, plan.frames[0][1], None), plan, progress.frames if progress else None)
     run = _Run([item], options, progress)
     run.drive(spec, workers, lambda pool: run.submit_plan(pool, 0, item, plan))
     return run.sequence(0)
-
-
-def _running_total(progress: Progress | None) -> Callable[[int], None] | None:
-    if progress is None:
-        return None
-    done = 0
-
-    def on_bytes(count: int) -> None:
-        nonlocal done
-        done += count
-        progress.bytes_done(done)
-
-    return on_bytes
 
 
 class _Run:
@@ -264,7 +252,7 @@ def _in_process(
     items: list[BatchItem], spec: SignerSpec, options: BatchOptions, progress: Progress | None
 ) -> list[ItemResult]:
     init_state(spec, options, None)
-    report_bytes(_running_total(progress))
+    report_bytes(running_total(progress.bytes_done) if progress else None)
     results = []
     for item in items:
         results.append(sign_item(item))

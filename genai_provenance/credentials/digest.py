@@ -27,6 +27,18 @@ PIPELINE_FROM = 64 * 1024 * 1024  # smaller files are not worth a thread
 Progress = Callable[[int], None]
 
 
+def running_total(report: Progress) -> Progress:
+    """Adapts `report(total so far)` to a callback told each chunk's size (as hash_file and c2pa's reads tell)."""
+    done = 0
+
+    def add(count: int) -> None:
+        nonlocal done
+        done += count
+        report(done)
+
+    return add
+
+
 def hash_file(path: Path, progress: Progress | None = None, chunk: int = CHUNK) -> DataHash:
     """SHA-256 of the whole file; `progress` gets the bytes read after each chunk."""
     with open_regular(path) as fh:
