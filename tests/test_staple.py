@@ -3,6 +3,8 @@ hashes depend on it), at every size of padding, and refuses what it cannot do.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cbor2
 import pytest
 
@@ -36,3 +38,17 @@ def test_refuses_a_signature_without_padding_or_already_stapled() -> None:
         restapled(_cose({"rVals": {"ocspVals": [b"x"]}, "pad": bytes(100)}), b"\x30")
     with pytest.raises(StapleError, match="not a COSE_Sign1"):
         restapled(cbor2.dumps([1, 2]), b"\x30")
+
+
+def test_a_file_without_a_signature_is_refused_unchanged(tmp_path: Path) -> None:
+    from genai_provenance.credentials.staple import staple_ocsp
+
+    empty, other = tmp_path / "empty.c2pa", tmp_path / "other.bin"
+    empty.write_bytes(b"")
+    other.write_bytes(b"c2pa.signature\x00 but no content box after it" + bytes(100))
+    with pytest.raises(StapleError, match="empty"):
+        staple_ocsp(empty, b"\x30")
+    before = other.read_bytes()
+    with pytest.raises(StapleError, match="not where the JUMBF layout"):
+        staple_ocsp(other, b"\x30")
+    assert other.read_bytes() == before

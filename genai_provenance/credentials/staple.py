@@ -94,6 +94,8 @@ def restapled(encoded: bytes, ocsp_der: bytes) -> bytes:
 def staple_ocsp(path: Path, ocsp_der: bytes) -> Stapled:
     """Write `ocsp_der` into the active manifest's signature in `path` (a staged output, never an input)."""
     size = path.stat().st_size
+    if size == 0:  # mmap refuses an empty file
+        raise StapleError("the signed output is empty")
     with open(path, "r+b") as fh, mmap.mmap(fh.fileno(), 0) as whole:
         for start, length in _regions(size):
             offset = _signature_offset(whole, start, start + length)  # searched in place: no copy of the media
