@@ -288,9 +288,9 @@ class CheckedAsset:
 
 
 def summarise(reports: list[AssetReport]) -> dict[str, Any]:
-    counts = {status: 0 for status in STATUSES}
+    counts = {status.value: 0 for status in STATUSES}
     for report in reports:
-        counts[report.status] += 1
+        counts[report.status.value] += 1
     return {
         "assets": len(reports),
         "passed": sum(r.passed for r in reports),

@@ -26,12 +26,13 @@ def dumps(document: dict[str, Any]) -> str:
     """JSON any UTF-8 writer accepts: undecodable bytes of file names (lone surrogates) become `\\xNN`.
 
     orjson writes the same text as `json.dumps(indent=2, ensure_ascii=False)` about ten times faster
-    (the standard library's C encoder does not indent); whatever it refuses (a lone surrogate, an
-    integer beyond 64 bits, a key that is not a string) goes the standard library's way."""
+    (the standard library's C encoder does not indent); keys that are enums, numbers or None are written
+    as the standard library writes them; whatever it refuses (a lone surrogate, an integer beyond
+    64 bits) goes the standard library's way."""
     import orjson
 
     try:
-        return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")
+        return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode("utf-8")
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         pass
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
