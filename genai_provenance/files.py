@@ -12,6 +12,7 @@ import contextlib
 import errno
 import functools
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -20,7 +21,6 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from genai_provenance.errors import InputError
 
@@ -96,7 +96,7 @@ def require_regular(path: Path, what: str = "") -> None:
         raise InputError(f"{path}: {label}{problem}")
 
 
-def open_regular(path: Path, what: str = "") -> BinaryIO:
+def open_regular(path: Path, what: str = "") -> io.BufferedReader:
     """Open a regular file for reading; checked again after opening (no swap for a FIFO in between)."""
     require_regular(path, what)
     try:

@@ -240,3 +240,24 @@ def test_real_reports_are_written_by_orjson_not_the_slow_fallback(
     doc = json.loads(res.stdout)
     assert {a["path"] for a in doc["assets"]} == set(expected)
     assert doc["summary"]["assets"] == len(expected)
+
+
+@pytest.mark.parametrize("command", ["verify", "check"])
+def test_asset_dicts_made_by_orjson_give_the_same_report_as_the_field_by_field_walk(
+    cli: Any, workspace: Workspace, folder: tuple, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """AssetReport.to_dict goes through orjson (0.26 s -> 0.05 s of serial time for 1,000 assets); the
+    report must be the same text as with the walk it replaced, for every status in the folder, and the same
+    text run after run (c2pa hands action parameters over in a hash map's order, different at each read)."""
+    from genai_provenance.model import provenance
+    from genai_provenance.model.dicts import as_dict
+
+    root, _ = folder
+    args = (command, root, "--home", workspace.home, "--format", "json", "--workers", "1")
+    fast = cli(*args)
+    assert cli(*args).stdout == fast.stdout, "the same files must give the same report"
+    monkeypatch.setattr(provenance, "json_dict", as_dict)
+    slow = cli(*args)
+    assert fast.code == slow.code == 1
+    assert fast.stdout == slow.stdout
+    assert '"status": "invalid"' in fast.stdout

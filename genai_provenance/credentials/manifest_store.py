@@ -35,6 +35,15 @@ def _well_formed(disclosure: dict[str, Any]) -> bool:
     return bool(validator("disclosure").is_valid(disclosure))
 
 
+def _in_stable_order(action: dict[str, Any]) -> dict[str, Any]:
+    """The action with its parameters in sorted order: c2pa returns them in a hash map's order, which
+    changes from one read to the next, and the same file must give the same report."""
+    params = action.get("parameters")
+    if not isinstance(params, dict):
+        return action
+    return {**action, "parameters": dict(sorted(params.items()))}
+
+
 def _agent(info: Any) -> str | None:
     if isinstance(info, list) and info:
         info = info[0]
@@ -93,7 +102,7 @@ def manifest_info(
         data = assertion.get("data")
         info.assertions.append(name)
         if name.startswith("c2pa.actions") and isinstance(data, dict):
-            info.actions.extend(objects(data.get("actions")))
+            info.actions.extend(_in_stable_order(action) for action in objects(data.get("actions")))
         elif name == DISCLOSURE_LABEL:
             info.disclosure = Disclosure.parse(data) if isinstance(data, dict) and _well_formed(data) else None
             info.disclosure_malformed = info.disclosure is None

@@ -12,6 +12,7 @@ from typing import Any
 
 import c2pa
 
+from genai_provenance.credentials import warmup
 from genai_provenance.credentials.bmff import structure_problem
 from genai_provenance.credentials.failure_codes import explain
 from genai_provenance.credentials.formats import (
@@ -138,7 +139,8 @@ def verify_file(
                 return report
             if sidecar is not None:
                 manifest_data = read_regular(sidecar)
-            reader = c2pa.Reader(mime, stream, manifest_data, context=context)
+            # what reading the store needs next loads while c2pa hashes a large file
+            reader = c2pa.Reader(mime, warmup.BulkReadStream(stream), manifest_data, context=context)
             with reader:
                 report.embedded = reader.is_embedded()
                 store = reader.json()

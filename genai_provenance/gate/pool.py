@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from genai_provenance.credentials import warmup
 from genai_provenance.errors import WorkerDiedError
 from genai_provenance.gate.check import (
     AssetVerdict,
@@ -138,6 +139,7 @@ def pool_context() -> multiprocessing.context.BaseContext:
     """fork while this process runs a single thread: workers start in milliseconds with every module already
     imported, and no lock half-held by another thread (c2pa's, rich's) is copied. Otherwise forkserver with
     this module preloaded (a fresh interpreter once, then ~30 ms a worker), else spawn."""
+    warmup.settle()  # a file checked in-process may have started it: let it finish rather than fall back
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and _single_threaded():
         return multiprocessing.get_context("fork")

@@ -30,3 +30,15 @@ def as_dict(obj: Any) -> Any:
     if isinstance(obj, dict):
         return cls((as_dict(k), as_dict(v)) for k, v in obj.items())
     return copy.deepcopy(obj)
+
+
+def json_dict(obj: Any) -> Any:
+    """`as_dict(obj)` in plain JSON types (enums as their values, tuples as lists): the same JSON text,
+    written and read back by orjson about ten times faster. What orjson refuses (a lone surrogate from an
+    undecodable file name, an integer beyond 64 bits, a value JSON has no type for) goes as_dict's way."""
+    import orjson
+
+    try:
+        return orjson.loads(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return as_dict(obj)

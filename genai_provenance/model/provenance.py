@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from genai_provenance.credentials.sequence_record import FrameClaim
-from genai_provenance.model.dicts import as_dict
+from genai_provenance.model.dicts import json_dict
 from genai_provenance.model.disclosure import DeclaredUse, Disclosure
 from genai_provenance.model.vocabulary import Certainty, ClearanceStatus, MatchedBy, Status
 
@@ -250,11 +250,11 @@ class AssetReport:
 
     def to_dict(self, clearances: Sequence[ClearanceCheck] = ()) -> dict[str, Any]:
         """The report as JSON, with the state of the clearances it cites (checked apart: see CheckedAsset)."""
-        data = as_dict(self)
+        data = json_dict(self)
         del data["embedded_clearances"], data["sequence_claim"], data["sequence_malformed"]
         if self.sequence is None:
             del data["sequence"]
-        checks = [as_dict(c) for c in clearances]
+        checks = [json_dict(c) for c in clearances]
         data = {k: v for key, value in data.items() for k, v in _after(key, value, "notes", ("clearances", checks))}
         data["genai_uses"] = [u.to_dict() for u in self.genai_uses]
         for out, info in zip(data["manifests"], self.manifests, strict=True):
