@@ -1,3 +1,3 @@
-from genai_provenance.cli import main
+from genai_provenance.cli.entry import run
 
-main()
+run()

@@ -10,8 +10,10 @@ one transaction, and a database newer than this code is refused.
 
 from __future__ import annotations
 
+import atexit
 import sqlite3
 import uuid
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -334,5 +336,23 @@ class PostgresStore(LedgerStore):
         self._db.close()
 
 
+_OPEN: weakref.WeakSet[LedgerStore] = weakref.WeakSet()
+
+
 def open_store(location: LedgerLocation) -> LedgerStore:
-    return PostgresStore(location) if location.is_postgres else SqliteStore(location)
+    store = PostgresStore(location) if location.is_postgres else SqliteStore(location)
+    _OPEN.add(store)
+    return store
+
+
+def _close_still_open() -> None:
+    """Close the stores still open as the process ends, as the interpreter's teardown would have: SQLite
+    then checkpoints its write-ahead log into the ledger file and removes it, and PostgreSQL sees a clean
+    disconnect. (The CLI ends without that teardown: cli/entry.py.)"""
+    for store in list(_OPEN):
+        with suppress(Exception):
+            store.close()
+    _OPEN.clear()
+
+
+atexit.register(_close_still_open)
