@@ -91,9 +91,10 @@ def run_child(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode not in ok:
-            err.seek(0)
-            sys.exit(f"bench: {' '.join(argv)} exited {proc.returncode}: {err.read().decode(errors='replace')[-800:]}")
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+        if proc.returncode not in ok or "Traceback" in stderr:  # exit 1 is a blocked asset, not a crash
+            sys.exit(f"bench: {' '.join(argv)} exited {proc.returncode}: {stderr[-800:]}")
         kib = int(peak_file.read().split()[-1]) if GNU_TIME.exists() else usage.ru_maxrss  # KiB on Linux
     return wall, kib / 1024
 

@@ -8,7 +8,7 @@ from genai_provenance import __version__
 from genai_provenance.gate.check import AssetVerdict
 from genai_provenance.gate.discovery import Discovery
 from genai_provenance.grammar import plural
-from genai_provenance.model.dicts import as_dict
+from genai_provenance.model.dicts import json_dict
 from genai_provenance.policy.rules import BLOCK, NOTIFY, WARN, Policy
 from genai_provenance.reports.console import Row, View, by_status
 from genai_provenance.reports.text import SIGNATURE_LIMITS, asset_text, assets_block, render
@@ -36,10 +36,10 @@ def verdict_dict(verdict: AssetVerdict) -> dict[str, Any]:
         "intended_use": verdict.intended_use,
         "intended_use_source": verdict.intended_use_source,
         "blocked": verdict.blocked,
-        "findings": [as_dict(f) for f in verdict.evaluation.findings],
-        "cleared": [as_dict(c) for c in verdict.evaluation.cleared],
-        "waived": [as_dict(w) for w in verdict.evaluation.waived],
-        "waiver_notes": [as_dict(n) for n in verdict.evaluation.waiver_notes],
+        "findings": json_dict(verdict.evaluation.findings),
+        "cleared": json_dict(verdict.evaluation.cleared),
+        "waived": json_dict(verdict.evaluation.waived),
+        "waiver_notes": json_dict(verdict.evaluation.waiver_notes),
         "verification": verdict.report_dict(),
         "checked_on": verdict.checked_on,
     }
