@@ -56,9 +56,10 @@ def ours() -> list[str]:
 
 
 def with_path(src: str) -> list[str]:
-    """Our CLI with another copy of the package first on PYTHONPATH (a --baseline), run as `python -m`: the
-    installed console script names an entry point that an older copy may not have."""
-    return ["env", f"PYTHONPATH={Path(src).resolve()}", PY, "-m", "genai_provenance"]
+    """Our CLI with another copy of the package first on PYTHONPATH (a --baseline), run as `python -P -m`: the
+    installed console script names an entry point that an older copy may not have, and without -P the
+    current folder (this checkout, where children run) would come before PYTHONPATH."""
+    return ["env", f"PYTHONPATH={Path(src).resolve()}", PY, "-P", "-m", "genai_provenance"]
 
 
 def ffmpeg(*args: str) -> None:
