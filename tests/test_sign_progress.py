@@ -152,11 +152,11 @@ def test_embedded_sign_on_a_terminal_shows_c2pas_phase_and_bytes(
 
 
 class _InterruptingReader(io.RawIOBase):
-    """A file whose first read sends a real SIGINT: a Ctrl-C landing inside c2pa-python's read callback."""
+    """A file whose first read sends a real SIGINT (or `signum`), landing inside c2pa-python's read callback."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, signum: int = signal.SIGINT) -> None:
         super().__init__()
-        self._raw, self.sent = path.open("rb"), False
+        self._raw, self.sent, self._signum = path.open("rb"), False, signum
 
     def readable(self) -> bool:
         return True
@@ -167,7 +167,7 @@ class _InterruptingReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if not self.sent:
             self.sent = True
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), self._signum)
         return self._raw.readinto(buffer)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
@@ -203,4 +203,25 @@ def test_a_ctrl_c_inside_a_c2pa_reader_is_raised_once_it_returns(
         returned = True
     assert returned, "the Reader finished; the Ctrl-C came after it"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert unraisable == [], "no exception was dropped inside a callback"
+
+
+def test_sigterm_inside_a_c2pa_reader_is_raised_once_it_returns_as_ctrl_c_is(
+    sign_media: Callable[..., SignResult], unraisable: list[Any]
+) -> None:
+    """`sign FOLDER|PATTERN` turns SIGTERM into an interrupt. Raised straight from its handler, it landed inside
+    c2pa-python's read callback, was dropped there, and signing carried on."""
+    from genai_provenance.cli.sign_batch import _sigterm_as_interrupt
+
+    signed = sign_media("plate.jpg").output
+    returned = False
+    with (
+        pytest.raises(KeyboardInterrupt),
+        _sigterm_as_interrupt(),
+        interrupt_after_c2pa(),
+        _InterruptingReader(signed, signal.SIGTERM) as stream,
+    ):
+        c2pa.Reader("image/jpeg", stream)
+        returned = True
+    assert returned, "the Reader finished; the interrupt came after it"
     assert unraisable == [], "no exception was dropped inside a callback"

@@ -104,7 +104,11 @@ def _no_count(_count: int) -> None:
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+    """SIGTERM as a Ctrl-C: raised as SIGINT, so that while c2pa runs it cancels c2pa (deferred_interrupt)
+    instead of raising inside c2pa-python's callbacks, which drop the exception and carry on signing."""
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):  # e.g. a background job
+        raise KeyboardInterrupt
+    signal.raise_signal(signal.SIGINT)
 
 
 @contextlib.contextmanager
