@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -168,6 +169,25 @@ def test_existing_sidecar_is_refused_without_force(
     assert cli("verify", asset, "--home", ws.home).code == 1  # the replaced sidecar is recorded as broken history
     checked = cli("check", asset, "--home", ws.home, "--format", "json").json()
     assert "GP-INTEGRITY-002" in {f["rule_id"] for f in checked["assets"][0]["findings"]}
+
+
+
+def test_a_sidecar_that_cannot_be_read_is_refused_not_taken_for_no_credentials(
+    media: dict[str, Path], ws: Workspace, tmp_path: Path, cli: Cli
+) -> None:
+    """An existing sidecar that cannot be read (here a FIFO in its place, or a link to nothing) was skipped as if
+    it held no credentials, and `--force` then replaced it, dropping whatever history it stood for."""
+    asset = fresh(media, "mxf", tmp_path)
+    sidecar = asset.with_name(asset.name + ".c2pa")
+    os.mkfifo(sidecar)
+    res = cli("sign", asset, "--disclosure", PLATE, "--force", "--home", ws.home)
+    assert res.code == 2 and len(res.error_lines) == 1 and str(sidecar) in res.stderr and "FIFO" in res.stderr
+    assert stat.S_ISFIFO(os.lstat(sidecar).st_mode), "left as it was"
+    sidecar.unlink()
+    sidecar.symlink_to(tmp_path / "gone.c2pa")
+    res = cli("sign", asset, "--disclosure", PLATE, "--force", "--home", ws.home)
+    assert res.code == 2 and str(sidecar) in res.stderr
+    assert sidecar.is_symlink()
 
 
 def test_sidecar_with_genai_cannot_be_laundered_by_resigning(

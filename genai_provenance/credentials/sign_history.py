@@ -3,6 +3,7 @@ parents and ingredients whose credentials are tampered or unreadable (refused, o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import c2pa
 from genai_provenance.credentials.formats import MediaFormat
 from genai_provenance.credentials.read import verify_file
 from genai_provenance.errors import BrokenHistoryError, InputError
+from genai_provenance.files import read_regular
 from genai_provenance.gate.discovery import SIDECAR_SUFFIX
 from genai_provenance.model.provenance import INVALID, NO_CREDENTIALS, UNREADABLE, AssetReport
 
@@ -47,11 +49,9 @@ def refuse_replacing_sidecar_history(
     declaration. One that is broken is refused as a broken history is, or recorded as one when asked
     (`record`: --force --record-broken-history)."""
     broken: list[BrokenStage] = []
-    for sidecar in dict.fromkeys(p for p in (asset.with_name(asset.name + SIDECAR_SUFFIX), output) if p.is_file()):
-        try:
-            data = sidecar.read_bytes()
-        except OSError:
-            continue
+    candidates = (asset.with_name(asset.name + SIDECAR_SUFFIX), output)
+    for sidecar in dict.fromkeys(p for p in candidates if os.path.lexists(p)):
+        data = read_regular(sidecar, "existing sidecar")  # unreadable, a FIFO, a dangling link: refused, not skipped
         report = verify_file(asset, context, manifest_data=data)
         if report.status == NO_CREDENTIALS:
             continue
