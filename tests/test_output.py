@@ -215,8 +215,7 @@ def test_json_reports_are_the_standard_librarys_text_whichever_encoder_writes_th
         "summary": {"by_status": {"trusted": 1}, "nested": [[], {}]},
     }
     assert dumps(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
-    serial = {"serial": 1 << 80}
-    assert dumps(serial) == json.dumps(serial, indent=2, ensure_ascii=False)
+    assert dumps({"serial": 1 << 80}) == '{\n  "serial": 1208925819614629174706176\n}'
     assert json.loads(dumps({"path": "bad-\udcff.jpg"})) == {"path": "bad-\\xff.jpg"}
 
 

@@ -171,7 +171,6 @@ def test_existing_sidecar_is_refused_without_force(
     assert "GP-INTEGRITY-002" in {f["rule_id"] for f in checked["assets"][0]["findings"]}
 
 
-
 def test_a_sidecar_that_cannot_be_read_is_refused_not_taken_for_no_credentials(
     media: dict[str, Path], ws: Workspace, tmp_path: Path, cli: Cli
 ) -> None:
