@@ -269,6 +269,27 @@ def test_stdout_report_matches_the_text_summary(ws: Workspace, tmp_path: Path, c
     assert res.stdout.count("(trusted)") == 2
 
 
+def test_signing_in_this_process_resolves_the_signer_once(
+    ws: Workspace, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The up-front check (a bad key is one error, not one per file) is also what signing uses: the key is loaded,
+    or the token logged in to, once (it was twice)."""
+    from genai_provenance.credentials.batch import SignerSpec
+
+    calls: list[object] = []
+    resolve = SignerSpec.resolve
+
+    def counted(self: SignerSpec) -> object:
+        calls.append(self)
+        return resolve(self)
+
+    monkeypatch.setattr(SignerSpec, "resolve", counted)
+    frames(tmp_path / "f", ["a.exr", "b.exr"])
+    res = cli("sign", tmp_path / "f", "--disclosure", PLATE, "--workers", "1", "--home", ws.home)
+    assert res.code == 0, res.stderr
+    assert len(calls) == 1
+
+
 @needs_ffmpeg()
 def test_no_thumbnail(ws: Workspace, tmp_path: Path, cli: Cli) -> None:
     """ffmpeg decodes each EXR frame for its thumbnail (a second read, the slowest step of a sequence):

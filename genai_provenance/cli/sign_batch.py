@@ -62,9 +62,9 @@ def run_batch(
             raise click.UsageError("signing a folder needs --disclosure FILE (or use --batch SHOTLIST.csv)")
         items, skipped = folder_items(folder, disclosure)
     check_titles(items, options)
-    spec.resolve()  # a missing workspace or a bad key is one error now, not one per file
+    resolved = spec.resolve()  # a missing workspace or a bad key is one error now, not one per file
     with _sigterm_as_interrupt(), transfer_bar("signing", len(items), _total(items)) as bar:
-        signed = sign_batch(items, spec, options, workers, Progress(bar.file_done, bar.bytes_done))
+        signed = sign_batch(items, spec, options, workers, Progress(bar.file_done, bar.bytes_done), resolved)
     result = BatchResult(signed + skipped)
     text = (
         json_report.dumps(batch_document(result.items, result.exit_code)) if fmt == "json" else batch_text(result.items)
@@ -90,11 +90,11 @@ def run_pattern(
     """`sign PATTERN`: the sequence's frames across workers, one report for the sequence."""
     if output is not None:
         raise InputError(f"{pattern.folder / pattern.printf}: -o/--output does not apply to a sequence (sidecars)")
-    spec.resolve()  # a missing workspace or a bad key is one error now, not one per frame
+    resolved = spec.resolve()  # a missing workspace or a bad key is one error now, not one per frame
     plan = plan_sequence(pattern, frames, options.force)  # every frame checked and hashed: nothing written yet
     with _sigterm_as_interrupt(), transfer_bar("signing", len(plan.frames), plan.size) as bar:
         result = sign_pattern(
-            plan, disclosure, spec, options, workers, Progress(_no_count, bar.bytes_done, bar.file_done)
+            plan, disclosure, spec, options, workers, Progress(_no_count, bar.bytes_done, bar.file_done), resolved
         )
     emit(SIGN_SEQUENCE_RENDERERS[fmt].render(result))
 

@@ -40,6 +40,9 @@ class ItemStatus(StrEnum):
     SKIPPED = "skipped"  # nothing to do: its sidecar exists (no --force), or not a media file
 
 
+Resolved = tuple[SigningIdentity, TrustSettings, Ledger | None, OcspProfile]  # what SignerSpec.resolve gives
+
+
 @dataclass(frozen=True)
 class SignerSpec:
     """How each worker finds its signer, trust and ledger (the flags, resolved once per process)."""
@@ -53,7 +56,7 @@ class SignerSpec:
     ledger: str | None = None  # --ledger
     config: Path | None = None  # --config (the signing profile: signer, TSA, OCSP, organisation identity)
 
-    def resolve(self) -> tuple[SigningIdentity, TrustSettings, Ledger | None, OcspProfile]:
+    def resolve(self) -> Resolved:
         from genai_provenance.settings import (
             ocsp_profile,
             open_ledger,
@@ -146,8 +149,9 @@ def check_titles(items: list[BatchItem], options: BatchOptions) -> None:
 _STATE: dict[str, Any] = {}
 
 
-def init_state(spec: SignerSpec, options: BatchOptions, counter: Any) -> None:
-    identity, trust, ledger, ocsp = spec.resolve()
+def init_state(spec: SignerSpec, options: BatchOptions, counter: Any, resolved: Resolved | None = None) -> None:
+    """`resolved`: what the caller got from spec.resolve() already (in-process), so the key is not loaded twice."""
+    identity, trust, ledger, ocsp = resolved or spec.resolve()
     on_bytes = _add_bytes if counter is not None else None
     _STATE.update(
         identity=identity,

@@ -20,6 +20,7 @@ from genai_provenance.credentials.batch import (
     ItemResult,
     ItemStatus,
     Progress,
+    Resolved,
     SignerSpec,
     failed_result,
     file_size,
@@ -58,14 +59,16 @@ def sign_batch(
     options: BatchOptions,
     workers: int = 1,
     progress: Progress | None = None,
+    resolved: Resolved | None = None,
 ) -> list[ItemResult]:
-    """Sign every item (in order of `items` in the result), across `workers` processes.
+    """Sign every item (in order of `items` in the result), across `workers` processes (`resolved`: the
+    caller's spec.resolve(), reused when signing in this process; each worker resolves for itself).
 
     A sequence is one item but many jobs: its record is built here from every frame, then each frame is
     signed by whichever worker is free; if any frame fails, the sequence's other sidecars are removed.
     """
     if workers <= 1 or (len(items) < 2 and all(i.sequence is None for i in items)):
-        return _in_process(items, spec, options, progress)
+        return _in_process(items, spec, options, progress, resolved)
     run = _Run(items, options, progress)
 
     def submit(pool: Any) -> None:
@@ -83,6 +86,7 @@ def sign_pattern(
     options: BatchOptions,
     workers: int = 1,
     progress: Progress | None = None,
+    resolved: Resolved | None = None,
 ) -> SequenceSignResult:
     """`sign PATTERN`: one planned sequence (sign_sequence.plan_sequence), its frames signed across `workers`
     processes (a job per frame, as a folder's sequence is); all or nothing. Raises the first frame's failure,
@@ -90,7 +94,7 @@ def sign_pattern(
     sequence = FrameSequence(plan.pattern, plan.frames)
     item = BatchItem(sequence.path, disclosure, None, "", sequence)
     if workers <= 1 or len(plan.frames) < 2:
-        init_state(spec, options, None)
+        init_state(spec, options, None, resolved)
         report_bytes(running_total(progress.bytes_done) if progress else None)
         return sign_plan(frame_request(item, plan.frames[0][1], None), plan, progress.frames if progress else None)
     run = _Run([item], options, progress)
@@ -249,9 +253,13 @@ def _outcome(future: Future[ItemResult], item: BatchItem) -> ItemResult:
 
 
 def _in_process(
-    items: list[BatchItem], spec: SignerSpec, options: BatchOptions, progress: Progress | None
+    items: list[BatchItem],
+    spec: SignerSpec,
+    options: BatchOptions,
+    progress: Progress | None,
+    resolved: Resolved | None,
 ) -> list[ItemResult]:
-    init_state(spec, options, None)
+    init_state(spec, options, None, resolved)
     report_bytes(running_total(progress.bytes_done) if progress else None)
     results = []
     for item in items:
