@@ -133,17 +133,17 @@ class StageBar:
     """c2pa's own signing (embedded, BMFF sidecars): what it is doing, and the input bytes it has read."""
 
     def __init__(self, progress: Progress | None, stage: TaskID | None, data: TaskID | None, size: int = 0) -> None:
-        self._progress, self._stage, self._bytes, self._size = progress, stage, data, size
-        self._read = 0
+        from genai_provenance.credentials.digest import running_total
 
-    def bytes_read(self, count: int) -> None:
-        """`count` more bytes of the input read."""
+        self._progress, self._stage, self._bytes, self._size = progress, stage, data, size
+        self.bytes_read = running_total(self._show_read)  # `count` more bytes of the input read
+
+    def _show_read(self, done: int) -> None:
         if self._progress is not None and self._bytes is not None:
             from rich import filesize
 
-            self._read += count
-            detail = f"{filesize.decimal(self._read)} of {filesize.decimal(self._size)}"
-            self._progress.update(self._bytes, completed=self._read, detail=detail)
+            detail = f"{filesize.decimal(done)} of {filesize.decimal(self._size)}"
+            self._progress.update(self._bytes, completed=done, detail=detail)
 
     def stage(self, stage: SignStage) -> None:
         if self._progress is None or self._stage is None:
