@@ -21,7 +21,7 @@ from genai_provenance.errors import IdentityError, ProvenanceError
 from genai_provenance.gate.check import CheckConfig, CheckSettings, ClearanceSource
 from genai_provenance.profile import EMPTY, OcspProfile, SignerProfile, SigningProfile, find_config, load_profile
 from genai_provenance.trust.config import TrustConfig, TrustFlags, resolve_trust_config
-from genai_provenance.workspace import REVOCATION_LIST, Workspace, open_workspace, resolve_home
+from genai_provenance.workspace import REVOCATION_LIST, REVOCATIONS_SEEN, Workspace, open_workspace, resolve_home
 
 if TYPE_CHECKING:  # imported where used: `verify` needs no ledger, signing key, token or policy
     from cryptography import x509
@@ -249,6 +249,8 @@ def _revocation_list(
     """--revocations FILE (refused with exit 2 when unusable), else the workspace's imported list
     (when unusable: None and why, so checks fail closed saying so)."""
     if revocations is None and (ws is None or not ws.path(REVOCATION_LIST).exists()):
+        if ws is not None and ws.path(REVOCATIONS_SEEN).exists():  # a list was imported here, and is gone
+            return None, f"imported revocation list {ws.path(REVOCATION_LIST)} is missing (a list was imported before)"
         return None, None  # (the revocation modules are not even imported)
     from genai_provenance.clearances.records import load_anchors
     from genai_provenance.clearances.revocations import STORED_LIST, RevocationListError, check_not_older, read_list

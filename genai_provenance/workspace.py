@@ -36,6 +36,7 @@ PACKAGER_CHAIN, PACKAGER_KEY = "packager/chain.pem", "packager/key.pem"
 PACKAGER_ANCHORS = "trust/packager-anchors.pem"
 LEDGER = "ledger.sqlite"
 REVOCATION_LIST = "revocations/current.json"  # the imported revocation list (revocations import)
+REVOCATIONS_SEEN = "revocations/seen.json"  # the newest list imported so far (refuses going back)
 
 
 def default_home() -> Path:

@@ -127,6 +127,18 @@ def test_round_trip_studio_to_vendor_and_a_revoked_consent_blocks(world: World, 
     assert cli("revocations", "import", second, *world.at(world.vendor)).code == 0
 
 
+def test_deleting_the_imported_list_is_reported_not_taken_for_never_having_one(world: World, cli: Run) -> None:
+    """Without its list a workspace is judged as one that never had a list, and the report says the list
+    that was imported has gone (the reason, in every clearance it could not check)."""
+    assert cli("revocations", "import", export(world, cli, "list.json"), *world.at(world.vendor)).code == 0
+    assert check(world, cli)[0] == 0
+    world.vendor.path(STORED_LIST).unlink()
+    code, verdict = check(world, cli)
+    assert code == 1 and rules(verdict)["GP-REVOCATION-001"] == "block"
+    for clearance in verdict["verification"]["clearances"]:
+        assert clearance["revocation_checked"] is False and "is missing" in clearance["detail"], clearance
+
+
 def test_explicit_list_without_any_workspace(world: World, cli: Run, tmp_path: Path) -> None:
     """--revocations with --trust/--approver-trust, no workspace at all: check, explain."""
     listed = export(world, cli, "list.json")

@@ -36,7 +36,7 @@ from genai_provenance.errors import InputError, SchemaError
 from genai_provenance.files import write_text
 from genai_provenance.schemas import validate
 from genai_provenance.trust.detached import BadSignature, anchor_of, chain_problem, sign_bytes, verify_bytes
-from genai_provenance.workspace import REVOCATION_LIST
+from genai_provenance.workspace import REVOCATION_LIST, REVOCATIONS_SEEN
 
 if TYPE_CHECKING:
     from genai_provenance.clearances.ledger import Ledger
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 LIST_FORMAT = "genai-provenance/revocation-list/v1"
 DEFAULT_VALID_DAYS = 7
 STORED_LIST = REVOCATION_LIST
-SEEN_FILE = "revocations/seen.json"
+SEEN_FILE = REVOCATIONS_SEEN
 
 
 class RevocationListError(InputError):
