@@ -133,3 +133,23 @@ def test_a_killed_worker_leaves_no_report_and_one_line(mixed: tuple[Path, Path],
             proc.wait()
     assert proc.returncode == 2 and out == ""
     assert err.startswith(ERROR_PREFIX + "a worker process died") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("command", ["verify", "check"])
+def test_an_unusable_ledger_is_one_line_however_many_workers(
+    mixed: tuple[Path, Path], tmp_path: Path, command: str, workers: str
+) -> None:
+    """Workers open the ledger themselves. A worker that could not used to print a traceback (per worker) and
+    the run ended with 'a worker process died': the cause hidden, the advice wrong."""
+    from genai_provenance.workspace import open_workspace
+
+    home, folder = mixed
+    copy = tmp_path / "ws"
+    shutil.copytree(home, copy)
+    ledger = open_workspace(copy).ledger_path
+    ledger.write_bytes(b"this is not an SQLite database, but it is long enough to be read as one" * 20)
+    done = run(command, folder, "--workers", workers, "--format", "json", "--home", copy)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr.count("\n") == 1 and str(ledger) in done.stderr, done.stderr
+    assert "not a usable ledger" in done.stderr and "Traceback" not in done.stderr

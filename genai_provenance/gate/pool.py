@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genai_provenance.credentials import warmup
-from genai_provenance.errors import WorkerDiedError
+from genai_provenance.errors import ProvenanceError, WorkerDiedError
 from genai_provenance.gate.check import (
     AssetVerdict,
     CheckConfig,
@@ -46,6 +46,7 @@ class _Worker:
 
 
 _WORKER: _Worker | None = None
+_INIT_ERROR: ProvenanceError | None = None
 MAX_WORKERS = 64
 
 
@@ -87,8 +88,22 @@ def _watch_parent() -> None:
 
 
 def _init_pool_worker(config: CheckConfig) -> None:
+    """A worker that cannot open what checking needs (an unusable ledger or revocation list) raises that error
+    for each job it is given, so the caller reports it in one line; raised here, the pool would print a
+    traceback per worker and report only that a worker died."""
+    global _INIT_ERROR
     _watch_parent()
-    _init_worker(config)
+    try:
+        _init_worker(config)
+    except ProvenanceError as exc:
+        _INIT_ERROR = exc
+
+
+def _ready_worker() -> _Worker:
+    if _INIT_ERROR is not None:
+        raise _INIT_ERROR
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER
 
 
 def _init_any_worker(initializer: Callable[..., None], args: tuple[Any, ...]) -> None:
@@ -118,21 +133,20 @@ def worker_pool(
 
 
 def _check_in_worker(item: tuple[Target, str | None]) -> AssetVerdict:
-    assert _WORKER is not None, "worker not initialised"
-    settings = _WORKER.settings()
+    worker = _ready_worker()
+    settings = worker.settings()
     target, display = item
-    found = verify_target(target, _WORKER.context, settings.trust, display)
+    found = verify_target(target, worker.context, settings.trust, display)
     return verdict_for(found.report, Path(found.report.path), settings, found.content_hash)
 
 
 def _verify_in_worker(target: Target) -> CheckedAsset:
     """`verify` of one file or sequence: its credentials as read with the caller's own trust settings, and its
     clearances."""
-    assert _WORKER is not None, "worker not initialised"
-    trust = _WORKER.config.trust or _WORKER.settings().trust
-    found = verify_target(target, _WORKER.context, trust)
+    worker = _ready_worker()
+    found = verify_target(target, worker.context, worker.config.media_trust())  # verify judges nothing by policy
     report = found.report
-    return CheckedAsset(report, check_clearances(report, Path(report.path), _WORKER.clearances, found.content_hash))
+    return CheckedAsset(report, check_clearances(report, Path(report.path), worker.clearances, found.content_hash))
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
