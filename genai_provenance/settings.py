@@ -347,6 +347,7 @@ def check_config(
         trust=trust_settings(config),
         signers_path=str(signers) if signers else None,
         revocations_path=listed.path if listed else None,
+        revocations_digest=listed.digest if listed else None,
         list_problem=problem,
         tsa_pem=_tsa_pem(ws),
         ledger_guard=str(ledger.guard) if ledger else None,

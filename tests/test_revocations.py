@@ -139,6 +139,24 @@ def test_deleting_the_imported_list_is_reported_not_taken_for_never_having_one(w
         assert clearance["revocation_checked"] is False and "is missing" in clearance["detail"], clearance
 
 
+def test_a_list_swapped_after_the_caller_checked_it_is_refused_by_the_workers(world: World, cli: Run) -> None:
+    """The caller verifies the imported list (and that it is not older than one seen); each worker reads it
+    again. A list put back in between (an older, validly signed one, which no longer mentions a revocation)
+    must not be what the workers judge by."""
+    from genai_provenance.clearances.revocations import RevocationListError
+    from genai_provenance.settings import check_config
+
+    first = export(world, cli, "first.json")
+    assert cli("consents", "revoke", CONSENT, "--reason", "withdrawn", *world.at(world.studio)).code == 0
+    assert cli("revocations", "import", export(world, cli, "second.json"), *world.at(world.vendor)).code == 0
+    config = check_config(None, None, world.vendor.home, None, None)
+    listed = config.clearance_source().revocation_list  # the list as checked: accepted
+    assert listed is not None and CONSENT in listed.revoked
+    world.vendor.path(STORED_LIST).write_text(first.read_text())
+    with pytest.raises(RevocationListError, match="changed while checking"):
+        config.clearance_source()
+
+
 def test_explicit_list_without_any_workspace(world: World, cli: Run, tmp_path: Path) -> None:
     """--revocations with --trust/--approver-trust, no workspace at all: check, explain."""
     listed = export(world, cli, "list.json")

@@ -267,6 +267,7 @@ class CheckConfig:
     trust: TrustSettings | None = None  # the full media trust settings (else built from trust_pem)
     signers_path: str | None = None  # a --signers file (replaces the policy's signer list)
     revocations_path: str | None = None  # a revocation list already verified by the caller
+    revocations_digest: str | None = None  # its digest then: a worker reading another list refuses it
     list_problem: str | None = None
     tsa_pem: str | None = None  # TSA roots for clearance time-stamps
     ledger_guard: str | None = None  # the ledger's rollback-guard file (else beside an SQLite ledger)
@@ -300,9 +301,13 @@ class CheckConfig:
             ledger = Ledger(self._ledger_location(), anchors, tsa_anchors=tsa)
         listed = None
         if self.revocations_path:
-            from genai_provenance.clearances.revocations import read_list
+            from genai_provenance.clearances.revocations import RevocationListError, read_list
 
             listed = read_list(Path(self.revocations_path), anchors, tsa_anchors=tsa)
+            if listed.digest != self.revocations_digest:  # replaced (by an older list?) since the caller checked it
+                raise RevocationListError(
+                    f"{self.revocations_path}: revocation list changed while checking; nothing was judged, run again"
+                )
         return ClearanceSource(anchors, ledger, listed, self.list_problem, tsa)
 
     def media_trust(self) -> TrustSettings:
