@@ -87,7 +87,7 @@ class SignStage:
 @functools.cache
 def _lib() -> ctypes.CDLL:
     lib = ctypes.CDLL(str(library_path()))
-    missing = [name for name in SYMBOLS if not hasattr(lib, name)]
+    missing = missing_symbols()
     if missing:
         raise SigningError(f"{library_path()}: lacks {', '.join(missing)} (c2pa-python changed?)")
     lib.c2pa_context_builder_new.argtypes = []
@@ -101,6 +101,11 @@ def _lib() -> ctypes.CDLL:
     lib.c2pa_free.argtypes = [ctypes.c_void_p]
     lib.c2pa_free.restype = ctypes.c_int
     return lib
+
+
+def _why() -> str:
+    """c2pa's own message for the call that just failed."""
+    return " ".join(native._last_error(native._lib()).split())
 
 
 def missing_symbols() -> list[str]:
@@ -195,17 +200,17 @@ class ProgressContext(c2pa.ContextProvider):  # type: ignore[misc]  # c2pa-pytho
         lib = _lib()
         builder = lib.c2pa_context_builder_new()
         if not builder:
-            raise SigningError("c2pa context could not be created")
+            raise SigningError(f"c2pa context could not be created ({_why()})")
         with c2pa.Settings.from_json(json.dumps(settings)) as native_settings:
-            handle = ctypes.cast(native_settings._handle, ctypes.c_void_p).value
+            handle = native._handle(native_settings, "settings")
             failed = lib.c2pa_context_builder_set_settings(builder, handle) != 0
         failed = failed or lib.c2pa_context_builder_set_progress_callback(builder, None, self._callback) != 0
         if failed:
             lib.c2pa_free(builder)
-            raise SigningError("c2pa context refused its settings or progress callback")
+            raise SigningError(f"c2pa context refused its settings or progress callback ({_why()})")
         self._ptr = lib.c2pa_context_builder_build(builder) or 0  # consumes the builder
         if not self._ptr:
-            raise SigningError("c2pa context could not be built")
+            raise SigningError(f"c2pa context could not be built ({_why()})")
 
     def _on_progress(self, _user: int | None, phase: int, step: int, total: int) -> int:
         try:
