@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -44,6 +45,10 @@ class TerminalRun:
     code: int
     stdout: str
     terminal: str  # everything written to stderr, a real pty (progress bars draw there)
+
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # a suite started as a background job (nohup, &) inherits
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C ignored; the Ctrl-C tests need it back
 
 
 def run_on_terminal(argv: list[str], timeout: float = 300) -> TerminalRun:

@@ -127,19 +127,32 @@ def _many_frames(folder: Path, count: int) -> Path:
     return folder
 
 
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.parametrize(
-    ("sig", "group"),
-    [(signal.SIGTERM, True), (signal.SIGTERM, False), (signal.SIGINT, True)],
-    ids=["sigterm-group", "sigterm-parent", "ctrl-c"],
-)
+    ("sig", "group", "background"),
+    [(signal.SIGTERM, True, False), (signal.SIGTERM, False, False), (signal.SIGINT, True, False),
+     (signal.SIGTERM, False, True)],
+    ids=["sigterm-group", "sigterm-parent", "ctrl-c", "sigterm-background-job"],
+)  # fmt: skip
 def test_interrupted_pattern_leaves_no_sidecar_on_any_frame(
-    sig: signal.Signals, group: bool, ws: Workspace, tmp_path: Path
+    sig: signal.Signals, group: bool, background: bool, ws: Workspace, tmp_path: Path
 ) -> None:
-    """Stopped once some frames have their sidecar: the run ends 130 and no frame keeps a sidecar."""
+    """Stopped once some frames have their sidecar: the run ends 130 and no frame keeps a sidecar. A background
+    job (Ctrl-C ignored) once hung here: its SIGTERM was raised inside concurrent.futures' wait, with a lock
+    half-taken, and the pool's shutdown waited for it forever."""
     folder = _many_frames(tmp_path / "shots", 48)
     cmd = [*CLI_COMMAND, "sign", str(folder / f"{NAME}.%04d.exr"), "--disclosure", str(PLATE), "--workers", "2",
            "--home", str(ws.home)]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_ignore_ctrl_c if background else None,
+    )
     try:
         deadline = time.monotonic() + 300
         while proc.poll() is None and not list(folder.glob("*.c2pa")) and time.monotonic() < deadline:

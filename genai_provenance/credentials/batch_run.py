@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from genai_provenance.credentials.batch import (
@@ -102,6 +105,37 @@ def sign_pattern(
     return run.sequence(0)
 
 
+class _StopRequests:
+    """Ctrl-C and SIGTERM while workers run are noted, and raised as KeyboardInterrupt by the collecting loop
+    (`check`). Raised from the signal handler itself, the interrupt could land inside concurrent.futures' wait
+    between two of its lock acquisitions; the pool's management thread then waited forever for that lock, and
+    so did the shutdown. An ignored signal stays ignored."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                current = signal.getsignal(signum)
+                if current not in (signal.SIG_IGN, None):
+                    self._previous[signum] = current
+                    signal.signal(signum, self._note)
+        return self
+
+    def _note(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
 class _Run:
     """The jobs of one parallel batch: a job per file, a job per frame of each sequence."""
 
@@ -122,20 +156,23 @@ class _Run:
         context = pool_context()  # the shared values and the pool share one start method (fork or forkserver)
         counter = context.Value(ctypes.c_longlong, 0)
         pids = context.Array(ctypes.c_int, workers)
-        try:
-            with worker_pool(workers, init_worker, (spec, self.options, counter, pids), context) as pool:
-                submit(pool)
-                while self.pending:
-                    done, _ = wait(self.pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        self.collect(future)
-                    if self.progress:
-                        self.progress.bytes_done(counter.value)
-        except BaseException:
-            _wait_gone([pid for pid in pids[:] if pid])  # the pool cannot tell once its forkserver is gone
-            self.remove_unfinished_sequences()
-            self.sweep_dead_workers_temps()
-            raise
+        with _StopRequests() as stop:
+            try:
+                with worker_pool(workers, init_worker, (spec, self.options, counter, pids), context) as pool:
+                    submit(pool)
+                    while self.pending:
+                        stop.check()
+                        done, _ = wait(self.pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                        stop.check()  # before the outcomes: workers sent the same SIGTERM stop after their file
+                        for future in done:
+                            self.collect(future)
+                        if self.progress:
+                            self.progress.bytes_done(counter.value)
+            except BaseException:
+                _wait_gone([pid for pid in pids[:] if pid])  # the pool cannot tell once its forkserver is gone
+                self.remove_unfinished_sequences()
+                self.sweep_dead_workers_temps()
+                raise
 
     def submit(self, pool: Any, index: int, item: BatchItem) -> None:
         if item.sequence is None:
